@@ -1,0 +1,274 @@
+"""The public API: what the command line and the notebooks call."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .catalog.inspect import Snapshot, inspect
+from .connection import connect, redact, resolve_url
+from .errors import WrongState
+from .execute import Options, Runner, RunResult
+from .mapping import Mapping, load_mapping
+from .naming import is_pascal_case, is_snake_case, q, qq
+from .plan import Blocker, Plan, build_plan
+from .verify import Verification, baseline, verify_state
+
+
+def _mapping(mapping) -> Mapping:
+    if isinstance(mapping, Mapping):
+        return mapping
+    return load_mapping(mapping)
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    old: str
+    new: str
+    state: str
+    rows: int | None
+    total_bytes: int | None
+    owner: str | None
+    fks_in: int
+    fks_out: int
+    indexes: int
+    sequences: int
+    views: int
+    triggers: int
+    policies: int
+
+
+@dataclass(frozen=True)
+class ForeignKeyInfo:
+    table: str
+    constraint: str
+    references: str
+    on_delete: str
+    definition: str
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    kind: str  # function | view | trigger | policy
+    name: str
+    table: str
+    follows_rename: bool
+    action: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    object: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Blocking:
+    pid: int
+    application: str
+    state: str
+    xact_age_s: float
+    tables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Spec 2.1: everything a reviewer needs before anything runs."""
+
+    database: str  # redacted URL
+    server_version: str
+    current_user: str
+    pascal_case_tables: tuple[str, ...]
+    snake_case_tables: tuple[str, ...]
+    tables: tuple[TableInfo, ...]
+    foreign_keys: tuple[ForeignKeyInfo, ...]
+    at_risk: tuple[AtRisk, ...]
+    conflicts: tuple[Conflict, ...]
+    blocking: tuple[Blocking, ...]
+    owns_tables: bool
+    free_disk_bytes: int | None
+    database_bytes: int
+    estimated_downtime_s: float
+    estimated_backup_s: float
+    plan: Plan
+    notes: tuple[str, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        return self.plan.fingerprint
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if k != "plan"}
+        d["plan"] = {"fingerprint": self.plan.fingerprint, "operations": self.plan.as_rows(),
+                     "blockers": [asdict(b) for b in self.plan.blockers], "notes": list(self.plan.notes)}
+        return d
+
+
+def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/backups") -> Analysis:
+    """Read the database and build the plan, changing nothing."""
+    from .backup import free_bytes
+
+    url = resolve_url(url)
+    m = _mapping(mapping)
+    conn = connect(url, application_name="runbook-analyze", autocommit=True)
+    try:
+        snap = inspect(conn)
+        plan = build_plan(snap, m, strict=False)
+        rows: dict[int, int] = {}
+        with conn.cursor() as cur:
+            for st in plan.tables:
+                if st.oid:
+                    t = snap.table_by_oid(st.oid)
+                    cur.execute(f"SELECT count(*) FROM {qq(t.schema, t.name)}")
+                    rows[st.oid] = cur.fetchone()[0]
+            conflicts = []
+            for st in plan.tables:
+                if st.state == "conflict":
+                    tgt = snap.table(m.schema, st.new)
+                    n = None
+                    if tgt:
+                        cur.execute(f"SELECT count(*) FROM {qq(tgt.schema, tgt.name)}")
+                        n = cur.fetchone()[0]
+                    conflicts.append(Conflict(f"{m.schema}.{st.new}", "target exists",
+                                              f"{st.new!r} already exists ({'empty' if n == 0 else f'{n} rows'})"))
+    finally:
+        conn.close()
+    for b in plan.blockers:
+        if b.kind != "conflict" or not any(c.object == b.object for c in conflicts):
+            conflicts.append(Conflict(b.object, b.kind, b.reason))
+    tables = []
+    fks = []
+    risk = []
+    plan_oids = {st.oid for st in plan.tables if st.oid}
+    for st in plan.tables:
+        t = snap.table_by_oid(st.oid) if st.oid else None
+        if t is None:
+            tables.append(TableInfo(st.old, st.new, st.state, None, None, None, 0, 0, 0, 0, 0, 0, 0))
+            continue
+        fin = snap.foreign_keys_in(t.oid)
+        fout = [c for c in snap.constraints_of(t.oid) if c.type == "f"]
+        tables.append(TableInfo(st.old, st.new, st.state, rows.get(t.oid), t.total_bytes, t.owner, len(fin),
+                                len(fout), len(snap.indexes_of(t.oid)), len(snap.sequences_of(t.oid)),
+                                len(snap.views_on(t.oid)), len(snap.triggers_on(t.oid)), len(snap.policies_on(t.oid))))
+        for c in fin:
+            src = snap.table_by_oid(c.table_oid)
+            od = "CASCADE" if "ON DELETE CASCADE" in c.definition else "SET NULL" if "ON DELETE SET NULL" in c.definition \
+                else "RESTRICT" if "ON DELETE RESTRICT" in c.definition else "NO ACTION"
+            fks.append(ForeignKeyInfo(src.name if src else str(c.table_oid), c.name, t.name, od, c.definition))
+        for v in snap.views_on(t.oid):
+            risk.append(AtRisk("view", f"{v.schema}.{v.name}", t.name, True, "none: follows the rename (by OID)"))
+        for tr in snap.triggers_on(t.oid):
+            fn = next((f for f in snap.functions if f.oid == tr.function_oid), None)
+            risk.append(AtRisk("trigger", tr.name, t.name, True,
+                               f"none itself; calls {fn.signature if fn else tr.function_oid}"))
+        for p in snap.policies_on(t.oid):
+            risk.append(AtRisk("policy", p.name, t.name, True, "none: follows the rename (by OID)"))
+    from .ops import ReplaceFunction
+
+    rewritten = {o.signature for o in plan.ops if isinstance(o, ReplaceFunction)}
+    for st in plan.tables:
+        for f in snap.functions_naming(st.old):
+            unsafe = [b for b in plan.blockers if b.object == f.signature]
+            risk.append(AtRisk("function", f.signature, st.old, False,
+                               "BLOCKER: " + unsafe[0].reason if unsafe else
+                               "body rewritten by the plan" if f.signature in rewritten else "review"))
+    blocking = []
+    for a in snap.activity:
+        hit = [snap.table_by_oid(o).name for o in a.locked_oids if o in plan_oids and snap.table_by_oid(o)]
+        if hit or a.xact_age_s > 60:
+            blocking.append(Blocking(a.pid, a.application, a.state, a.xact_age_s, tuple(hit)))
+    owns = all(snap.is_superuser or (snap.table_by_oid(o).owner in snap.member_of) for o in plan_oids)
+    try:
+        free = free_bytes(Path(backup_dir))
+    except OSError:
+        free = None
+    total = sum(t.total_bytes or 0 for t in tables)
+    # Downtime = the lock window: catalog-only steps, about 1 ms each on a local server,
+    # plus a margin; the backup (about 350 MB/s for pg_dump here) runs before it, online.
+    from .ops import LOCK
+
+    est_lock = 0.05 + 0.002 * len(plan.phase(LOCK))
+    est_backup = snap.database_bytes / (350 * 2**20)
+    pascal = tuple(sorted(t.name for t in snap.tables if t.schema == m.schema and is_pascal_case(t.name)))
+    snake = tuple(sorted(t.name for t in snap.tables if t.schema == m.schema and is_snake_case(t.name)))
+    return Analysis(redact(url), snap.server_version_text.split(" on ")[0], snap.current_user, pascal, snake,
+                    tuple(tables), tuple(fks), tuple(risk), tuple(conflicts), tuple(blocking), owns, free,
+                    snap.database_bytes, round(est_lock, 3), round(est_backup, 2), plan, plan.notes)
+
+
+def plan(url: str | None = None, mapping=None, *, strict: bool = False) -> Plan:
+    url = resolve_url(url)
+    conn = connect(url, application_name="runbook-plan", autocommit=True)
+    try:
+        return build_plan(inspect(conn), _mapping(mapping), strict=strict)
+    finally:
+        conn.close()
+
+
+def migrate(url: str | None = None, mapping=None, *, dry_run: bool = False, rehearse: bool = False,
+            approved_fingerprint: str | None = None, **options) -> RunResult:
+    """Back up, migrate in one transaction, verify (spec 2.4)."""
+    url = resolve_url(url)
+    return Runner(url, _mapping(mapping), Options(**options)).migrate(
+        dry_run=dry_run, rehearse=rehearse, approved_fingerprint=approved_fingerprint)
+
+
+def rollback(url: str | None = None, mapping=None, *, drop_added_columns: bool = False, dry_run: bool = False,
+             **options) -> RunResult:
+    """Undo the last migration: its own plan, reversed (spec 2.3)."""
+    url = resolve_url(url)
+    return Runner(url, _mapping(mapping), Options(**options)).rollback(drop_added=drop_added_columns, dry_run=dry_run)
+
+
+def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud: bool = True) -> Verification:
+    """Check the database against the baseline of the last migration (spec 9.1)."""
+    from . import state
+    from .execute import build_plan_from_ops
+    from .ops import op_from_dict
+
+    url = resolve_url(url)
+    m = _mapping(mapping)
+    conn = connect(url, application_name="runbook-verify", autocommit=True)
+    try:
+        run = state.last_run(conn)
+        if run is None:
+            raise WrongState("nothing to verify: no completed runbook migration is recorded in this database")
+        ops = tuple(op_from_dict(d) for d in run["plan"])
+        snap = inspect(conn)
+        p = build_plan_from_ops(snap, m, ops)
+        return verify_state(conn, snap, p, run["baseline"], quiesced=quiesced, url=url if crud else None)
+    finally:
+        conn.close()
+
+
+def restore(url: str | None, backup_path: str, *, confirm: bool = False) -> dict:
+    """Last resort: ``pg_restore --clean`` the backup over the database.
+
+    Without ``confirm`` it only says what it would overwrite.
+    """
+    from .backup import list_backup, restore_backup
+    from .errors import BackupFailed
+
+    url = resolve_url(url)
+    path = Path(backup_path)
+    if not path.exists():
+        raise WrongState(f"backup {path} does not exist")
+    toc = list_backup(path)
+    tables = sorted({l.split(" TABLE DATA ")[1].split()[1] for l in toc if " TABLE DATA " in l})
+    conn = connect(url, application_name="runbook-restore", autocommit=True)
+    try:
+        snap = inspect(conn)
+    finally:
+        conn.close()
+    overwrite = {"database": redact(url), "backup": str(path), "tables_in_backup": tables,
+                 "tables_now": sorted(t.name for t in snap.tables),
+                 "dropped_and_recreated": sorted(set(tables) & {t.name for t in snap.tables}),
+                 "left_alone": sorted({t.name for t in snap.tables} - set(tables))}
+    if not confirm:
+        return {"restored": False, **overwrite}
+    r = restore_backup(url, path)
+    if r.returncode != 0:
+        raise BackupFailed(f"pg_restore failed (the restore ran in one transaction, so nothing changed): "
+                           f"{(r.stderr.strip().splitlines() or ['?'])[-1]}")
+    return {"restored": True, **overwrite}

@@ -1,0 +1,335 @@
+"""The database read once into frozen data.
+
+Every catalog query lives in a ``.sql`` file beside this module. :func:`inspect` runs
+them all in one read-only transaction and returns a :class:`Snapshot`: the plan, the
+analysis and the verification all work from snapshots, never from live queries
+scattered through the code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+
+
+def query(name: str) -> str:
+    return resources.files("runbook.catalog").joinpath(f"{name}.sql").read_text()
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    attnum: int
+    type: str
+    type_name: str
+    type_schema: str
+    type_kind: str
+    not_null: bool
+    default: str | None
+    identity: str = ""
+    generated: str = ""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    oid: int
+    name: str
+    type: str  # p primary, u unique, f foreign, c check, x exclusion, n not-null (PG18)
+    table_oid: int
+    ref_table_oid: int
+    definition: str
+    validated: bool
+    columns: tuple[str, ...]
+    index_oid: int
+
+
+@dataclass(frozen=True)
+class Index:
+    oid: int
+    name: str
+    table_oid: int
+    definition: str
+    is_unique: bool
+    is_primary: bool
+    is_valid: bool
+    columns: tuple[str, ...]
+    backs_constraint: bool
+
+
+@dataclass(frozen=True)
+class Sequence:
+    oid: int
+    schema: str
+    name: str
+    table_oid: int | None
+    column: str | None
+    dep_type: str | None
+
+
+@dataclass(frozen=True)
+class View:
+    oid: int
+    schema: str
+    name: str
+    kind: str
+    definition: str
+    table_oids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    oid: int
+    name: str
+    table_oid: int
+    function_oid: int
+    definition: str
+    enabled: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    oid: int
+    name: str
+    table_oid: int
+    using_expr: str | None
+    check_expr: str | None
+
+
+@dataclass(frozen=True)
+class Function:
+    oid: int
+    schema: str
+    name: str
+    identity_args: str
+    regprocedure: str
+    language: str
+    kind: str
+    source: str
+    definition: str | None
+
+    @property
+    def signature(self) -> str:
+        return f"{self.schema}.{self.name}({self.identity_args})"
+
+
+@dataclass(frozen=True)
+class EnumType:
+    oid: int
+    schema: str
+    name: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    oid: int
+    schema: str
+    name: str
+    kind: str
+    relfilenode: int
+    owner: str
+    total_bytes: int
+    row_estimate: int
+    acl: str
+    rls: bool
+    columns: tuple[Column, ...] = ()
+
+    def column(self, name: str) -> Column | None:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        return None
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Activity:
+    pid: int
+    application: str
+    role: str
+    state: str
+    xact_age_s: float
+    locked_oids: tuple[int, ...]
+    modes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the engine needs to know about one database, at one moment."""
+
+    server_version: int
+    server_version_text: str
+    database: str
+    current_user: str
+    is_superuser: bool
+    member_of: tuple[str, ...]
+    tables: tuple[Table, ...]
+    constraints: tuple[Constraint, ...]
+    indexes: tuple[Index, ...]
+    sequences: tuple[Sequence, ...]
+    views: tuple[View, ...]
+    triggers: tuple[Trigger, ...]
+    policies: tuple[Policy, ...]
+    functions: tuple[Function, ...]
+    enums: tuple[EnumType, ...]
+    activity: tuple[Activity, ...]
+    database_bytes: int = 0
+
+    # -- look-ups -------------------------------------------------------------------
+    @cached_property
+    def _by_name(self) -> dict[tuple[str, str], Table]:
+        return {(t.schema, t.name): t for t in self.tables}
+
+    @cached_property
+    def _by_oid(self) -> dict[int, Table]:
+        return {t.oid: t for t in self.tables}
+
+    def table(self, schema: str, name: str) -> Table | None:
+        return self._by_name.get((schema, name))
+
+    def table_by_oid(self, oid: int) -> Table | None:
+        return self._by_oid.get(oid)
+
+    def relation_exists(self, schema: str, name: str) -> bool:
+        """Any relation (table, index, sequence, view) with that name in that schema."""
+        if self.table(schema, name):
+            return True
+        names = {(s.schema, s.name) for s in self.sequences} | {(v.schema, v.name) for v in self.views}
+        names |= {(self.table_by_oid(i.table_oid).schema, i.name) for i in self.indexes if self.table_by_oid(i.table_oid)}
+        return (schema, name) in names
+
+    def constraints_of(self, table_oid: int) -> list[Constraint]:
+        return [c for c in self.constraints if c.table_oid == table_oid]
+
+    def foreign_keys_in(self, table_oid: int) -> list[Constraint]:
+        """Foreign keys of other tables that reference this one."""
+        return [c for c in self.constraints if c.type == "f" and c.ref_table_oid == table_oid]
+
+    def indexes_of(self, table_oid: int) -> list[Index]:
+        return [i for i in self.indexes if i.table_oid == table_oid]
+
+    def sequences_of(self, table_oid: int) -> list[Sequence]:
+        return [s for s in self.sequences if s.table_oid == table_oid]
+
+    def views_on(self, table_oid: int) -> list[View]:
+        return [v for v in self.views if table_oid in v.table_oids]
+
+    def triggers_on(self, table_oid: int) -> list[Trigger]:
+        return [t for t in self.triggers if t.table_oid == table_oid]
+
+    def policies_on(self, table_oid: int) -> list[Policy]:
+        return [p for p in self.policies if p.table_oid == table_oid]
+
+    def enum(self, schema: str, name: str) -> EnumType | None:
+        for e in self.enums:
+            if e.schema == schema and e.name == name:
+                return e
+        return None
+
+    def functions_naming(self, name: str) -> list[Function]:
+        """Functions whose source text contains the identifier ``name`` (quoted or bare)."""
+        pat = re.compile(r'"' + re.escape(name.replace('"', '""')) + r'"' + (
+            r"|\b" + re.escape(name) + r"\b" if name == name.lower() else ""))
+        return [f for f in self.functions if f.source and pat.search(f.source)]
+
+    def relation_names(self) -> dict[str, str]:
+        """``schema.name`` -> kind, of every table, index, sequence and view."""
+        out = {}
+        for t in self.tables:
+            out[f"{t.schema}.{t.name}"] = "table"
+        for i in self.indexes:
+            t = self.table_by_oid(i.table_oid)
+            if t:
+                out[f"{t.schema}.{i.name}"] = "index"
+        for s in self.sequences:
+            out[f"{s.schema}.{s.name}"] = "sequence"
+        for v in self.views:
+            out[f"{v.schema}.{v.name}"] = "view"
+        return out
+
+
+def _rows(cur, sql: str) -> list[dict]:
+    cur.execute(sql)
+    cols = [d.name for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def inspect(conn) -> Snapshot:
+    """Read the catalog in one REPEATABLE READ, read-only transaction.
+
+    Runs inside whatever transaction ``conn`` has open when it is not in autocommit mode
+    (the migrate runner uses that to re-read the catalog under its locks).
+    """
+    own_tx = conn.autocommit
+    if own_tx:
+        conn.autocommit = False
+        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT current_setting('server_version_num')::int, version(), current_database(), current_user,"
+                " (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),"
+                " ARRAY(SELECT b.rolname::text FROM pg_roles b WHERE pg_has_role(current_user, b.oid, 'MEMBER')),"
+                " pg_database_size(current_database())"
+            )
+            ver, vtext, db, user, superuser, member_of, dbsize = cur.fetchone()
+            cols: dict[int, list[Column]] = {}
+            for r in _rows(cur, query("columns")):
+                cols.setdefault(r["table_oid"], []).append(
+                    Column(r["name"], r["attnum"], r["type"], r["type_name"], r["type_schema"], r["type_kind"],
+                           r["not_null"], r["default_expr"], r["identity"] or "", r["generated"] or "")
+                )
+            tables = tuple(
+                Table(r["oid"], r["schema"], r["name"], r["kind"], r["relfilenode"], r["owner"], r["total_bytes"],
+                      r["row_estimate"], r["acl"], r["rls"], tuple(cols.get(r["oid"], ())))
+                for r in _rows(cur, query("tables"))
+            )
+            constraints = tuple(
+                Constraint(r["oid"], r["name"], r["type"], r["table_oid"], r["ref_table_oid"], r["definition"],
+                           r["validated"], tuple(r["columns"]), r["index_oid"])
+                for r in _rows(cur, query("constraints"))
+            )
+            indexes = tuple(
+                Index(r["oid"], r["name"], r["table_oid"], r["definition"], r["is_unique"], r["is_primary"],
+                      r["is_valid"], tuple(r["columns"]), r["backs_constraint"])
+                for r in _rows(cur, query("indexes"))
+            )
+            sequences = tuple(
+                Sequence(r["oid"], r["schema"], r["name"], r["table_oid"], r["column_name"], r["dep_type"])
+                for r in _rows(cur, query("sequences"))
+            )
+            views = tuple(
+                View(r["oid"], r["schema"], r["name"], r["kind"], r["definition"], tuple(r["table_oids"]))
+                for r in _rows(cur, query("views"))
+            )
+            triggers = tuple(
+                Trigger(r["oid"], r["name"], r["table_oid"], r["function_oid"], r["definition"], r["enabled"])
+                for r in _rows(cur, query("triggers"))
+            )
+            policies = tuple(
+                Policy(r["oid"], r["name"], r["table_oid"], r["using_expr"], r["check_expr"])
+                for r in _rows(cur, query("policies"))
+            )
+            functions = tuple(
+                Function(r["oid"], r["schema"], r["name"], r["identity_args"], r["regprocedure"], r["language"], r["kind"], r["source"],
+                         r["definition"])
+                for r in _rows(cur, query("functions"))
+            )
+            enums = tuple(EnumType(r["oid"], r["schema"], r["name"], tuple(r["labels"])) for r in _rows(cur, query("enums")))
+            activity = tuple(
+                Activity(r["pid"], r["application"], r["role"], r["state"] or "", r["xact_age_s"] or 0.0,
+                         tuple(r["locked_oids"]), tuple(r["modes"]))
+                for r in _rows(cur, query("activity"))
+            )
+    finally:
+        if own_tx:
+            conn.rollback()
+            conn.set_session(isolation_level="DEFAULT", readonly=False)
+            conn.autocommit = True
+    return Snapshot(ver, vtext, db, user, bool(superuser), tuple(member_of), tables, constraints, indexes,
+                    sequences, views, triggers, policies, functions, enums, activity, dbsize)

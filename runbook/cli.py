@@ -1,0 +1,316 @@
+"""The ``runbook`` command: parses arguments, calls the API, maps errors to exit codes.
+
+Exit codes: 0 ok, 1 the run failed (and was rolled back), 2 bad input (nothing changed).
+Every expected failure is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from . import __version__
+from .errors import BadInput, RunbookError
+
+DEMO_DIR = Path(os.environ.get("RUNBOOK_DEMO_DIR", ".runbook/demo"))
+
+
+def _print_table(rows: list[dict], cols: list[str] | None = None, out=sys.stdout) -> None:
+    if not rows:
+        print("  (none)", file=out)
+        return
+    cols = cols or list(rows[0])
+    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in cols}
+    print("  " + "  ".join(c.ljust(widths[c]) for c in cols), file=out)
+    print("  " + "  ".join("-" * widths[c] for c in cols), file=out)
+    for r in rows:
+        print("  " + "  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in cols), file=out)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.3f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+def _json(obj) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+# -- commands ------------------------------------------------------------------------------
+
+def cmd_demo_db(a) -> int:
+    from .demo import demo_server
+
+    info = demo_server(Path(a.dir), messages=a.messages, reseed=a.reseed)
+    if a.json:
+        _json(info)
+    else:
+        print(f"embedded PostgreSQL {info['version']} running in {info['dir']}")
+        print(f"reference legacy database seeded at {info['messages']:,} messages" if info["seeded"] else
+              "reference database already present (use --reseed to rebuild it)")
+        print(f"export DATABASE_URL='{info['url']}'")
+    return 0
+
+
+def cmd_analyze(a) -> int:
+    from .api import analyze
+
+    an = analyze(a.database_url, a.mapping)
+    if a.json:
+        _json(an.to_dict())
+        return 0
+    print(f"database {an.database} ({an.server_version}) as {an.current_user}")
+    print(f"\nTables to rename ({len(an.tables)}):")
+    _print_table([{"from": t.old, "to": t.new, "state": t.state, "rows": t.rows, "MiB": (t.total_bytes or 0) / 2**20,
+                   "FKs in": t.fks_in, "FKs out": t.fks_out, "indexes": t.indexes, "triggers": t.triggers}
+                  for t in an.tables])
+    print(f"\nConflicts ({len(an.conflicts)}):")
+    _print_table([asdict(c) for c in an.conflicts])
+    print(f"\nObjects at risk ({len(an.at_risk)}):")
+    _print_table([asdict(r) for r in an.at_risk], ["kind", "name", "table", "action"])
+    print(f"\nSessions that could block the lock ({len(an.blocking)}):")
+    _print_table([asdict(b) for b in an.blocking])
+    print(f"\nForeign keys into the renamed tables: {len(an.foreign_keys)} "
+          f"({sum(f.on_delete == 'CASCADE' for f in an.foreign_keys)} ON DELETE CASCADE)")
+    print(f"role owns the tables: {'yes' if an.owns_tables else 'NO'}; "
+          f"free disk for the backup: {(an.free_disk_bytes or 0) / 2**30:,.1f} GiB (database {an.database_bytes / 2**20:,.1f} MiB)")
+    print(f"estimated backup {an.estimated_backup_s:.1f}s (online); estimated lock window (downtime) {an.estimated_downtime_s * 1000:.0f} ms")
+    print(f"\nplan: {len(an.plan.ops)} operations, fingerprint sha256:{an.plan.fingerprint}")
+    return 2 if an.plan.blockers else 0
+
+
+def cmd_plan(a) -> int:
+    from .api import plan
+    from .plan import raise_for_blockers
+
+    p = plan(a.database_url, a.mapping)
+    raise_for_blockers(p)
+    if a.json:
+        _json({"fingerprint": p.fingerprint, "operations": p.as_rows()})
+        return 0
+    fwd, back = p.write_scripts(a.out, drop_added=a.drop_added_columns)
+    print(f"plan sha256:{p.fingerprint}: {len(p.ops)} operations")
+    print(f"wrote {fwd}\nwrote {back}")
+    return 0
+
+
+def _options(a) -> dict:
+    return dict(lock_timeout=a.lock_timeout, statement_timeout=a.statement_timeout, attempts=a.attempts,
+                backup_dir=a.backup_dir, log_dir=a.log_dir, progress=not a.no_progress and not a.json,
+                checksums=a.checksums, quiesced=not a.online, batch_size=a.batch_size)
+
+
+def cmd_migrate(a) -> int:
+    from .api import migrate
+
+    opts = _options(a)
+    opts["backup"] = not a.no_backup
+    r = migrate(a.database_url, a.mapping, dry_run=a.dry_run, rehearse=a.rehearse,
+                approved_fingerprint=a.approved_fingerprint, **opts)
+    if a.json:
+        _json(r.summary())
+        return 0
+    if r.status == "nothing to do":
+        print("nothing to do: the database is already migrated")
+        return 0
+    if a.dry_run:
+        print(r.plan.render("Dry run: the migration that would run"))
+        print("preflight:")
+        _print_table([asdict(c) for c in r.preflight], ["name", "ok", "detail"])
+        print("dry run: nothing was changed")
+        return 0
+    if r.backup:
+        print(f"backup {r.backup.path} ({r.backup.bytes / 2**20:,.1f} MiB, verified) in {r.backup.seconds:.2f}s")
+    _print_table([{"step": s.step, "phase": s.phase, "what": s.description, "ms": s.seconds * 1000}
+                  for s in r.steps])
+    print(f"{r.status}: exclusive locks held {r.lock_window_s * 1000:.1f} ms (attempt {r.attempts}); "
+          f"plan sha256:{r.fingerprint[:12]}")
+    if r.verification:
+        print(f"verification: {sum(c.ok for c in r.verification.checks)}/{len(r.verification.checks)} checks passed")
+    if r.log_file:
+        print(f"log {r.log_file}")
+    return 0
+
+
+def cmd_verify(a) -> int:
+    from .api import verify
+
+    v = verify(a.database_url, a.mapping, quiesced=not a.online)
+    if a.json:
+        _json(v.to_dict())
+    else:
+        _print_table([{"check": c.name, "ok": "pass" if c.ok else "FAIL", "detail": c.detail} for c in v.checks])
+        print(f"{'verified' if v.ok else 'FAILED'}: {sum(c.ok for c in v.checks)}/{len(v.checks)} checks passed")
+    if not v.ok:
+        print(f"runbook: verification failed: {v.failed[0].name}: {v.failed[0].detail}", file=sys.stderr)
+    return 0 if v.ok else 1
+
+
+def cmd_rollback(a) -> int:
+    from .api import rollback
+
+    opts = _options(a)
+    r = rollback(a.database_url, a.mapping, drop_added_columns=a.drop_added_columns, dry_run=a.dry_run, **opts)
+    if a.json:
+        _json(r.summary())
+        return 0 if r.ok else 1
+    if a.dry_run:
+        print(r.plan.render("Dry run: the rollback that would run"))
+        return 0
+    _print_table([{"step": s.step, "what": s.description, "ms": s.seconds * 1000} for s in r.steps])
+    ok = r.verification.ok if r.verification else True
+    print(f"{r.status}: locks held {r.lock_window_s * 1000:.1f} ms; "
+          f"{sum(c.ok for c in r.verification.checks)}/{len(r.verification.checks)} checks against the original pass")
+    if not ok:
+        print(f"runbook: rollback check failed: {r.verification.failed[0].name}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def cmd_restore(a) -> int:
+    from .api import restore
+
+    info = restore(a.database_url, a.backup, confirm=a.yes)
+    if a.json:
+        _json(info)
+        return 0
+    print(f"backup {info['backup']} -> {info['database']}")
+    print(f"tables dropped and recreated from the backup: {', '.join(info['dropped_and_recreated']) or 'none'}")
+    print(f"tables in the backup not in the database (recreated): "
+          f"{', '.join(sorted(set(info['tables_in_backup']) - set(info['tables_now']))) or 'none'}")
+    print(f"tables left alone: {', '.join(info['left_alone']) or 'none'}")
+    if not info["restored"]:
+        print("nothing was changed: re-run with --yes to restore")
+    else:
+        print("restored")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="runbook", description="Rename a Prisma-managed PostgreSQL database's tables safely.")
+    p.add_argument("--version", action="version", version=f"runbook {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(sp, db=True):
+        if db:
+            sp.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
+            sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
+        sp.add_argument("--json", action="store_true", help="print JSON")
+
+    def run_opts(sp):
+        sp.add_argument("--lock-timeout", default="5s", help="lock_timeout per attempt (default 5s)")
+        sp.add_argument("--statement-timeout", default="60s")
+        sp.add_argument("--attempts", type=int, default=5, help="attempts on lock timeout (default 5)")
+        sp.add_argument("--backup-dir", default="outputs/backups")
+        sp.add_argument("--log-dir", default="outputs/logs")
+        sp.add_argument("--checksums", choices=["auto", "all", "none"], default="auto",
+                        help="auto: checksum tables whose rows a step changes; the catalog proves the rest")
+        sp.add_argument("--online", action="store_true",
+                        help="other sessions keep writing: report count differences instead of failing on them")
+        sp.add_argument("--batch-size", type=int, default=5000)
+        sp.add_argument("--no-progress", action="store_true")
+
+    sp = sub.add_parser("demo-db", help="start the embedded PostgreSQL and seed the reference legacy database")
+    sp.add_argument("--dir", default=str(DEMO_DIR))
+    sp.add_argument("--messages", type=int, default=10000)
+    sp.add_argument("--reseed", action="store_true")
+    common(sp, db=False)
+    sp.set_defaults(func=cmd_demo_db)
+
+    sp = sub.add_parser("analyze", help="tables, conflicts, dependencies, blockers, estimate (changes nothing)")
+    common(sp)
+    sp.set_defaults(func=cmd_analyze)
+
+    sp = sub.add_parser("plan", help="write sql/rename-tables-to-snake-case.sql and sql/rollback-table-rename.sql")
+    common(sp)
+    sp.add_argument("--out", default="sql")
+    sp.add_argument("--drop-added-columns", action="store_true")
+    sp.set_defaults(func=cmd_plan)
+
+    sp = sub.add_parser("migrate", help="back up, migrate in one transaction, verify")
+    common(sp)
+    run_opts(sp)
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--dry-run", action="store_true", help="print the plan and the preflight; change nothing")
+    g.add_argument("--rehearse", action="store_true", help="run the whole plan in a transaction, time it, roll back")
+    sp.add_argument("--approved-fingerprint", help="refuse unless the plan has this fingerprint")
+    sp.add_argument("--no-backup", action="store_true", help="skip pg_dump (development only)")
+    sp.set_defaults(func=cmd_migrate)
+
+    sp = sub.add_parser("verify", help="check the migrated database against its baseline")
+    common(sp)
+    sp.add_argument("--online", action="store_true")
+    sp.set_defaults(func=cmd_verify)
+
+    sp = sub.add_parser("rollback", help="undo the last migration (its plan, reversed)")
+    common(sp)
+    run_opts(sp)
+    sp.add_argument("--drop-added-columns", action="store_true", help="also drop the added columns and types (spec 2.3)")
+    sp.add_argument("--dry-run", action="store_true")
+    sp.set_defaults(func=cmd_rollback)
+
+    sp = sub.add_parser("restore", help="last resort: restore a backup (says what it overwrites first)")
+    sp.add_argument("backup")
+    sp.add_argument("--database-url")
+    sp.add_argument("--yes", action="store_true", help="really restore")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_restore)
+
+    try:
+        from .pipeline import add_commands  # the notebooks pipeline (runbook run / evidence)
+
+        add_commands(sub)
+    except ImportError:
+        pass
+    try:
+        from .compat import add_commands as add_compat
+
+        add_compat(sub)
+    except ImportError:
+        pass
+    try:
+        from .merge import add_commands as add_merge
+
+        add_merge(sub)
+    except ImportError:
+        pass
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    parser = build_parser()
+    try:
+        a = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 on bad usage
+        return int(exc.code or 0)
+    if not getattr(a, "command", None):
+        parser.print_help()
+        return 2
+    url = getattr(a, "database_url", None) or os.environ.get("DATABASE_URL")
+    try:
+        return a.func(a)
+    except RunbookError as exc:
+        from .connection import scrub
+
+        print(f"runbook: {scrub(str(exc), url)}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("runbook: interrupted", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

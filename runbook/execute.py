@@ -1,0 +1,719 @@
+"""The runner: one at a time, backup first, one transaction, verify, or undo.
+
+Order of a run (spec 2.4 and 5.2):
+
+1. advisory lock (one runner per database), snapshot, plan (conflicts stop here);
+2. preflight checks (spec 6.2): nothing has changed yet;
+3. ``pg_dump`` backup, verified with ``pg_restore --list``; then the baseline counts;
+4. *prepare* phase, online: batched fills, ``NOT VALID`` checks validated;
+5. *lock* phase: one transaction with ``lock_timeout``/``statement_timeout``, the
+   locks taken in one ``LOCK TABLE`` statement, catalog-only steps, each step's own
+   check, the ``migration_complete`` audit row, COMMIT. On SQLSTATE 55P03 (lock not
+   available) the transaction is retried with capped exponential backoff and jitter;
+6. *finish* phase, online: ``VALIDATE CONSTRAINT``;
+7. verification against the baseline; a failed verification rolls the plan back.
+
+Any failure before COMMIT leaves the database as it was (the prepare steps are undone
+by their reverses) and writes a ``migration_failed`` audit row in its own transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import socket
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import errorcodes
+
+from . import audit, state
+from .backup import BackupInfo, check_pg_dump, create_backup, estimated_size, free_bytes
+from .catalog.inspect import Snapshot, inspect
+from .connection import connect, redact
+from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, NotOwner, PreflightFailed,
+                     RollbackFailed, ServerTooOld, VerificationFailed, WrongState)
+from .mapping import Mapping
+from .naming import literal, q, qq
+from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, op_from_dict, op_to_dict
+from .plan import Plan, build_plan
+from .verify import Verification, baseline, verify_state
+
+ADVISORY_KEY = 0x72756E626F6F6B  # "runbook"
+MIN_SERVER = 120000  # SET NOT NULL skipping its scan on a validated CHECK: PostgreSQL 12
+
+log = logging.getLogger("runbook")
+
+
+@dataclass(frozen=True)
+class Options:
+    lock_timeout: str = "5s"
+    statement_timeout: str = "60s"
+    attempts: int = 5
+    backoff_base: float = 0.2
+    backoff_cap: float = 5.0
+    batch_size: int = 5000
+    backup: bool = True
+    backup_dir: str = "outputs/backups"
+    backup_compress: bool = False
+    log_dir: str = "outputs/logs"
+    checksums: str = "auto"  # auto | all | none
+    quiesced: bool = True
+    progress: bool = True
+    crud_check: bool = True
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: int
+    phase: str
+    kind: str
+    description: str
+    seconds: float
+    lock_wait_s: float = 0.0
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class PreflightCheck:
+    name: str
+    ok: bool
+    detail: str
+    blocking: bool = True
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    action: str  # migrate | rehearse | dry-run | rollback | nothing
+    status: str  # migrated | rehearsed | planned | rolled back | nothing to do | failed
+    fingerprint: str
+    plan: Plan
+    steps: tuple[StepResult, ...] = ()
+    preflight: tuple[PreflightCheck, ...] = ()
+    backup: BackupInfo | None = None
+    lock_window_s: float = 0.0
+    lock_wait_s: float = 0.0
+    attempts: int = 0
+    verification: Verification | None = None
+    audit_rows: tuple[dict, ...] = ()
+    log_file: str | None = None
+    timings: dict = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def summary(self) -> dict:
+        return {
+            "run_id": self.run_id, "action": self.action, "status": self.status,
+            "fingerprint": self.fingerprint, "operations": len(self.plan.ops),
+            "lock_window_s": round(self.lock_window_s, 6), "lock_wait_s": round(self.lock_wait_s, 6),
+            "attempts": self.attempts, "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "backup": asdict(self.backup) if self.backup else None,
+            "steps": [asdict(s) for s in self.steps],
+            "preflight": [asdict(p) for p in self.preflight],
+            "verification": self.verification.to_dict() if self.verification else None,
+            "log_file": self.log_file, "message": self.message,
+        }
+
+
+class _Log:
+    """``migration-log-<timestamp>.txt``: every step, with times; never a password."""
+
+    def __init__(self, folder: str | Path, stamp: str):
+        self.path = None
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            self.path = Path(folder) / f"migration-log-{stamp}.txt"
+            self.fh = open(self.path, "a", encoding="utf-8")
+        except OSError:
+            self.fh = None
+
+    def __call__(self, msg: str) -> None:
+        line = f"{datetime.now(timezone.utc).isoformat(timespec='milliseconds')} {msg}"
+        log.info(msg)
+        if self.fh:
+            self.fh.write(line + "\n")
+            self.fh.flush()
+
+    def close(self):
+        if self.fh:
+            self.fh.close()
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _fault(step: int, where: str) -> None:
+    """Test hook: ``RUNBOOK_FAULT=fail:<step>`` raises at that step, ``kill:<step>``
+    SIGKILLs this process right after it (crash tests)."""
+    spec = os.environ.get("RUNBOOK_FAULT", "")
+    if not spec or ":" not in spec:
+        return
+    mode, _, n = spec.partition(":")
+    if n.isdigit() and int(n) == step:
+        if mode == "fail" and where == "before":
+            raise RuntimeError(f"injected failure at step {step}")
+        if mode == "kill" and where == "after":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=True)
+
+
+def _is_lock_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, psycopg2.Error) and exc.pgcode == errorcodes.LOCK_NOT_AVAILABLE
+
+
+def _pg_message(exc: BaseException) -> str:
+    if isinstance(exc, psycopg2.Error):
+        return (exc.pgerror or str(exc)).strip().splitlines()[0].removeprefix("ERROR:").strip()
+    return str(exc)
+
+
+class Runner:
+    """One migrate or rollback run against one database."""
+
+    def __init__(self, url: str, mapping: Mapping, options: Options | None = None):
+        self.url = url
+        self.mapping = mapping
+        self.opt = options or Options()
+        self.run_id = f"{_stamp()}-{os.getpid()}"
+        self.log = _Log(self.opt.log_dir, self.run_id.split("-")[0])
+        self.steps: list[StepResult] = []
+        self.timings: dict[str, float] = {}
+        self.audit_rows: list[dict] = []
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _lock_runner(self):
+        conn = connect(self.url, application_name="runbook-lock", autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,))
+            if not cur.fetchone()[0]:
+                cur.execute("SELECT pid, application_name, extract(epoch FROM now() - backend_start)::int "
+                            "FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                            "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted LIMIT 1",
+                            (ADVISORY_KEY & 0xFFFFFFFF,))
+                row = cur.fetchone()
+                conn.close()
+                who = f" (pid {row[0]}, {row[1] or 'no application name'}, for {row[2]}s)" if row else ""
+                raise ConcurrentRun(f"another runbook run holds the lock on this database{who}; try again when it ends")
+        return conn
+
+    def _audit(self, conn, event: str, **details) -> None:
+        d = {"run_id": self.run_id, "at": datetime.now(timezone.utc).isoformat(), "host": socket.gethostname(),
+             **details}
+        self.audit_rows.append(audit.write(conn, self.mapping.schema, self.mapping.audit_table, event, d))
+
+    def _audit_own_tx(self, event: str, **details) -> None:
+        try:
+            c = connect(self.url, application_name="runbook-audit", autocommit=False)
+            try:
+                self._audit(c, event, **details)
+                c.commit()
+            finally:
+                c.close()
+        except Exception as exc:  # the audit must never hide the real failure
+            self.log(f"could not write the {event} audit row: {_pg_message(exc)}")
+
+    def _timed(self, name: str, fn, *a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return fn(*a, **kw)
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+    # -- preflight (spec 6.2) -------------------------------------------------------------
+    def preflight(self, conn, snap: Snapshot, plan: Plan) -> list[PreflightCheck]:
+        out = [PreflightCheck("database connection", True, f"{redact(self.url)} as {snap.current_user}")]
+        ok_ver = snap.server_version >= MIN_SERVER
+        out.append(PreflightCheck("server version", ok_ver, f"PostgreSQL {snap.server_version // 10000} "
+                                  f"({'>= 12 needed' if not ok_ver else 'supported'})"))
+        not_owned = []
+        for st in plan.tables:
+            t = snap.table_by_oid(st.oid) if st.oid else None
+            if t and not (snap.is_superuser or t.owner in snap.member_of):
+                not_owned.append(f"{t.name} (owner {t.owner})")
+        out.append(PreflightCheck("role owns the tables", not not_owned,
+                                  "current role " + snap.current_user + (" does not own " + ", ".join(not_owned) if not_owned else " owns every table in the plan")))
+        if self.opt.backup:
+            try:
+                ver = check_pg_dump(snap.server_version)
+                out.append(PreflightCheck("pg_dump version", True, ver))
+            except Exception as exc:
+                out.append(PreflightCheck("pg_dump version", False, str(exc)))
+            need = int(estimated_size(conn) * 1.2)
+            try:
+                free = free_bytes(Path(self.opt.backup_dir))
+                out.append(PreflightCheck("disk space for the backup", free >= need,
+                                          f"{free / 2**20:,.0f} MiB free, about {need / 2**20:,.0f} MiB needed"))
+            except OSError as exc:
+                out.append(PreflightCheck("disk space for the backup", False, f"{self.opt.backup_dir}: {exc.strerror}"))
+        oids = {st.oid for st in plan.tables if st.oid}
+        blockers = [a for a in snap.activity if set(a.locked_oids) & oids]
+        out.append(PreflightCheck(
+            "no session holds locks on the tables", not blockers,
+            "; ".join(f"pid {a.pid} ({a.application or 'no application name'}) open {a.xact_age_s:.0f}s" for a in blockers)
+            or "none", blocking=False))
+        out.append(PreflightCheck("no naming conflicts", not plan.blockers,
+                                  "; ".join(f"{b.object}: {b.reason}" for b in plan.blockers) or "none"))
+        return out
+
+    # -- the run ----------------------------------------------------------------------------
+    def migrate(self, *, dry_run=False, rehearse=False, approved_fingerprint: str | None = None) -> RunResult:
+        lock_conn = None
+        conn = None
+        try:
+            lock_conn = self._lock_runner()
+            conn = connect(self.url, application_name="runbook", autocommit=True)
+            snap = self._timed("analyse", inspect, conn)
+            plan = build_plan(snap, self.mapping, strict=True)
+            self.log(f"run {self.run_id} on {redact(self.url)}: plan {plan.short_fingerprint}, {len(plan.ops)} operations")
+            if plan.empty:
+                self.log("nothing to do: the database is already in the target state")
+                return RunResult(self.run_id, "migrate", "nothing to do", plan.fingerprint, plan,
+                                 log_file=self._logname(), message="nothing to do: already migrated")
+            if approved_fingerprint and not plan.fingerprint.startswith(approved_fingerprint.removeprefix("sha256:")):
+                raise WrongState(f"the plan to run ({plan.short_fingerprint}) is not the approved one "
+                                 f"({approved_fingerprint[:12]}); re-run the analysis and approve again")
+            checks = self._timed("preflight", self.preflight, conn, snap, plan)
+            for c in checks:
+                self.log(f"preflight {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
+            if dry_run:
+                return RunResult(self.run_id, "dry-run", "planned", plan.fingerprint, plan, preflight=tuple(checks),
+                                 log_file=self._logname(), timings=dict(self.timings))
+            failed = [c for c in checks if not c.ok and c.blocking]
+            if failed:
+                c = failed[0]
+                cls = NotOwner if c.name == "role owns the tables" else ServerTooOld if c.name == "server version" else PreflightFailed
+                raise cls(f"preflight: {c.name}: {c.detail}; nothing was changed")
+            backup = None
+            if self.opt.backup and not rehearse:
+                self.log("backup: pg_dump ...")
+                backup = self._timed("backup", create_backup, self.url, Path(self.opt.backup_dir),
+                                     f"backup-{self.run_id}", snap.server_version,
+                                     compress=self.opt.backup_compress,
+                                     expect_tables=[t.old if t.state == "todo" else t.new for t in plan.tables])
+                self.log(f"backup: {backup.path} ({backup.bytes:,} bytes, {backup.toc_entries} entries, "
+                         f"verified with pg_restore --list) in {backup.seconds:.2f}s")
+            state.ensure(conn)
+            base = self._timed("baseline", baseline, conn, snap, plan, self.mapping, checksums=self.opt.checksums)
+            if not rehearse:
+                state.record_run(conn, self.run_id, plan.fingerprint, [op_to_dict(o) for o in plan.ops], base)
+                self._audit_own_tx("migration_start", fingerprint=plan.fingerprint, operations=len(plan.ops),
+                                   database=redact(self.url))
+            return self._execute(conn, snap, plan, base, checks, backup, rehearse)
+        finally:
+            if conn is not None:
+                conn.close()
+            if lock_conn is not None:
+                lock_conn.close()
+            self.log.close()
+
+    def _logname(self):
+        return str(self.log.path) if self.log.path else None
+
+    def _execute(self, conn, snap, plan, base, checks, backup, rehearse) -> RunResult:
+        self._base = base["tables"]
+        done_prepare: list[Op] = []
+        n_total = len(plan.ops)
+        bar = _progress(n_total, "rehearse" if rehearse else "migrate", self.opt.progress)
+        step_no = 0
+        try:
+            # -- phase 1: prepare, online ------------------------------------------------
+            for op in plan.phase(PREPARE):
+                step_no += 1
+                _fault(step_no, "before")
+                t0 = time.perf_counter()
+                self._run_online(conn, op)
+                done_prepare.append(op)
+                self.steps.append(StepResult(step_no, op.phase, op.kind, op.describe(), time.perf_counter() - t0))
+                self.log(f"step {step_no} {op.describe()}: {time.perf_counter() - t0:.3f}s")
+                bar.update(1)
+                _fault(step_no, "after")
+            # -- phase 2: the lock window ------------------------------------------------
+            window, wait, attempts = self._lock_phase(conn, plan, step_no, rehearse, bar)
+            step_no += len(plan.phase(LOCK))
+            if rehearse:
+                for op in reversed(done_prepare):
+                    r = op.reverse()
+                    if r is not None:
+                        self._run_online(conn, r)
+                bar.close()
+                self.log(f"rehearsal rolled back; lock window would be {window * 1000:.1f} ms")
+                return RunResult(self.run_id, "rehearse", "rehearsed", plan.fingerprint, plan, tuple(self.steps),
+                                 tuple(checks), None, window, wait, attempts, log_file=self._logname(),
+                                 timings=dict(self.timings))
+            # -- phase 3: finish, online ---------------------------------------------------
+            for op in plan.phase(FINISH):
+                step_no += 1
+                t0 = time.perf_counter()
+                self._run_online(conn, op)
+                self.steps.append(StepResult(step_no, op.phase, op.kind, op.describe(), time.perf_counter() - t0))
+                bar.update(1)
+        except BaseException as exc:
+            bar.close()
+            committed = not rehearse and getattr(self, "_committed", False)
+            if not committed:
+                self._undo_prepare(conn, done_prepare)
+            msg = self._failure_message(exc)
+            self.log(f"FAILED: {msg}")
+            self._audit_own_tx("migration_failed", fingerprint=plan.fingerprint, error=msg, step=step_no)
+            self._set_status("failed", {"error": msg})
+            if isinstance(exc, (LockTimeout, MigrationFailed)):
+                raise
+            if committed:
+                raise MigrationFailed(f"the rename committed but a finish step failed: {msg}; "
+                                      "run `runbook verify`, then `runbook rollback` if needed", step=step_no) from None
+            if isinstance(exc, KeyboardInterrupt):
+                raise MigrationFailed("interrupted; nothing was changed") from None
+            raise MigrationFailed(f"step {step_no} failed: {msg}; the database was left as it was", step=step_no) from None
+        bar.close()
+        # -- verification (spec 9.1) after COMMIT ---------------------------------------
+        self._set_status("committed", None)
+        try:
+            after = inspect(conn)
+            ver = self._timed("verify", verify_state, conn, after, plan, base, quiesced=self.opt.quiesced,
+                              url=self.url if self.opt.crud_check and self._is_default_target() else None)
+        except Exception as exc:  # a check that cannot run is a check that failed
+            from .verify import Check
+
+            ver = Verification((Check("verification ran", False, self._failure_message(exc)),))
+        for c in ver.checks:
+            if not c.ok:
+                self.log(f"verify FAIL {c.name}: {c.detail}")
+        if not ver.ok:
+            first = ver.failed[0]
+            self.log("verification failed: rolling back")
+            try:
+                Runner(self.url, self.mapping, self.opt)._rollback_plan(plan, base, drop_added=True, reason="verify failed")
+            except Exception as exc:  # sqitch: say plainly that the schema needs repair
+                raise RollbackFailed(f"verification failed ({first.name}) and the rollback failed too: "
+                                     f"{self._failure_message(exc)}; the schema needs manual repair "
+                                     f"(backup: {backup.path if backup else 'none'})") from None
+            self._set_status("rolled back", {"error": f"verification failed: {first.name}"})
+            raise VerificationFailed(f"verification failed: {first.name}: {first.detail}; the migration was rolled back")
+        self._set_status("migrated", {"lock_window_s": self.lock_window, "timings": self.timings})
+        self.log(f"migrated: lock window {self.lock_window * 1000:.1f} ms, {len(ver.checks)} checks passed")
+        return RunResult(self.run_id, "migrate", "migrated", plan.fingerprint, plan, tuple(self.steps), tuple(checks),
+                         backup, self.lock_window, self.lock_wait, self.attempts, ver, tuple(self.audit_rows),
+                         self._logname(), dict(self.timings))
+
+    def _is_default_target(self) -> bool:
+        return {t.new for t in self.mapping.tables} >= {"users", "chat_folders", "chat_sessions", "chat_messages"}
+
+    def _set_status(self, status, summary):
+        try:
+            c = connect(self.url, application_name="runbook-state", autocommit=True)
+            try:
+                if state.exists(c):
+                    state.set_status(c, self.run_id, status, summary)
+            finally:
+                c.close()
+        except Exception:
+            pass
+
+    def _failure_message(self, exc: BaseException) -> str:
+        from .connection import scrub
+
+        return scrub(str(exc) if not isinstance(exc, psycopg2.Error) else _pg_message(exc), self.url)
+
+    def _undo_prepare(self, conn, done: list[Op]) -> None:
+        if not done:
+            return
+        try:
+            if conn.closed:
+                conn = connect(self.url, application_name="runbook-undo", autocommit=True)
+            else:
+                try:
+                    conn.rollback()
+                except Exception:
+                    conn = connect(self.url, application_name="runbook-undo", autocommit=True)
+            conn.autocommit = False
+            with conn.cursor() as cur:
+                cur.execute(f"SET LOCAL lock_timeout = {literal(self.opt.lock_timeout)}")
+                for op in reversed(done):
+                    r = op.reverse()
+                    if r is not None:
+                        for s in r.statements():
+                            cur.execute(s)
+            conn.commit()
+            conn.autocommit = True
+            self.log(f"undid {len(done)} prepare steps")
+        except Exception as exc:
+            self.log(f"could not undo the prepare steps: {_pg_message(exc)}")
+            raise RollbackFailed(f"the run failed and its prepare steps could not be undone: {_pg_message(exc)}; "
+                                 "run `runbook rollback` or repair by hand") from None
+
+    def _run_online(self, conn, op: Op) -> None:
+        """A prepare/finish step: its own short transactions, retried on lock timeout."""
+        if isinstance(op, FillNulls):
+            self._with_retry(conn, op.install_statements())
+            total = 0
+            from tqdm.auto import tqdm
+
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT count(*) FROM {qq(op.schema, op.table_name)} WHERE {q(op.column)} IS NULL")
+                todo = cur.fetchone()[0]
+            with tqdm(total=todo, desc=f"fill {op.table_name}.{op.column}", unit="row",
+                      disable=not self.opt.progress or todo == 0, leave=False) as pb:
+                while True:
+                    n = self._with_retry(conn, [op.batch_statement(self.opt.batch_size)])
+                    total += n
+                    pb.update(n)
+                    if n == 0:
+                        break
+            return
+        self._with_retry(conn, op.statements())
+
+    def _with_retry(self, conn, statements: list[str]) -> int:
+        """Run statements in one short transaction with lock_timeout; retry on 55P03."""
+        for attempt in range(1, self.opt.attempts + 1):
+            conn.autocommit = False
+            try:
+                rc = 0
+                with conn.cursor() as cur:
+                    cur.execute(f"SET LOCAL lock_timeout = {literal(self.opt.lock_timeout)}")
+                    cur.execute(f"SET LOCAL statement_timeout = {literal(self.opt.statement_timeout)}")
+                    for s in statements:
+                        cur.execute(s)
+                        rc = cur.rowcount
+                conn.commit()
+                return max(rc, 0)
+            except psycopg2.Error as exc:
+                conn.rollback()
+                if not _is_lock_timeout(exc) or attempt == self.opt.attempts:
+                    if _is_lock_timeout(exc):
+                        raise self._lock_timeout_error(conn, attempt) from None
+                    raise
+                self._sleep(attempt)
+            finally:
+                conn.autocommit = True
+        return 0
+
+    def _sleep(self, attempt: int) -> None:
+        # capped exponential backoff with full jitter
+        delay = random.uniform(0, min(self.opt.backoff_cap, self.opt.backoff_base * 2 ** (attempt - 1)))
+        self.log(f"lock not available (attempt {attempt}/{self.opt.attempts}); retrying in {delay:.2f}s")
+        time.sleep(delay)
+
+    def _lock_timeout_error(self, conn, attempts: int) -> LockTimeout:
+        blockers = []
+        try:
+            c = connect(self.url, application_name="runbook-diag", autocommit=True)
+            with c.cursor() as cur:
+                cur.execute(
+                    "SELECT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), "
+                    "extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::int, a.state "
+                    "FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                    "WHERE l.locktype = 'relation' AND l.granted AND a.pid <> pg_backend_pid() "
+                    "AND a.application_name NOT LIKE 'runbook%%' AND l.relation = ANY(%s::oid[]) "
+                    "GROUP BY a.pid, a.application_name, a.xact_start, a.backend_start, a.state ORDER BY 3 DESC",
+                    ([int(t.oid) for t in self._plan_tables],),
+                )
+                blockers = cur.fetchall()
+            c.close()
+        except Exception:
+            pass
+        who = "; ".join(f"pid {p} ({app}, {st}, transaction open {age}s)" for p, app, age, st in blockers) or "unknown"
+        return LockTimeout(f"could not take the locks within {self.opt.lock_timeout} after {attempts} attempts; "
+                           f"blocked by {who}; nothing was changed", blockers=blockers)
+
+    def _lock_phase(self, conn, plan: Plan, step0: int, rehearse: bool, bar) -> tuple[float, float, int]:
+        ops = plan.phase(LOCK)
+        self._plan_tables = [t for t in plan.tables if t.oid]
+        self._committed = False
+        if not ops:
+            self.lock_window = self.lock_wait = 0.0
+            self.attempts = 0
+            return 0.0, 0.0, 0
+        relfile_sql = ("SELECT count(*) FROM pg_class WHERE (oid, relfilenode) IN ("
+                       + ", ".join(f"({int(oid)}, {int(t['relfilenode'])})"
+                                   for oid, t in ((k, v) for k, v in self._base_tables(plan).items())) + ")")
+        for attempt in range(1, self.opt.attempts + 1):
+            conn.autocommit = False
+            steps: list[StepResult] = []
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(f"SET LOCAL lock_timeout = {literal(self.opt.lock_timeout)}")
+                    cur.execute(f"SET LOCAL statement_timeout = {literal(self.opt.statement_timeout)}")
+                    cur.execute("SET LOCAL application_name = 'runbook-migrate'")
+                    t_lock = time.perf_counter()
+                    if plan.lock_tables:
+                        cur.execute(f"LOCK TABLE {', '.join(plan.lock_tables)} IN ACCESS EXCLUSIVE MODE")
+                    t_held = time.perf_counter()
+                    for i, op in enumerate(ops, start=step0 + 1):
+                        _fault(i, "before")
+                        t0 = time.perf_counter()
+                        # the step and its own check in one round trip: the check sees the
+                        # names as this step left them (later steps may rename again)
+                        cur.execute(";\n".join(op.statements()) + f";\nSELECT ({op.check()})")
+                        if not cur.fetchone()[0]:
+                            raise MigrationFailed(f"step did not take effect: {op.describe()}; rolled back")
+                        steps.append(StepResult(i, op.phase, op.kind, op.describe(), time.perf_counter() - t0,
+                                                (t_held - t_lock) if i == step0 + 1 else 0.0, attempt))
+                        _fault(i, "after")
+                    # in-transaction verification (catalog only): every step's check above, and
+                    # every table's storage untouched
+                    if self._base_tables(plan):
+                        cur.execute(relfile_sql)
+                        same = cur.fetchone()[0]
+                        if same != len(self._base_tables(plan)):
+                            raise MigrationFailed("a table's storage changed under the lock (relfilenode); rolled back")
+                    if not rehearse:
+                        self._audit(conn, getattr(self, "_commit_event", "migration_complete"),
+                                    fingerprint=plan.fingerprint, operations=len(plan.ops))
+                    if rehearse:
+                        conn.rollback()
+                    else:
+                        conn.commit()
+                        self._committed = True
+                    t_end = time.perf_counter()
+                self.lock_window = t_end - t_held
+                self.lock_wait = t_held - t_lock
+                self.attempts = attempt
+                self.steps.extend(steps)
+                for s in steps:
+                    self.log(f"step {s.step} {s.description}: {s.seconds * 1000:.2f} ms")
+                    bar.update(1)
+                self.log(f"{'rolled back (rehearsal)' if rehearse else 'committed'}: exclusive locks held "
+                         f"{self.lock_window * 1000:.2f} ms (waited {self.lock_wait * 1000:.2f} ms, attempt {attempt})")
+                self.timings["lock window"] = self.lock_window
+                return self.lock_window, self.lock_wait, attempt
+            except BaseException as exc:
+                try:
+                    conn.rollback()
+                except Exception:
+                    pass
+                if _is_lock_timeout(exc) and attempt < self.opt.attempts:
+                    self._sleep(attempt)
+                    continue
+                if _is_lock_timeout(exc):
+                    raise self._lock_timeout_error(conn, attempt) from None
+                raise
+            finally:
+                if not conn.closed:
+                    conn.autocommit = True
+        raise AssertionError("unreachable")
+
+    def _base_tables(self, plan) -> dict:
+        return getattr(self, "_base", {}) or {}
+
+    # -- rollback ----------------------------------------------------------------------------
+    def rollback(self, *, drop_added: bool = False, dry_run: bool = False) -> RunResult:
+        lock_conn = self._lock_runner()
+        conn = connect(self.url, application_name="runbook", autocommit=True)
+        try:
+            run = state.last_run(conn)
+            if run is None:
+                raise WrongState("nothing to roll back: no completed runbook migration is recorded in this database")
+            ops = tuple(op_from_dict(d) for d in run["plan"])
+            snap = inspect(conn)
+            plan0 = build_plan_from_ops(snap, self.mapping, ops)
+            # refuse unless the database is in the state the plan left
+            differs = []
+            with conn.cursor() as cur:
+                checks = [o for o in ops if o.phase == LOCK]
+                if checks:
+                    cur.execute("SELECT " + ", ".join(f"({o.check()})" for o in checks))
+                    for o, ok in zip(checks, cur.fetchone()):
+                        if not ok and not isinstance(o, FillNulls):
+                            differs.append(o.describe())
+            if differs:
+                raise WrongState(f"the database is not in the state migration {run['id']} left: "
+                                 f"{differs[0]} no longer holds" + (f" (and {len(differs) - 1} more)" if len(differs) > 1 else ""))
+            rev = plan0.reverse(drop_added)
+            if dry_run:
+                return RunResult(self.run_id, "rollback", "planned", run["fingerprint"], rev)
+            self._audit_own_tx("rollback_start", fingerprint=run["fingerprint"], migration=run["id"])
+            result = self._rollback_plan(plan0, run["baseline"], drop_added=drop_added, reason="requested",
+                                         migration_id=run["id"], conn=conn)
+            return result
+        finally:
+            conn.close()
+            lock_conn.close()
+            self.log.close()
+
+    def _rollback_plan(self, plan: Plan, base: dict, *, drop_added: bool, reason: str, migration_id: str | None = None,
+                       conn=None) -> RunResult:
+        own = conn is None
+        if own:
+            conn = connect(self.url, application_name="runbook", autocommit=True)
+        try:
+            rev = plan.reverse(drop_added)
+            self._base = {}
+            bar = _progress(len(rev.ops), "rollback", self.opt.progress)
+            try:
+                window, wait, attempts = self._lock_phase_rollback(conn, rev, bar, fingerprint=plan.fingerprint,
+                                                                   reason=reason)
+            except BaseException as exc:
+                bar.close()
+                msg = self._failure_message(exc)
+                self._audit_own_tx("rollback_failed", fingerprint=plan.fingerprint, error=msg)
+                if isinstance(exc, LockTimeout):
+                    raise
+                raise RollbackFailed(f"rollback failed: {msg}; nothing was changed by it") from None
+            bar.close()
+            if migration_id:
+                c = conn
+                with c.cursor() as cur:
+                    cur.execute("UPDATE runbook.runs SET status = 'rolled back', finished_at = now() WHERE id = %s",
+                                (migration_id,))
+            after = inspect(conn)
+            ver = verify_state(conn, after, plan, base, direction="back", quiesced=self.opt.quiesced)
+            self.log(f"rolled back ({reason}): lock window {window * 1000:.1f} ms; "
+                     f"{sum(c.ok for c in ver.checks)}/{len(ver.checks)} checks pass")
+            return RunResult(self.run_id, "rollback", "rolled back" if ver.ok else "failed", plan.fingerprint, rev,
+                             tuple(self.steps), (), None, window, wait, attempts, ver, tuple(self.audit_rows),
+                             self._logname(), dict(self.timings))
+        finally:
+            if own:
+                conn.close()
+
+    def _lock_phase_rollback(self, conn, rev: Plan, bar, *, fingerprint, reason):
+        # Rollback steps all run in one transaction (the reversed lock + prepare steps).
+        class _P:
+            pass
+
+        p = Plan(rev.schema, tuple(o for o in rev.ops if o.phase != FINISH), rev.tables, (), (), rev.lock_tables,
+                 rev.audit_table)
+        # run every reversed op inside the lock transaction regardless of its phase
+        ops_as_lock = tuple(_as_lock(o) for o in p.ops)
+        p = Plan(p.schema, ops_as_lock, p.tables, (), (), p.lock_tables, p.audit_table)
+        self._commit_event = "rollback"
+        window, wait, attempts = self._lock_phase(conn, p, 0, False, bar)
+        return window, wait, attempts
+
+
+def _as_lock(op: Op) -> Op:
+    if op.phase == LOCK:
+        return op
+    # an op object whose phase reads LOCK: wrap without changing its SQL
+    cls = type(op)
+    new_cls = type(cls.__name__, (cls,), {"phase": LOCK})
+    return new_cls(**{f: getattr(op, f) for f in op.__dataclass_fields__})
+
+
+def build_plan_from_ops(snap: Snapshot, mapping: Mapping, ops: tuple[Op, ...]) -> Plan:
+    """The stored plan of a run, with table states as they are now (for its reverse)."""
+    from .ops import RenameTable
+    from .plan import TableState
+
+    states = []
+    for t in mapping.tables:
+        now = snap.table(mapping.schema, t.new) or snap.table(mapping.schema, t.old)
+        states.append(TableState(t.old, t.new, "done" if snap.table(mapping.schema, t.new) else "todo",
+                                 now.oid if now else None))
+    return Plan(mapping.schema, ops, tuple(states), (), (), (), mapping.audit_table)

@@ -1,0 +1,304 @@
+"""The mapping file: which tables become what, and the column changes that go with it.
+
+TOML or YAML, validated into frozen data. Every name is checked by
+:func:`runbook.naming.validate_identifier`; every type against a short safe list or an
+enum declared in the same file; every default is a literal. Nothing from the file is
+ever pasted into SQL unquoted.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .errors import MappingError
+from .naming import literal, validate_identifier
+
+SAFE_TYPES = {
+    "text": "text",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "integer": "integer",
+    "int": "integer",
+    "bigint": "bigint",
+    "double precision": "double precision",
+    "jsonb": "jsonb",
+    "timestamp(3)": "timestamp(3) without time zone",
+    "timestamp": "timestamp(3) without time zone",
+    "timestamptz": "timestamp(3) with time zone",
+    "timestamptz(3)": "timestamp(3) with time zone",
+}
+FK_ACTIONS = {"CASCADE", "RESTRICT", "NO ACTION", "SET NULL", "SET DEFAULT"}
+NOW = "now()"
+
+
+@dataclass(frozen=True)
+class ForeignKeyRef:
+    table: str  # a source or target name of a mapped table, or any other table of the schema
+    column: str
+    on_delete: str = "RESTRICT"
+    on_update: str = "CASCADE"
+
+
+@dataclass(frozen=True)
+class AddColumn:
+    name: str
+    type: str  # a SAFE_TYPES value, or the name of an enum (then enum=True)
+    enum: bool = False
+    not_null: bool = False
+    default: object = None  # a literal, or NOW
+    references: ForeignKeyRef | None = None
+
+    def default_sql(self) -> str | None:
+        return default_sql(self.default, self.type, self.enum)
+
+
+@dataclass(frozen=True)
+class RenameColumn:
+    old: str
+    new: str
+    not_null: bool = False
+    fill_nulls: str | None = None
+
+
+@dataclass(frozen=True)
+class SetDefault:
+    column: str
+    default: object
+
+    def default_sql(self) -> str:
+        return default_sql(self.default, None, False)
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    old: str
+    new: str
+    rename_columns: tuple[RenameColumn, ...] = ()
+    add_columns: tuple[AddColumn, ...] = ()
+    set_defaults: tuple[SetDefault, ...] = ()
+
+    def new_column_name(self, old_column: str) -> str:
+        for r in self.rename_columns:
+            if r.old == old_column:
+                return r.new
+        return old_column
+
+
+@dataclass(frozen=True)
+class EnumSpec:
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Mapping:
+    schema: str
+    tables: tuple[TableMapping, ...]
+    enums: tuple[EnumSpec, ...] = ()
+    audit_table: str | None = "AuditLog"
+    source: str = "<default>"
+
+    def final_name(self, name: str) -> str:
+        """A mapped table's new name (given its old or new name); other names unchanged."""
+        for t in self.tables:
+            if name in (t.old, t.new):
+                return t.new
+        return name
+
+    def old_name(self, name: str) -> str:
+        for t in self.tables:
+            if name in (t.old, t.new):
+                return t.old
+        return name
+
+    def enum(self, name: str) -> EnumSpec | None:
+        for e in self.enums:
+            if e.name == name:
+                return e
+        return None
+
+
+def default_sql(value, type_: str | None, enum: bool) -> str | None:
+    if value is None:
+        return None
+    if value == NOW:
+        return "CURRENT_TIMESTAMP"
+    return literal(value)
+
+
+def _expect(d, key, types, where, required=True, default=None):
+    if key not in d:
+        if required:
+            raise MappingError(f"{where}: missing '{key}'")
+        return default
+    v = d[key]
+    if not isinstance(v, types):
+        raise MappingError(f"{where}: '{key}' must be {getattr(types, '__name__', types)}, got {type(v).__name__}")
+    return v
+
+
+def _check_keys(d: dict, allowed: set[str], where: str) -> None:
+    if not isinstance(d, dict):
+        raise MappingError(f"{where}: expected a table of keys, got {type(d).__name__}")
+    extra = sorted(set(map(str, d)) - allowed)
+    if extra:
+        raise MappingError(f"{where}: unknown key '{extra[0]}' (allowed: {', '.join(sorted(allowed))})")
+
+
+def _type(raw: str, enums: dict[str, EnumSpec], where: str) -> tuple[str, bool]:
+    if raw in enums:
+        return raw, True
+    key = " ".join(raw.lower().split())
+    if key in SAFE_TYPES:
+        return SAFE_TYPES[key], False
+    m = re.fullmatch(r"varchar\((\d{1,5})\)", key)
+    if m and 0 < int(m.group(1)) <= 10485760:
+        return f"character varying({int(m.group(1))})", False
+    raise MappingError(f"{where}: type {raw!r} is not allowed (use one of {', '.join(sorted(SAFE_TYPES))}, varchar(n), or an enum declared under [[enums]])")
+
+
+def _default(v, where):
+    if v is None or isinstance(v, (bool, int, float, str)):
+        if isinstance(v, str):
+            literal(v)  # refuses NUL
+        return v
+    raise MappingError(f"{where}: default must be a string, number or boolean")
+
+
+def parse_mapping(data: dict, source: str = "<mapping>") -> Mapping:
+    """Validate a decoded mapping document into a :class:`Mapping`."""
+    if not isinstance(data, dict):
+        raise MappingError(f"{source}: the mapping must be a table of keys")
+    _check_keys(data, {"schema", "tables", "enums", "audit_table"}, source)
+    schema = validate_identifier(_expect(data, "schema", str, source, False, "public"), "schema")
+    audit = data.get("audit_table", "AuditLog")
+    if audit is not None and audit is not False:
+        audit = validate_identifier(audit, "audit_table")
+    else:
+        audit = None
+
+    enums: dict[str, EnumSpec] = {}
+    for i, e in enumerate(_expect(data, "enums", list, source, False, [])):
+        where = f"{source}: enums[{i}]"
+        _check_keys(e, {"name", "values"}, where)
+        name = validate_identifier(_expect(e, "name", str, where), f"{where} name")
+        values = _expect(e, "values", list, where)
+        if not values:
+            raise MappingError(f"{where}: an enum needs at least one value")
+        for v in values:
+            if not isinstance(v, str) or not v or len(v.encode()) > 63 or "\x00" in v:
+                raise MappingError(f"{where}: enum value {v!r} must be a non-empty string of at most 63 bytes")
+        if len(set(values)) != len(values):
+            raise MappingError(f"{where}: duplicate enum values")
+        if name in enums:
+            raise MappingError(f"{where}: enum {name!r} declared twice")
+        enums[name] = EnumSpec(name, tuple(values))
+
+    raw_tables = _expect(data, "tables", list, source)
+    if not raw_tables:
+        raise MappingError(f"{source}: 'tables' is empty: nothing to rename")
+    tables = []
+    for i, t in enumerate(raw_tables):
+        where = f"{source}: tables[{i}]"
+        _check_keys(t, {"from", "to", "rename_columns", "add_columns", "set_defaults"}, where)
+        old = validate_identifier(_expect(t, "from", str, where), f"{where} 'from'")
+        new = validate_identifier(_expect(t, "to", str, where), f"{where} 'to'")
+        where = f"{source}: table {old!r}"
+        if old == new:
+            raise MappingError(f"{where}: 'from' and 'to' are the same name")
+        renames = []
+        for j, r in enumerate(_expect(t, "rename_columns", list, where, False, [])):
+            w = f"{where} rename_columns[{j}]"
+            _check_keys(r, {"from", "to", "not_null", "fill_nulls"}, w)
+            fill = _expect(r, "fill_nulls", str, w, False)
+            if fill is not None:
+                literal(fill)
+            renames.append(RenameColumn(
+                validate_identifier(_expect(r, "from", str, w), f"{w} 'from'"),
+                validate_identifier(_expect(r, "to", str, w), f"{w} 'to'"),
+                bool(_expect(r, "not_null", bool, w, False, False)), fill))
+        adds = []
+        for j, a in enumerate(_expect(t, "add_columns", list, where, False, [])):
+            w = f"{where} add_columns[{j}]"
+            _check_keys(a, {"name", "type", "not_null", "default", "references"}, w)
+            name = validate_identifier(_expect(a, "name", str, w), f"{w} name")
+            typ, is_enum = _type(_expect(a, "type", str, w), enums, w)
+            not_null = bool(_expect(a, "not_null", bool, w, False, False))
+            default = _default(a.get("default"), w)
+            if is_enum and default is not None and default not in enums[typ].values:
+                raise MappingError(f"{w}: default {default!r} is not a value of enum {typ!r}")
+            if not_null and default is None:
+                raise MappingError(f"{w}: a NOT NULL column added to a table with rows needs a default")
+            ref = None
+            if "references" in a:
+                rr = a["references"]
+                _check_keys(rr, {"table", "column", "on_delete", "on_update"}, f"{w} references")
+                on_delete = str(rr.get("on_delete", "RESTRICT")).upper()
+                on_update = str(rr.get("on_update", "CASCADE")).upper()
+                if on_delete not in FK_ACTIONS or on_update not in FK_ACTIONS:
+                    raise MappingError(f"{w}: on_delete/on_update must be one of {', '.join(sorted(FK_ACTIONS))}")
+                ref = ForeignKeyRef(validate_identifier(_expect(rr, "table", str, w), f"{w} references.table"),
+                                    validate_identifier(_expect(rr, "column", str, w), f"{w} references.column"),
+                                    on_delete, on_update)
+            adds.append(AddColumn(name, typ, is_enum, not_null, default, ref))
+        defaults = []
+        for j, d in enumerate(_expect(t, "set_defaults", list, where, False, [])):
+            w = f"{where} set_defaults[{j}]"
+            _check_keys(d, {"column", "default"}, w)
+            defaults.append(SetDefault(validate_identifier(_expect(d, "column", str, w), f"{w} column"),
+                                       _default(d.get("default"), w)))
+        cols = [r.old for r in renames] + [r.new for r in renames] + [a.name for a in adds]
+        dup = {c for c in [r.new for r in renames] + [a.name for a in adds] if
+               ([r.new for r in renames] + [a.name for a in adds]).count(c) > 1}
+        if dup:
+            raise MappingError(f"{where}: column {sorted(dup)[0]!r} is produced twice")
+        if len({r.old for r in renames}) != len(renames):
+            raise MappingError(f"{where}: a column is renamed twice")
+        del cols
+        tables.append(TableMapping(old, new, tuple(renames), tuple(adds), tuple(defaults)))
+
+    olds = [t.old for t in tables]
+    news = [t.new for t in tables]
+    for name in set(olds):
+        if olds.count(name) > 1:
+            raise MappingError(f"{source}: table {name!r} is renamed twice")
+    for name in set(news):
+        if news.count(name) > 1:
+            srcs = [t.old for t in tables if t.new == name]
+            raise MappingError(f"{source}: two tables map to {name!r}: {', '.join(map(repr, srcs))}")
+    chained = set(olds) & set(news)
+    if chained:
+        raise MappingError(f"{source}: {sorted(chained)[0]!r} is both renamed and a rename target; chains and swaps are refused")
+    m = Mapping(schema, tuple(tables), tuple(enums.values()), audit, source)
+    for t in tables:
+        for a in t.add_columns:
+            if a.references and a.references.table not in olds + news:
+                pass  # a table outside the mapping: checked against the catalog at plan time
+    return m
+
+
+def load_mapping(path: str | Path | None = None) -> Mapping:
+    """The mapping in ``path`` (``.toml``, ``.yaml``/``.yml``), or the default one."""
+    if path is None:
+        text = resources.files("runbook.data").joinpath("mapping.toml").read_text()
+        return parse_mapping(tomllib.loads(text), "default mapping")
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"cannot read mapping {p}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8'}") from None
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = tomllib.loads(text)
+    except Exception as exc:  # the parsers raise their own types; all mean "malformed"
+        msg = " ".join(str(exc).split())
+        raise MappingError(f"mapping {p.name} is malformed: {msg}") from None
+    return parse_mapping(data, p.name)

@@ -1,0 +1,117 @@
+"""SQLAlchemy models of the AI Assistant's schema (spec 3.1), exactly, and nothing more.
+
+They know only what the service's Prisma client knows: no legacy column. Whatever
+works through them works for the service; whatever fails through them (a NOT NULL
+column they do not know, a missing table) fails for the service too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+
+def cuid() -> str:
+    """A cuid-shaped id (``c`` + 24 lowercase base-36 characters), as Prisma's client makes."""
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    return "c" + "".join(secrets.choice(alphabet) for _ in range(24))
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String, primary_key=True, default=cuid)
+    email: Mapped[str] = mapped_column(String, unique=True)
+    username: Mapped[str | None] = mapped_column(String, unique=True)
+    firstName: Mapped[str | None] = mapped_column(String)
+    lastName: Mapped[str | None] = mapped_column(String)
+    role: Mapped[str] = mapped_column(Enum("USER", "ADMIN", name="UserRole", create_type=False), default="USER")
+    isActive: Mapped[bool] = mapped_column(Boolean, default=True)
+    emailVerified: Mapped[bool] = mapped_column(Boolean, default=False)
+    chatSessions: Mapped[list["ChatSession"]] = relationship(back_populates="user")
+    chatFolders: Mapped[list["ChatFolder"]] = relationship(back_populates="user")
+
+
+class ChatFolder(Base):
+    __tablename__ = "chat_folders"
+    id: Mapped[str] = mapped_column(String, primary_key=True, default=cuid)
+    userId: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String)
+    description: Mapped[str | None] = mapped_column(String)
+    color: Mapped[str | None] = mapped_column(String)
+    isDefault: Mapped[bool] = mapped_column(Boolean, default=False)
+    sessionCount: Mapped[int] = mapped_column(Integer, default=0)
+    user: Mapped[User] = relationship(back_populates="chatFolders")
+    sessions: Mapped[list["ChatSession"]] = relationship(back_populates="folder")
+
+
+class ChatSession(Base):
+    __tablename__ = "chat_sessions"
+    id: Mapped[str] = mapped_column(String, primary_key=True, default=cuid)
+    userId: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    folderId: Mapped[str | None] = mapped_column(ForeignKey("chat_folders.id"))
+    title: Mapped[str] = mapped_column(String)
+    isActive: Mapped[bool] = mapped_column(Boolean, default=True)
+    lastMessageAt: Mapped[datetime | None] = mapped_column(DateTime)
+    user: Mapped[User] = relationship(back_populates="chatSessions")
+    folder: Mapped[ChatFolder | None] = relationship(back_populates="sessions")
+    messages: Mapped[list["ChatMessage"]] = relationship(back_populates="session", passive_deletes=True)
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+    id: Mapped[str] = mapped_column(String, primary_key=True, default=cuid)
+    sessionId: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"))
+    role: Mapped[str] = mapped_column(String)
+    content: Mapped[str] = mapped_column(String)
+    metadata_: Mapped[dict | None] = mapped_column("metadata", JSONB)
+    session: Mapped[ChatSession] = relationship(back_populates="messages")
+
+
+def crud_smoke(url: str) -> tuple[bool | None, str]:
+    """Create a folder, a session in it and two messages; read, update, delete; all in
+    a transaction that is rolled back, so the data is left as it was."""
+    from .connection import engine as make_engine
+
+    eng = make_engine(url, application_name="runbook-verify")
+    try:
+        with eng.connect() as conn:
+            tx = conn.begin()
+            try:
+                s = Session(bind=conn)
+                user = s.scalars(select(User).limit(1)).first()
+                if user is None:
+                    return None, "no user to test with"
+                folder = ChatFolder(userId=user.id, name="runbook check")
+                s.add(folder)
+                s.flush()
+                chat = ChatSession(userId=user.id, folderId=folder.id, title="runbook check")
+                s.add(chat)
+                s.flush()
+                s.add_all([ChatMessage(sessionId=chat.id, role="user", content="hello", metadata_={"k": 1}),
+                           ChatMessage(sessionId=chat.id, role="assistant", content="hi")])
+                s.flush()
+                got = s.scalars(select(ChatMessage).where(ChatMessage.sessionId == chat.id)).all()
+                chat.title = "renamed"
+                s.flush()
+                s.delete(chat)
+                s.flush()
+                left = s.scalars(select(ChatMessage).where(ChatMessage.sessionId == chat.id)).all()
+                by_email = s.scalars(select(User).where(User.email == user.email)).first()
+                ok = len(got) == 2 and not left and by_email is not None
+                return ok, f"created 1 folder, 1 session, {len(got)} messages; cascade left {len(left)}"
+            finally:
+                tx.rollback()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return False, msg
+    finally:
+        eng.dispose()

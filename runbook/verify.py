@@ -1,0 +1,225 @@
+"""The checks of spec 9.1, each a named pass/fail with its evidence.
+
+Row counts and content checksums are computed in the database, one pass per table
+(``count(*)`` and ``sum(hashtextextended(ROW(...)::text, 0))``), never by pulling rows
+into Python. A table whose ``relfilenode`` is unchanged and that no data step touched is
+proved untouched by the catalog; it is counted but not checksummed unless asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .catalog.inspect import Snapshot
+from .naming import literal, q, qq
+from .rewrite import rewrite_source
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TableCount:
+    table_before: str
+    table_after: str
+    rows_before: int | None
+    rows_after: int | None
+    checksum_before: str | None
+    checksum_after: str | None
+    method: str  # checksum | catalog (relfilenode unchanged) | count
+
+    @property
+    def ok(self) -> bool:
+        if self.rows_before != self.rows_after:
+            return False
+        return self.checksum_before == self.checksum_after
+
+
+@dataclass(frozen=True)
+class Verification:
+    checks: tuple[Check, ...]
+    counts: tuple[TableCount, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "checks": [asdict(c) for c in self.checks],
+                "counts": [asdict(c) | {"ok": c.ok} for c in self.counts]}
+
+
+def row_expr(columns: list[str], fills: dict[str, str] | None = None) -> str:
+    fills = fills or {}
+    parts = [f"coalesce({q(c)}, {literal(fills[c])})" if c in fills else q(c) for c in columns]
+    return f"ROW({', '.join(parts)})::text"
+
+
+def count_and_checksum(cur, schema: str, table: str, exprs: list[str] | None) -> tuple[int, list[str]]:
+    """``count(*)`` and one checksum per row expression, in one pass over the table."""
+    sums = [f"sum(hashtextextended({e}, 0))::text" for e in (exprs or [])]
+    cur.execute(f"SELECT count(*){''.join(', ' + s for s in sums)} FROM {qq(schema, table)}")
+    row = cur.fetchone()
+    return row[0], [r or "0" for r in row[1:]]
+
+
+def baseline(conn, snap: Snapshot, plan, mapping, *, checksums: str = "auto", progress=None) -> dict:
+    """What the verification compares with: per plan table its OID, relfilenode, row
+    count and checksums (raw, and as it must read after the data steps), and the
+    definitions of its constraints and indexes by OID."""
+    from .ops import FillNulls
+
+    fills_by_table: dict[str, dict[str, str]] = {}
+    for op in plan.ops:
+        if isinstance(op, FillNulls):
+            fills_by_table.setdefault(op.table_name, {})[op.column] = op.value
+    out = {"tables": {}, "constraints": {}, "indexes": {}, "checksums": checksums}
+    with conn.cursor() as cur:
+        for st in plan.tables:
+            if st.oid is None:
+                continue
+            t = snap.table_by_oid(st.oid)
+            cols = [c.name for c in t.columns]
+            fills = fills_by_table.get(t.name, {})
+            want = checksums == "all" or (checksums == "auto" and fills)
+            exprs = [row_expr(cols), row_expr(cols, fills)] if want else []
+            n, sums = count_and_checksum(cur, t.schema, t.name, exprs)
+            out["tables"][str(t.oid)] = {
+                "old": st.old, "new": st.new, "name": t.name, "relfilenode": t.relfilenode, "rows": n,
+                "columns": cols, "checksum_raw": sums[0] if sums else None,
+                "checksum_expected": sums[1] if sums else None, "fills": fills,
+            }
+            for con in snap.constraints_of(t.oid):
+                out["constraints"][str(con.oid)] = {"name": con.name, "table": t.name, "def": con.definition,
+                                                     "type": con.type}
+            for con in snap.foreign_keys_in(t.oid):
+                out["constraints"][str(con.oid)] = {"name": con.name, "table": snap.table_by_oid(con.table_oid).name,
+                                                     "def": con.definition, "type": con.type}
+            for idx in snap.indexes_of(t.oid):
+                out["indexes"][str(idx.oid)] = {"name": idx.name, "table": t.name, "def": idx.definition}
+            if progress:
+                progress(t.name)
+    return out
+
+
+def _expected_def(defn: str, tables: dict[str, str], columns: dict[str, str], names: dict[str, str]) -> str:
+    from .rewrite import UnsafeRewrite
+
+    try:
+        return rewrite_source(defn, {**tables, **names}, columns) if defn else defn
+    except UnsafeRewrite:
+        return defn
+
+
+def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = True, direction: str = "forward",
+                 url: str | None = None) -> Verification:
+    """Compare the database now (``snap``) with the baseline taken before the plan ran.
+
+    ``direction='forward'`` expects the plan's end state; ``'back'`` the original.
+    With ``quiesced`` (no other writers), a row count or checksum that differs is a
+    failure; otherwise it is reported but the catalog proofs decide.
+    """
+    from .ops import RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameTable
+
+    checks: list[Check] = []
+    counts: list[TableCount] = []
+    fwd = direction == "forward"
+    tables = {o.old: o.new for o in plan.ops if isinstance(o, RenameTable)}
+    cols = {o.old: o.new for o in plan.ops if isinstance(o, RenameColumn)}
+    names = {o.old: o.new for o in plan.ops if isinstance(o, (RenameConstraint, RenameIndex, RenameSequence))}
+    if not fwd:
+        tables, cols, names = {}, {}, {}
+
+    # 1. tables present under their expected names, old names gone
+    for oid_s, t in base["tables"].items():
+        want = t["new"] if fwd else t["old"]
+        gone = t["old"] if fwd else t["new"]
+        now = snap.table_by_oid(int(oid_s))
+        checks.append(Check(f"table {want} exists", bool(now and now.name == want),
+                            f"found {now.name!r}" if now else "table is missing"))
+        if snap.table(snap.tables[0].schema if snap.tables else "public", gone) and gone != want:
+            checks.append(Check(f"name {gone} is free", False, f"a table named {gone!r} still exists"))
+        if now:
+            same = now.relfilenode == t["relfilenode"]
+            checks.append(Check(f"{want}: storage untouched (relfilenode)", same,
+                                f"relfilenode {t['relfilenode']} -> {now.relfilenode}"))
+    # 2. constraints and indexes: every one that existed exists, same definition
+    for oid_s, c in base["constraints"].items():
+        now = next((x for x in snap.constraints if x.oid == int(oid_s)), None)
+        if now is None:
+            checks.append(Check(f"constraint {c['name']}", False, "missing after the migration"))
+            continue
+        want = _expected_def(c["def"], tables, cols, names)
+        checks.append(Check(f"constraint {now.name}", now.definition == want,
+                            "definition unchanged" if now.definition == want else f"{now.definition!r} != {want!r}"))
+        if c["type"] == "f":
+            checks.append(Check(f"foreign key {now.name} validated", now.validated, ""))
+    for oid_s, i in base["indexes"].items():
+        now = next((x for x in snap.indexes if x.oid == int(oid_s)), None)
+        if now is None:
+            checks.append(Check(f"index {i['name']}", False, "missing after the migration"))
+            continue
+        want = _expected_def(i["def"], tables, cols, names)
+        checks.append(Check(f"index {now.name}", now.definition == want and now.is_valid,
+                            "definition unchanged" if now.definition == want else f"{now.definition!r} != {want!r}"))
+    # 3. no object still carries an old name
+    if fwd:
+        for o in plan.ops:
+            if isinstance(o, (RenameConstraint, RenameIndex, RenameSequence)):
+                still = any(x.name == o.old for x in snap.constraints) or f"{o.schema}.{o.old}" in snap.relation_names()
+                if still:
+                    checks.append(Check(f"old name {o.old} gone", False, "an object still carries it"))
+        stale = [f.signature for t in tables for f in snap.functions_naming(t)]
+        checks.append(Check("no function names an old table", not stale, ", ".join(stale)))
+    # 4. every step of the plan took effect (its own check), or was undone
+    with conn.cursor() as cur:
+        from .ops import PREPARE
+
+        post = [o for o in plan.ops if o.phase != PREPARE] if fwd else []  # prepare steps name the old tables
+        if post:
+            cur.execute("SELECT " + ", ".join(f"({o.check()})" for o in post))
+            for o, ok in zip(post, cur.fetchone()):
+                checks.append(Check(f"step: {o.describe()}", bool(ok), ""))
+        # 5. rows and checksums
+        for oid_s, t in base["tables"].items():
+            now = snap.table_by_oid(int(oid_s))
+            if now is None:
+                continue
+            if t["checksum_raw"] is not None:
+                orig_cols = [cols.get(c, c) if fwd else c for c in t["columns"]]
+                n, (s,) = count_and_checksum(cur, now.schema, now.name, [row_expr(orig_cols)])
+                before = t["checksum_expected"] if fwd else t["checksum_raw"]
+                tc = TableCount(t["name"], now.name, t["rows"], n, before, s, "checksum")
+            else:
+                n, _ = count_and_checksum(cur, now.schema, now.name, [])
+                proof = "catalog" if now.relfilenode == t["relfilenode"] else "count"
+                tc = TableCount(t["name"], now.name, t["rows"], n, None, None, proof)
+            counts.append(tc)
+            if quiesced:
+                checks.append(Check(f"{now.name}: rows and content", tc.ok,
+                                    f"{tc.rows_before} -> {tc.rows_after} rows" +
+                                    (f", checksum {'equal' if tc.checksum_before == tc.checksum_after else 'DIFFERS'}"
+                                     if tc.method == "checksum" else f", proved by {tc.method}")))
+        # 6. filled columns hold no NULL (forward)
+        for t in base["tables"].values():
+            for c in (t.get("fills") or {}) if fwd else {}:
+                newc = cols.get(c, c)
+                cur.execute(f"SELECT count(*) FROM {qq(snap.tables[0].schema if snap.tables else 'public', t['new'])} "
+                            f"WHERE {q(newc)} IS NULL")
+                nulls = cur.fetchone()[0]
+                checks.append(Check(f"{t['new']}.{newc} has no NULL", nulls == 0, f"{nulls} NULL rows"))
+    if fwd and url:
+        from .models import crud_smoke
+
+        ok, detail = crud_smoke(url)
+        if ok is not None:
+            checks.append(Check("chat create/read/update/delete through the target models", ok, detail))
+    return Verification(tuple(checks), tuple(counts))
