@@ -143,7 +143,7 @@ class LocalServer:
     def is_running(self) -> bool:
         r = subprocess.run(
             [str(self.bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir)],
-            capture_output=True, user=self.user,
+            capture_output=True, **_as(self.user),
         )
         return r.returncode == 0
 
@@ -175,8 +175,13 @@ class LocalServer:
         return subprocess.run([str(self.bin_dir / "postgres"), "--version"], capture_output=True, text=True).stdout.strip()
 
 
+def _as(user: str | None) -> dict:
+    # Drop the root group too: with gid 0 the group bits of root's 0700 folders apply.
+    return {"user": user, "group": user, "extra_groups": []} if user else {}
+
+
 def _run(cmd: list[str], user: str | None) -> None:
-    r = subprocess.run(cmd, capture_output=True, text=True, user=user, cwd="/")
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd="/", **_as(user))
     if r.returncode != 0:
         raise RuntimeError(f"{Path(cmd[0]).name} failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-2000:]}")
 

@@ -35,9 +35,12 @@ class TestServer:
 
     def create_db(self, template: str | None = None) -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
-        with self.admin() as c, c.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {q(name)}" + (f" TEMPLATE {q(template)}" if template else ""))
-        c.close()
+        c = self.admin()
+        try:
+            with c.cursor() as cur:
+                cur.execute(f"CREATE DATABASE {q(name)}" + (f" TEMPLATE {q(template)}" if template else ""))
+        finally:
+            c.close()
         return name
 
     def drop_db(self, name: str) -> None:
