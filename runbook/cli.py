@@ -61,6 +61,23 @@ def cmd_demo_db(a) -> int:
     return 0
 
 
+def cmd_demo(a) -> int:
+    """The main job on the embedded server: seed, analyse, migrate, verify, show."""
+    from .demo import demo_server
+
+    info = demo_server(Path(a.dir), messages=a.messages, reseed=True)
+    print(f"embedded PostgreSQL {info['version']}: reference legacy database at {info['messages']:,} messages "
+          f"({info['redacted']})")
+    os.environ["DATABASE_URL"] = info["url"]
+    ns = argparse.Namespace(database_url=info["url"], mapping=None, json=False)
+    cmd_analyze(ns)
+    print()
+    mig = build_parser().parse_args(["migrate", "--database-url", info["url"]])
+    cmd_migrate(mig)
+    print()
+    return cmd_verify(argparse.Namespace(database_url=info["url"], mapping=None, json=False, online=False))
+
+
 def cmd_analyze(a) -> int:
     from .api import analyze
 
@@ -166,8 +183,12 @@ def cmd_rollback(a) -> int:
     if a.dry_run:
         print(r.plan.render("Dry run: the rollback that would run"))
         return 0
+    if r.message:
+        print(r.message)
+    if r.verification is None:
+        return 0
     _print_table([{"step": s.step, "what": s.description, "ms": s.seconds * 1000} for s in r.steps])
-    ok = r.verification.ok if r.verification else True
+    ok = r.verification.ok
     print(f"{r.status}: locks held {r.lock_window_s * 1000:.1f} ms; "
           f"{sum(c.ok for c in r.verification.checks)}/{len(r.verification.checks)} checks against the original pass")
     if not ok:
@@ -226,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reseed", action="store_true")
     common(sp, db=False)
     sp.set_defaults(func=cmd_demo_db)
+
+    sp = sub.add_parser("demo", help="the main job on the embedded server: seed, analyse, migrate, verify")
+    sp.add_argument("--dir", default=str(DEMO_DIR))
+    sp.add_argument("--messages", type=int, default=10000)
+    sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("analyze", help="tables, conflicts, dependencies, blockers, estimate (changes nothing)")
     common(sp)

@@ -278,6 +278,7 @@ class Runner:
         try:
             lock_conn = self._lock_runner()
             conn = connect(self.url, application_name="runbook", autocommit=True)
+            self.recover_interrupted(conn)
             snap = self._timed("analyse", inspect, conn)
             plan = build_plan(snap, self.mapping, strict=True)
             self.log(f"run {self.run_id} on {redact(self.url)}: plan {plan.short_fingerprint}, {len(plan.ops)} operations")
@@ -321,6 +322,44 @@ class Runner:
             if lock_conn is not None:
                 lock_conn.close()
             self.log.close()
+
+    def recover_interrupted(self, conn) -> list[str]:
+        """Undo what a killed run left behind before its lock phase committed.
+
+        We hold the advisory lock, so a run still marked ``running`` is dead. Its lock
+        transaction either committed (then it is marked ``committed``) or vanished with
+        its connection; only its online prepare steps (fill trigger, NOT VALID check,
+        filled placeholders) can remain, and their reverses remove them.
+        """
+        if not state.exists(conn):
+            return []
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, plan FROM runbook.runs WHERE status = 'running' ORDER BY started_at")
+            rows = cur.fetchall()
+        undone = []
+        for run_id, plan_json in rows:
+            ops = [op_from_dict(d) for d in plan_json]
+            lock_ops = [o for o in ops if o.phase == LOCK]
+            committed = False
+            if lock_ops:
+                with conn.cursor() as cur:
+                    try:
+                        cur.execute(f"SELECT ({lock_ops[0].check()})")
+                        committed = bool(cur.fetchone()[0])
+                    except psycopg2.Error:
+                        conn.rollback() if not conn.autocommit else None
+            if committed:
+                state.set_status(conn, run_id, "committed", {"recovered": "lock phase had committed"})
+                self.log(f"recovered run {run_id}: its lock phase had committed")
+                continue
+            prep = [o for o in ops if o.phase == PREPARE]
+            self._undo_prepare(conn, prep, quiet_missing=True)
+            state.set_status(conn, run_id, "abandoned", {"recovered": f"undid {len(prep)} prepare steps"})
+            self._audit_own_tx("migration_failed", error="run was interrupted; its prepare steps were undone",
+                               interrupted_run=run_id)
+            self.log(f"recovered run {run_id}: interrupted before COMMIT; undid its {len(prep)} prepare steps")
+            undone.append(run_id)
+        return undone
 
     def _logname(self):
         return str(self.log.path) if self.log.path else None
@@ -430,7 +469,7 @@ class Runner:
 
         return scrub(str(exc) if not isinstance(exc, psycopg2.Error) else _pg_message(exc), self.url)
 
-    def _undo_prepare(self, conn, done: list[Op]) -> None:
+    def _undo_prepare(self, conn, done: list[Op], quiet_missing: bool = False) -> None:
         if not done:
             return
         try:
@@ -616,7 +655,12 @@ class Runner:
         lock_conn = self._lock_runner()
         conn = connect(self.url, application_name="runbook", autocommit=True)
         try:
+            undone = self.recover_interrupted(conn)
             run = state.last_run(conn)
+            if run is None and undone:
+                return RunResult(self.run_id, "rollback", "rolled back", "", Plan(self.mapping.schema, (), ()),
+                                 log_file=self._logname(),
+                                 message=f"undid the prepare steps of interrupted run {', '.join(undone)}")
             if run is None:
                 raise WrongState("nothing to roll back: no completed runbook migration is recorded in this database")
             ops = tuple(op_from_dict(d) for d in run["plan"])
