@@ -190,7 +190,7 @@ class Runner:
         self.url = url
         self.mapping = mapping
         self.opt = options or Options()
-        self.run_id = f"{_stamp()}-{os.getpid()}"
+        self.run_id = f"{_stamp()}-{os.getpid()}-{random.randrange(16**6):06x}"
         self.log = _Log(self.opt.log_dir, self.run_id.split("-")[0])
         self.steps: list[StepResult] = []
         self.timings: dict[str, float] = {}
@@ -498,7 +498,7 @@ class Runner:
 
     def _run_online(self, conn, op: Op) -> None:
         """A prepare/finish step: its own short transactions, retried on lock timeout."""
-        if isinstance(op, FillNulls):
+        if type(op) is FillNulls:  # not its subclass RestoreNulls
             self._with_retry(conn, op.install_statements())
             total = 0
             from tqdm.auto import tqdm

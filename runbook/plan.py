@@ -241,7 +241,7 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
                 ops_notnull.append(SetNotNull(S, tm.new, rc.new, check_name, fill))
         newcol = lambda c: colmap.get(c, tm.new_column_name(c))  # noqa: E731
         # -- dependent names: constraints, indexes, sequences ---------------------------
-        if src:
+        if True:  # also for a table renamed by hand: its dependent names may still be old
             old_tbl = tm.old
             renamed_idx: set[int] = set()
             for con in snap.constraints_of(cur.oid):

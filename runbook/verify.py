@@ -79,7 +79,7 @@ def baseline(conn, snap: Snapshot, plan, mapping, *, checksums: str = "auto", pr
 
     fills_by_table: dict[str, dict[str, str]] = {}
     for op in plan.ops:
-        if isinstance(op, FillNulls):
+        if type(op) is FillNulls:
             fills_by_table.setdefault(op.table_name, {})[op.column] = op.value
     out = {"tables": {}, "constraints": {}, "indexes": {}, "checksums": checksums}
     with conn.cursor() as cur:

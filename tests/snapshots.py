@@ -1,0 +1,79 @@
+"""Catalog snapshots and data checksums, for "exactly as before" assertions."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import psycopg2
+
+from runbook.backup import _env_and_url, _tool
+from runbook.naming import qq
+
+
+def schema_dump(url: str) -> str:
+    """``pg_dump --schema-only`` without runbook's own schema, comparable across runs."""
+    env, plain = _env_and_url(url)
+    out = subprocess.run([str(_tool("pg_dump")), "--schema-only", "--no-owner", "--exclude-schema=runbook",
+                          f"--dbname={plain}"], capture_output=True, text=True, env=env, check=True).stdout
+    # pg_dump 18 writes a random key in \restrict lines; comments carry no schema
+    return "\n".join(l for l in out.splitlines()
+                     if l and not l.startswith(("--", "\\restrict", "\\unrestrict", "SET ", "SELECT pg_catalog")))
+
+
+def checksums(url: str, exclude=("AuditLog",)) -> dict[str, tuple[int, str]]:
+    """Per table of the public schema: row count and a checksum of every row."""
+    conn = psycopg2.connect(url)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1")
+        out = {}
+        for (t,) in cur.fetchall():
+            if t in exclude:
+                continue
+            cur.execute(f"SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)), 0)::text FROM {qq('public', t)} x")
+            out[t] = cur.fetchone()
+        # the audit table's original rows (runbook only appends)
+        if "AuditLog" in exclude:
+            cur.execute("SELECT to_regclass('public.\"AuditLog\"') IS NOT NULL")
+            if cur.fetchone()[0]:
+                cur.execute("SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)), 0)::text FROM "
+                            "public.\"AuditLog\" x WHERE NOT coalesce(details ? 'run_id', false)")
+                out["AuditLog (original rows)"] = cur.fetchone()
+        return out
+    finally:
+        conn.close()
+
+
+def state(url: str) -> tuple[str, dict]:
+    return schema_dump(url), checksums(url)
+
+
+def audit_events(url: str) -> list[str]:
+    conn = psycopg2.connect(url)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT action FROM public.\"AuditLog\" WHERE details ? 'run_id' ORDER BY id")
+        return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def scalar(url: str, sql: str, params=None):
+    conn = psycopg2.connect(url)
+    try:
+        cur = conn.cursor()
+        cur.execute(sql, params)
+        return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def execute(url: str, sql: str, params=None) -> None:
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(sql, params)
+    finally:
+        conn.close()
