@@ -154,8 +154,14 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
     # 2. constraints and indexes: every one that existed exists, same definition
     for oid_s, c in base["constraints"].items():
         now = next((x for x in snap.constraints if x.oid == int(oid_s)), None)
+        if now is None:  # re-created by hand with the same name and definition?
+            want_name = names.get(c["name"], c["name"])
+            now = next((x for x in snap.constraints if x.name == want_name
+                        and x.definition == _expected_def(c["def"], tables, cols, names)), None)
         if now is None:
-            checks.append(Check(f"constraint {c['name']}", False, "missing after the migration"))
+            want_name = names.get(c["name"], c["name"])
+            was = f" (was {c['name']})" if want_name != c["name"] else ""
+            checks.append(Check(f"constraint {want_name}", False, f"missing{was}"))
             continue
         want = _expected_def(c["def"], tables, cols, names)
         checks.append(Check(f"constraint {now.name}", now.definition == want,
@@ -165,7 +171,8 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
     for oid_s, i in base["indexes"].items():
         now = next((x for x in snap.indexes if x.oid == int(oid_s)), None)
         if now is None:
-            checks.append(Check(f"index {i['name']}", False, "missing after the migration"))
+            want_name = names.get(i["name"], i["name"])
+            checks.append(Check(f"index {want_name}", False, f"missing (was {i['name']})" if want_name != i["name"] else "missing"))
             continue
         want = _expected_def(i["def"], tables, cols, names)
         checks.append(Check(f"index {now.name}", now.definition == want and now.is_valid,
