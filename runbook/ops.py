@@ -338,7 +338,9 @@ class FillNulls(Op):
             f"    {self.batch_statement(10000)};\n"
             "    GET DIAGNOSTICS n = ROW_COUNT;\n    COMMIT;\n    EXIT WHEN n = 0;\n  END LOOP;\nEND $fill$"
         )
-        return [*self.install_statements(), loop]
+        from .state import SCHEMA_SQL
+
+        return [SCHEMA_SQL.strip().rstrip(";"), *self.install_statements(), loop]
 
     def reverse(self):
         return RestoreNulls(self.schema, self.table_name, self.column, self.pk, self.value, self.tag)
