@@ -42,6 +42,15 @@ def _ensure_fallback(cur) -> None:
 
 def write(conn, schema: str, table: str | None, event: str, details: dict) -> dict:
     """Insert one audit row on ``conn`` (in its current transaction). Returns the row."""
+    sql, row = insert_sql(conn, schema, table, event, details)
+    with conn.cursor() as cur:
+        cur.execute(sql)
+    return row
+
+
+def insert_sql(conn, schema: str, table: str | None, event: str, details: dict) -> tuple[str, dict]:
+    """The INSERT of one audit row, fitted to the table's columns, as one SQL string
+    (so the runner can send it with the lock phase's last batch)."""
     with conn.cursor() as cur:
         cols = _columns(cur, schema, table) if table else []
         if not cols or not any(c[0] in _EVENT_COLS for c in cols):
@@ -73,8 +82,8 @@ def write(conn, schema: str, table: str | None, event: str, details: dict) -> di
         col_sql = ", ".join(q(k) for k in values)
         ph = ", ".join("now()" if isinstance(v, _Now) else "%s" for v in values.values())
         params = [v for v in values.values() if not isinstance(v, _Now)]
-        cur.execute(f"INSERT INTO {qq(schema_, table_)} ({col_sql}) VALUES ({ph})", params)
-    return {"table": f"{schema_}.{table_}", "event": event, **details}
+        sql = cur.mogrify(f"INSERT INTO {qq(schema_, table_)} ({col_sql}) VALUES ({ph})", params).decode()
+    return sql, {"table": f"{schema_}.{table_}", "event": event, **details}
 
 
 class _Now:

@@ -578,54 +578,108 @@ class Runner:
             self.lock_window = self.lock_wait = 0.0
             self.attempts = 0
             return 0.0, 0.0, 0
-        relfile_sql = ("SELECT count(*) FROM pg_class WHERE (oid, relfilenode) IN ("
-                       + ", ".join(f"({int(oid)}, {int(t['relfilenode'])})"
-                                   for oid, t in ((k, v) for k, v in self._base_tables(plan).items())) + ")")
+        # The whole lock phase goes to the server in as few round trips as possible (one,
+        # unless a crash test splits it): each step is followed by a DO block that checks
+        # it took effect (seeing the names as that step left them) and reports the server
+        # time, as a NOTICE, from which the per-step timings are read.
+        fault_mode, _, fault_n = os.environ.get("RUNBOOK_FAULT", "").partition(":")
+        fault_step = int(fault_n) if fault_n.isdigit() else None
+        numbered = list(enumerate(ops, start=step0 + 1))
+        chunks: list[list[tuple[int, Op]]] = [[]]
+        for i, op in numbered:
+            chunks[-1].append((i, op))
+            if fault_mode == "kill" and fault_step == i:
+                chunks.append([])
+        base = self._base_tables(plan)
+        relfile_check = ""
+        if base:
+            pairs = ", ".join(f"({int(oid)}, {int(t['relfilenode'])})" for oid, t in base.items())
+            relfile_check = (f"DO $rb$ BEGIN IF (SELECT count(*) FROM pg_class WHERE (oid, relfilenode) IN ({pairs})) "
+                             f"<> {len(base)} THEN RAISE EXCEPTION 'runbook: a table''s storage changed under the lock "
+                             f"(relfilenode)'; END IF; END $rb$")
+
+        # After each step, one plain SELECT stores its server time and its check's result in
+        # a transaction-local setting (cheaper than a PL/pgSQL block per step); the last
+        # batch reads them all back.
+        def mark(tag: str, check: str = "true") -> str:
+            return (f"SELECT set_config('runbook.m_{tag}', extract(epoch FROM clock_timestamp())::text || ' ' || "
+                    f"coalesce(({check})::text, 'false'), true)")
+
+        def step_sql(i: int, op: Op) -> str:
+            body = []
+            if fault_mode == "fail" and fault_step == i:
+                body.append(f"DO $rb$ BEGIN RAISE EXCEPTION 'injected failure at step {i}'; END $rb$")
+            body.extend(op.statements())
+            body.append(mark(f"s{i}", op.check()))
+            return ";\n".join(body)
+
+        read_marks = ("SELECT " + ", ".join(
+            f"current_setting('runbook.m_{t}', true)" for t in ["start", "locked", *(f"s{i}" for i, _ in numbered)]))
+
         for attempt in range(1, self.opt.attempts + 1):
+            audit_sql = None
+            if not rehearse:
+                audit_sql, audit_row = audit.insert_sql(
+                    conn, self.mapping.schema, self.mapping.audit_table,
+                    getattr(self, "_commit_event", "migration_complete"),
+                    {"run_id": self.run_id, "at": datetime.now(timezone.utc).isoformat(), "host": socket.gethostname(),
+                     "fingerprint": plan.fingerprint, "operations": len(plan.ops)})
             conn.autocommit = False
-            steps: list[StepResult] = []
+            self._mark_values = {}
             try:
                 with conn.cursor() as cur:
-                    cur.execute(f"SET LOCAL lock_timeout = {literal(self.opt.lock_timeout)}")
-                    cur.execute(f"SET LOCAL statement_timeout = {literal(self.opt.statement_timeout)}")
-                    cur.execute("SET LOCAL application_name = 'runbook-migrate'")
-                    t_lock = time.perf_counter()
+                    cur.execute(f"SET LOCAL lock_timeout = {literal(self.opt.lock_timeout)};"
+                                f"SET LOCAL statement_timeout = {literal(self.opt.statement_timeout)};"
+                                "SET LOCAL application_name = 'runbook-migrate'")
+                    t_start = time.perf_counter()
+                    head = [mark("start")]
                     if plan.lock_tables:
-                        cur.execute(f"LOCK TABLE {', '.join(plan.lock_tables)} IN ACCESS EXCLUSIVE MODE")
-                    t_held = time.perf_counter()
-                    for i, op in enumerate(ops, start=step0 + 1):
-                        _fault(i, "before")
-                        t0 = time.perf_counter()
-                        # the step and its own check in one round trip: the check sees the
-                        # names as this step left them (later steps may rename again)
-                        cur.execute(";\n".join(op.statements()) + f";\nSELECT ({op.check()})")
-                        if not cur.fetchone()[0]:
-                            raise MigrationFailed(f"step did not take effect: {op.describe()}; rolled back")
-                        steps.append(StepResult(i, op.phase, op.kind, op.describe(), time.perf_counter() - t0,
-                                                (t_held - t_lock) if i == step0 + 1 else 0.0, attempt))
-                        _fault(i, "after")
-                    # in-transaction verification (catalog only): every step's check above, and
-                    # every table's storage untouched
-                    if self._base_tables(plan):
-                        cur.execute(relfile_sql)
-                        same = cur.fetchone()[0]
-                        if same != len(self._base_tables(plan)):
-                            raise MigrationFailed("a table's storage changed under the lock (relfilenode); rolled back")
-                    if not rehearse:
-                        self._audit(conn, getattr(self, "_commit_event", "migration_complete"),
-                                    fingerprint=plan.fingerprint, operations=len(plan.ops))
+                        head.append(f"LOCK TABLE {', '.join(plan.lock_tables)} IN ACCESS EXCLUSIVE MODE")
+                    head.append(mark("locked"))
+                    for n, chunk in enumerate(chunks):
+                        sql = [*(head if n == 0 else []), *(step_sql(i, op) for i, op in chunk)]
+                        if n == len(chunks) - 1:
+                            if relfile_check:
+                                sql.append(relfile_check)  # in-transaction verification, catalog only
+                            if audit_sql:
+                                sql.append(audit_sql)
+                            sql.append(read_marks)
+                        if sql:
+                            cur.execute(";\n".join(sql))
+                        if chunk and fault_mode == "kill" and fault_step == chunk[-1][0]:
+                            _fault(fault_step, "after")
+                    values = cur.fetchone()
+                    tags = ["start", "locked", *(f"step {i}" for i, _ in numbered)]
+                    marks = {}
+                    for tag, v in zip(tags, values):
+                        if v:
+                            t, _, ok = v.partition(" ")
+                            marks[tag] = float(t)
+                            if ok != "true":
+                                raise MigrationFailed(f"{tag} did not take effect "
+                                                      f"({dict(numbered)[int(tag.split()[1])].describe()}); rolled back")
+                    if audit_sql:
+                        self.audit_rows.append(audit_row)
                     if rehearse:
                         conn.rollback()
                     else:
                         conn.commit()
                         self._committed = True
                     t_end = time.perf_counter()
-                self.lock_window = t_end - t_held
-                self.lock_wait = t_held - t_lock
+                wait = max(0.0, marks.get("locked", 0) - marks.get("start", 0))
+                steps = []
+                prev = marks.get("locked", 0)
+                for i, op in numbered:
+                    t = marks.get(f"step {i}", prev)
+                    steps.append(StepResult(i, op.phase, op.kind, op.describe(), max(0.0, t - prev),
+                                            wait if i == step0 + 1 else 0.0, attempt))
+                    prev = t
+                self.lock_wait = wait
+                self.lock_window = max(0.0, (t_end - t_start) - wait)
                 self.attempts = attempt
                 self.steps.extend(steps)
-                for s in steps:
-                    self.log(f"step {s.step} {s.description}: {s.seconds * 1000:.2f} ms")
+                for st in steps:
+                    self.log(f"step {st.step} {st.description}: {st.seconds * 1000:.2f} ms")
                     bar.update(1)
                 self.log(f"{'rolled back (rehearsal)' if rehearse else 'committed'}: exclusive locks held "
                          f"{self.lock_window * 1000:.2f} ms (waited {self.lock_wait * 1000:.2f} ms, attempt {attempt})")
@@ -641,11 +695,32 @@ class Runner:
                     continue
                 if _is_lock_timeout(exc):
                     raise self._lock_timeout_error(conn, attempt) from None
+                if isinstance(exc, psycopg2.Error):
+                    failed = self._failed_step(exc, numbered)
+                    what = f"step {failed[0]} ({failed[1].describe()})" if failed else "the lock phase"
+                    raise MigrationFailed(f"{what} failed: {self._failure_message(exc)}; "
+                                          "the database was left as it was", step=failed[0] if failed else None) from None
                 raise
             finally:
                 if not conn.closed:
                     conn.autocommit = True
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _failed_step(exc, numbered) -> tuple[int, Op] | None:
+        """Which step a server error came from. The batch's transaction is aborted, so we
+        cannot ask the server; the error names the step (injected faults, checks) or an
+        object that exactly one step's SQL names."""
+        import re
+
+        msg = _pg_message(exc)
+        m = re.search(r"at step (\d+)", msg)
+        if m:
+            n = int(m.group(1))
+            return next(((i, o) for i, o in numbered if i == n), None)
+        names = re.findall(r'"([^"]+)"', msg)
+        hits = [(i, o) for i, o in numbered if names and all(n in ";".join(o.statements()) for n in names)]
+        return hits[0] if len(hits) == 1 else None
 
     def _base_tables(self, plan) -> dict:
         return getattr(self, "_base", {}) or {}
