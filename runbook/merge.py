@@ -1,0 +1,667 @@
+"""The legacy merge (spec sections 1 and 3.2: ``chat_sessions_temp`` and
+``chat_messages_temp`` are "to be merged"): ``runbook merge-legacy``.
+
+An explicit phase of its own, run only after the rename has committed, never inside
+its lock window. The rules, stated once:
+
+* a legacy conversation becomes a session **with the same id** (legacy ids are cuids,
+  like the service's); ``title`` is the legacy title, or :data:`PLACEHOLDER_TITLE`
+  when it is NULL; ``lastMessageAt`` is the ``createdAt`` of its newest message (NULL
+  when it has none); ``userId``, ``createdAt`` and ``updatedAt`` are kept; ``folderId``
+  is NULL and ``isActive`` takes its default;
+* a legacy message (integer id) becomes a message with the id
+  ``'legacy-msg-' || id`` (:data:`MESSAGE_ID_PREFIX`): a cuid is ``c`` and 24
+  lowercase base-36 characters and never holds a hyphen, so the two cannot collide;
+  ``sessionId`` is its conversation's id; ``role``, ``content`` and ``createdAt`` are
+  kept; ``metadata`` is NULL;
+* a row whose id already exists in the target is **not overwritten**: it is counted
+  and listed (``runbook.merge_skipped``), and the messages of a conversation that was
+  not merged are skipped with it, so that they cannot land in someone else's session.
+
+The legacy tables are read, never changed. Work goes in batches of whole conversations
+(about ``batch_size`` messages each), each batch one short transaction that inserts the
+sessions and their messages, records the inserted ids (``runbook.merged``, one array
+per batch and target), records the skipped rows and advances the cursor, so a run
+killed at any point continues where it stopped and ends with exactly the rows of an
+uninterrupted run. ``--rollback`` deletes exactly the recorded ids, batch by batch.
+
+A session the service wrote messages into after the merge is kept by the rollback
+(deleting it would cascade to those messages); it is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import psycopg2
+import psycopg2.errors
+
+from .connection import connect, redact, resolve_url
+from .errors import BadInput, ConcurrentRun, WrongState
+from .naming import literal, q, qq
+from .verify import Check
+
+__all__ = ["merge_legacy", "rollback_merge", "merge_status", "MergeResult", "MESSAGE_ID_PREFIX", "PLACEHOLDER_TITLE",
+           "add_commands"]
+
+#: Legacy message ``id`` 123 becomes ``legacy-msg-123``.
+MESSAGE_ID_PREFIX = "legacy-msg-"
+#: The title of a legacy conversation whose title is NULL (the same placeholder the
+#: rename gives a NULL ``sessionName``, see runbook/data/mapping.toml).
+PLACEHOLDER_TITLE = "Untitled chat"
+DEFAULT_BATCH = 10_000
+
+SRC_SESSIONS, SRC_MESSAGES = "chat_sessions_temp", "chat_messages_temp"
+DST_SESSIONS, DST_MESSAGES = "chat_sessions", "chat_messages"
+TABLES = (SRC_SESSIONS, SRC_MESSAGES, DST_SESSIONS, DST_MESSAGES)
+
+#: The merge takes its own advisory lock (one merge at a time) and the engine's (no
+#: migrate or rollback of the rename while it runs).
+MERGE_LOCK_KEY = 0x72756E626F6F6C  # "runbool"
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS runbook;
+CREATE TABLE IF NOT EXISTS runbook.merge_runs (
+    id bigserial PRIMARY KEY,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    status text NOT NULL,            -- running | done | rolling back | rolled back
+    schema_name text NOT NULL,
+    placeholder text NOT NULL,
+    id_prefix text NOT NULL,
+    cursor text,                     -- the last legacy conversation id merged (keyset)
+    batches integer NOT NULL DEFAULT 0,
+    before jsonb NOT NULL,           -- row counts when the run started
+    summary jsonb
+);
+CREATE TABLE IF NOT EXISTS runbook.merged (
+    run bigint NOT NULL REFERENCES runbook.merge_runs (id),
+    batch integer NOT NULL,
+    target text NOT NULL,
+    ids text[] NOT NULL,
+    PRIMARY KEY (run, batch, target)
+);
+CREATE TABLE IF NOT EXISTS runbook.merge_skipped (
+    run bigint NOT NULL REFERENCES runbook.merge_runs (id),
+    source text NOT NULL,
+    source_id text NOT NULL,
+    target text NOT NULL,
+    target_id text NOT NULL,
+    reason text NOT NULL,
+    PRIMARY KEY (run, source, source_id)
+);
+"""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class TableCount:
+    table: str
+    role: str  # source | target
+    before: int
+    after: int
+    merged: int  # rows inserted from (source) / into (target) this table
+    skipped: int
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    source_id: str
+    target: str
+    target_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    run: int
+    status: str  # done | already done | rolled back
+    database: str
+    batches: int
+    seconds: float  # time spent merging (or rolling back) in this invocation
+    rows: int  # rows written (inserted or deleted) in this invocation
+    sessions_merged: int
+    messages_merged: int
+    sessions_skipped: int
+    messages_skipped: int
+    counts: tuple[TableCount, ...]
+    skipped: tuple[Skipped, ...]  # the first ones (see ``runbook.merge_skipped`` for all)
+    checks: tuple[Check, ...] = ()
+    kept: tuple[str, ...] = ()  # rollback: merged sessions kept because the service wrote into them
+    resumed: bool = False
+    rules: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["ok"] = self.ok
+        d["rows_per_s"] = round(self.rows_per_s, 1)
+        return d
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _scalar(cur, sql: str, args=None):
+    cur.execute(sql, args)
+    return cur.fetchone()[0]
+
+
+def _counts(cur, schema: str) -> dict[str, int]:
+    parts = ", ".join(f"(SELECT count(*) FROM {qq(schema, t)})" for t in TABLES)
+    cur.execute(f"SELECT {parts}")
+    return dict(zip(TABLES, cur.fetchone()))
+
+
+def _require_renamed(cur, schema: str) -> None:
+    """Refuse unless the rename has committed: a completed runbook migrate and the four tables."""
+    from . import state
+
+    missing = [t for t in TABLES if _scalar(cur, "SELECT to_regclass(%s) IS NULL", (qq(schema, t),))]
+    if missing:
+        raise WrongState(f"merge-legacy runs after the rename has committed: table {schema}.{missing[0]} does not exist "
+                         "(run `runbook migrate` first)", missing=missing)
+    if not state.exists(cur.connection) or state.last_run(cur.connection) is None:
+        raise WrongState("merge-legacy runs after the rename has committed: no completed `runbook migrate` is "
+                         "recorded in this database")
+    want = {SRC_SESSIONS: ("id", "userId", "title", "createdAt", "updatedAt"),
+            SRC_MESSAGES: ("id", "conversationId", "role", "content", "createdAt"),
+            DST_SESSIONS: ("id", "userId", "title", "lastMessageAt", "createdAt", "updatedAt"),
+            DST_MESSAGES: ("id", "sessionId", "role", "content", "createdAt")}
+    for t, cols in want.items():
+        cur.execute("SELECT array_agg(attname::text) FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                    "AND attnum > 0 AND NOT attisdropped", (qq(schema, t),))
+        have = set(cur.fetchone()[0] or ())
+        gone = [c for c in cols if c not in have]
+        if gone:
+            raise WrongState(f"{schema}.{t} has no column {gone[0]!r}: not the shape merge-legacy expects")
+
+
+def _lock(cur, wait_s: float = 15.0) -> None:
+    """Take the merge lock and the engine's lock, waiting up to ``wait_s`` for each: the
+    server ends a killed client's session only when its current statement ends."""
+    from .execute import ADVISORY_KEY
+
+    for key, what in ((MERGE_LOCK_KEY, "another merge-legacy run holds the merge lock"),
+                      (ADVISORY_KEY, "a runbook migrate or rollback holds the lock")):
+        cur.execute(f"SET lock_timeout = {literal(f'{int(wait_s * 1000)}ms')}")
+        try:
+            cur.execute("SELECT pg_advisory_lock(%s)", (key,))
+        except psycopg2.errors.LockNotAvailable:
+            cur.execute("SELECT a.pid, coalesce(a.application_name, ''), a.state FROM pg_locks l "
+                        "JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.objid = %s "
+                        "AND l.granted LIMIT 1", (key & 0xFFFFFFFF,))
+            row = cur.fetchone()
+            who = f" (pid {row[0]}, {row[1] or 'no application name'}, {row[2]})" if row else ""
+            if key == ADVISORY_KEY:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (MERGE_LOCK_KEY,))
+            raise ConcurrentRun(f"{what} on this database{who}; try again when it ends") from None
+        finally:
+            cur.execute("RESET lock_timeout")
+
+
+def _ensure_schema(conn) -> None:
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('runbook.merge_skipped') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            cur.execute(SCHEMA_SQL)
+    conn.commit()
+
+
+def _progress(total: int, initial: int, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="msg", disable=not enabled, leave=True,
+                file=sys.stderr, dynamic_ncols=True)
+
+
+def _has_user_triggers(cur, schema: str, table: str) -> bool:
+    return bool(_scalar(cur, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
+                             "AND NOT tgisinternal AND tgenabled <> 'D')", (qq(schema, table),)))
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+def batch_sql(schema: str, first: bool) -> str:
+    """One batch: the next ``%(k)s`` legacy conversations after ``%(after)s`` (by id) and
+    all their messages, inserted, recorded, skipped rows listed, cursor advanced."""
+    s = lambda t: qq(schema, t)  # noqa: E731
+    where = "" if first else "WHERE c.id > %(after)s"
+    return f"""
+WITH conv AS (
+    SELECT c.id, c."userId", c.title, c."createdAt", c."updatedAt"
+    FROM {s(SRC_SESSIONS)} c {where}
+    ORDER BY c.id
+    LIMIT %(k)s
+), msg AS (
+    SELECT m.id, m."conversationId", m.role, m.content, m."createdAt"
+    FROM {s(SRC_MESSAGES)} m
+    WHERE m."conversationId" IN (SELECT id FROM conv)
+), newest AS (
+    SELECT "conversationId" AS id, max("createdAt") AS at FROM msg GROUP BY 1
+), s_ins AS (
+    INSERT INTO {s(DST_SESSIONS)} (id, "userId", title, "lastMessageAt", "createdAt", "updatedAt")
+    SELECT conv.id, conv."userId", coalesce(conv.title, %(placeholder)s), newest.at, conv."createdAt", conv."updatedAt"
+    FROM conv LEFT JOIN newest ON newest.id = conv.id
+    ORDER BY conv.id
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), m_ins AS (
+    INSERT INTO {s(DST_MESSAGES)} (id, "sessionId", role, content, "createdAt")
+    SELECT %(prefix)s || msg.id, msg."conversationId", msg.role, msg.content, msg."createdAt"
+    FROM msg JOIN s_ins ON s_ins.id = msg."conversationId"
+    ORDER BY msg."conversationId", msg."createdAt", msg.id
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), rec AS (
+    INSERT INTO runbook.merged (run, batch, target, ids)
+    SELECT %(run)s, %(batch)s, {literal(DST_SESSIONS)}, coalesce((SELECT array_agg(id) FROM s_ins), '{{}}')
+    UNION ALL
+    SELECT %(run)s, %(batch)s, {literal(DST_MESSAGES)}, coalesce((SELECT array_agg(id) FROM m_ins), '{{}}')
+), skip_s AS (
+    INSERT INTO runbook.merge_skipped (run, source, source_id, target, target_id, reason)
+    SELECT %(run)s, {literal(SRC_SESSIONS)}, conv.id, {literal(DST_SESSIONS)}, conv.id,
+           'id already in {DST_SESSIONS}'
+    FROM conv LEFT JOIN s_ins ON s_ins.id = conv.id
+    WHERE s_ins.id IS NULL
+), skip_m AS (
+    INSERT INTO runbook.merge_skipped (run, source, source_id, target, target_id, reason)
+    SELECT %(run)s, {literal(SRC_MESSAGES)}, msg.id::text, {literal(DST_MESSAGES)}, %(prefix)s || msg.id,
+           CASE WHEN s_ins.id IS NULL THEN 'its conversation ' || msg."conversationId" || ' was not merged'
+                ELSE 'id already in {DST_MESSAGES}' END
+    FROM msg LEFT JOIN s_ins ON s_ins.id = msg."conversationId"
+             LEFT JOIN m_ins ON m_ins.id = %(prefix)s || msg.id
+    WHERE m_ins.id IS NULL
+), adv AS (
+    UPDATE runbook.merge_runs SET cursor = coalesce((SELECT max(id) FROM conv), cursor), batches = batches + 1
+    WHERE id = %(run)s
+)
+SELECT (SELECT count(*) FROM conv), (SELECT count(*) FROM s_ins), (SELECT count(*) FROM msg),
+       (SELECT count(*) FROM m_ins), (SELECT array_agg(id) FROM s_ins)
+"""
+
+
+def _fixup_sql(schema: str) -> str:
+    """Triggers on the target (the reference database's ``touch_chat_session``) set
+    ``lastMessageAt`` per inserted row; put back the newest message's time."""
+    return f"""
+UPDATE {qq(schema, DST_SESSIONS)} s SET "lastMessageAt" = n.at
+FROM (SELECT m."conversationId" AS id, max(m."createdAt") AS at FROM {qq(schema, SRC_MESSAGES)} m
+      WHERE m."conversationId" = ANY(%(ids)s) GROUP BY 1) n
+WHERE s.id = n.id AND s."lastMessageAt" IS DISTINCT FROM n.at
+"""
+
+
+# --------------------------------------------------------------------------- merge
+
+
+def _active_run(cur):
+    cur.execute("SELECT id, status, placeholder, id_prefix, cursor, batches, before, schema_name "
+                "FROM runbook.merge_runs WHERE status IN ('running', 'done', 'rolling back') ORDER BY id DESC LIMIT 1")
+    return cur.fetchone()
+
+
+def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, placeholder: str | None = None,
+                 schema: str = "public", progress: bool = True, verify: bool = True, list_limit: int = 100,
+                 stop_after_batches: int | None = None) -> MergeResult:
+    """Merge the legacy conversations and messages into the service's tables (see the
+    module docstring for the rules). Resumes an interrupted run; on a merged database it
+    only reports. ``stop_after_batches`` ends the invocation early (as a kill would,
+    but cleanly), for tests."""
+    if batch_size < 1:
+        raise BadInput(f"--batch-size must be at least 1, got {batch_size}")
+    url = resolve_url(url)
+    conn = connect(url, application_name="runbook-merge", autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            _require_renamed(cur, schema)
+            conn.commit()
+            cur.execute("SET statement_timeout = '5min'")
+            conn.commit()
+            conn.autocommit = True
+            _lock(cur)
+            conn.autocommit = False
+            _ensure_schema(conn)
+            run = _active_run(cur)
+            resumed = False
+            if run and run[1] == "rolling back":
+                raise WrongState(f"merge run {run[0]} is half rolled back: finish it with `runbook merge-legacy --rollback`")
+            if run and run[1] == "done":
+                conn.commit()
+                return _report(conn, run[0], schema, "already done", 0, 0.0, 0, verify, list_limit, False, database=redact(url))
+            if run:
+                run_id, _, ph, prefix, cursor, batches, before, schema = run
+                if placeholder is not None and placeholder != ph:
+                    raise BadInput(f"merge run {run_id} was started with placeholder title {ph!r}; resume it with the "
+                                   "same one (or roll it back first)")
+                resumed = True
+            else:
+                ph, prefix, cursor, batches = placeholder or PLACEHOLDER_TITLE, MESSAGE_ID_PREFIX, None, 0
+                if not ph.strip():
+                    raise BadInput("the placeholder title must not be empty")
+                before = _counts(cur, schema)
+                cur.execute("INSERT INTO runbook.merge_runs (status, schema_name, placeholder, id_prefix, before) "
+                            "VALUES ('running', %s, %s, %s, %s) RETURNING id",
+                            (schema, ph, prefix, json.dumps(before)))
+                run_id = cur.fetchone()[0]
+            conn.commit()
+            convs, msgs = before[SRC_SESSIONS], before[SRC_MESSAGES]
+            # Whole conversations per batch: about batch_size messages at the average size.
+            k = max(1, round(batch_size * convs / msgs)) if msgs else max(1, batch_size)
+            fixup = _has_user_triggers(cur, schema, DST_MESSAGES)
+            done_msgs = _scalar(cur, "SELECT coalesce(sum(cardinality(ids)), 0) FROM runbook.merged "
+                                     "WHERE run = %s AND target = %s", (run_id, DST_MESSAGES))
+            done_msgs += _scalar(cur, "SELECT count(*) FROM runbook.merge_skipped WHERE run = %s AND source = %s",
+                                 (run_id, SRC_MESSAGES))
+            conn.commit()
+            rows = 0
+            n_batches = 0
+            t0 = time.perf_counter()
+            bar = _progress(msgs, int(done_msgs), progress, "merge legacy messages")
+            try:
+                while True:
+                    params = {"after": cursor, "k": k, "placeholder": ph, "prefix": prefix, "run": run_id,
+                              "batch": batches + 1}
+                    cur.execute(batch_sql(schema, cursor is None), params)
+                    n_conv, n_s, n_msg, n_m, ids = cur.fetchone()
+                    if n_conv == 0:
+                        conn.rollback()  # nothing was written; the empty batch is not recorded
+                        break
+                    if fixup and ids:
+                        cur.execute(_fixup_sql(schema), {"ids": ids})
+                    conn.commit()
+                    cursor = _scalar(cur, "SELECT cursor FROM runbook.merge_runs WHERE id = %s", (run_id,))
+                    conn.commit()
+                    batches += 1
+                    n_batches += 1
+                    rows += n_s + n_m
+                    bar.update(n_msg)
+                    if stop_after_batches is not None and n_batches >= stop_after_batches:
+                        return _report(conn, run_id, schema, "interrupted", n_batches, time.perf_counter() - t0, rows,
+                                       False, list_limit, resumed, database=redact(url))
+            finally:
+                bar.close()
+            seconds = time.perf_counter() - t0
+            cur.execute("UPDATE runbook.merge_runs SET status = 'done', finished_at = now() WHERE id = %s", (run_id,))
+            conn.commit()
+            result = _report(conn, run_id, schema, "done", n_batches, seconds, rows, verify, list_limit, resumed, database=redact(url))
+            cur.execute("UPDATE runbook.merge_runs SET summary = %s WHERE id = %s",
+                        (json.dumps(result.to_dict(), default=str), run_id))
+            conn.commit()
+            return result
+    finally:
+        conn.close()  # also releases the advisory locks
+
+
+def _report(conn, run_id: int, schema: str, status: str, batches: int, seconds: float, rows: int, verify: bool,
+            list_limit: int, resumed: bool, kept: tuple[str, ...] = (), database: str = "") -> MergeResult:
+    with conn.cursor() as cur:
+        cur.execute("SELECT before, batches, placeholder, id_prefix FROM runbook.merge_runs WHERE id = %s", (run_id,))
+        before, total_batches, ph, prefix = cur.fetchone()
+        after = _counts(cur, schema)
+        cur.execute("SELECT target, coalesce(sum(cardinality(ids)), 0) FROM runbook.merged WHERE run = %s GROUP BY 1",
+                    (run_id,))
+        merged = {DST_SESSIONS: 0, DST_MESSAGES: 0} | {t: int(n) for t, n in cur.fetchall()}
+        cur.execute("SELECT source, count(*) FROM runbook.merge_skipped WHERE run = %s GROUP BY 1", (run_id,))
+        skipped = {SRC_SESSIONS: 0, SRC_MESSAGES: 0} | {t: int(n) for t, n in cur.fetchall()}
+        cur.execute("SELECT source, source_id, target, target_id, reason FROM runbook.merge_skipped WHERE run = %s "
+                    "ORDER BY source DESC, source_id LIMIT %s", (run_id, list_limit))
+        listed = tuple(Skipped(*r) for r in cur.fetchall())
+        counts = (
+            TableCount(SRC_SESSIONS, "source", before[SRC_SESSIONS], after[SRC_SESSIONS], merged[DST_SESSIONS],
+                       skipped[SRC_SESSIONS]),
+            TableCount(SRC_MESSAGES, "source", before[SRC_MESSAGES], after[SRC_MESSAGES], merged[DST_MESSAGES],
+                       skipped[SRC_MESSAGES]),
+            TableCount(DST_SESSIONS, "target", before[DST_SESSIONS], after[DST_SESSIONS], merged[DST_SESSIONS], 0),
+            TableCount(DST_MESSAGES, "target", before[DST_MESSAGES], after[DST_MESSAGES], merged[DST_MESSAGES], 0),
+        )
+        checks = _checks(cur, run_id, schema, before, after, merged, skipped, ph, prefix) if verify else ()
+        conn.commit()
+    rules = {"session id": "the legacy conversation id", "title": f"legacy title, or {ph!r} when NULL",
+             "lastMessageAt": "createdAt of the conversation's newest message",
+             "message id": f"{prefix!r} || legacy integer id", "existing ids": "not overwritten: skipped and listed"}
+    return MergeResult(run_id, status, database, total_batches if status != "interrupted" else batches, seconds, rows, merged[DST_SESSIONS], merged[DST_MESSAGES], skipped[SRC_SESSIONS],
+                       skipped[SRC_MESSAGES], counts, listed, tuple(checks), kept, resumed, rules)
+
+
+def _checks(cur, run_id, schema, before, after, merged, skipped, ph, prefix) -> list[Check]:
+    """Nothing lost, nothing duplicated, every merged row equal to its source."""
+    s = lambda t: qq(schema, t)  # noqa: E731
+    out = []
+    for src, dst in ((SRC_SESSIONS, DST_SESSIONS), (SRC_MESSAGES, DST_MESSAGES)):
+        n = after[src]
+        out.append(Check(f"{src}: every row merged or listed as skipped", merged[dst] + skipped[src] == n,
+                         f"{merged[dst]:,} merged + {skipped[src]:,} skipped = {merged[dst] + skipped[src]:,} "
+                         f"of {n:,}"))
+        out.append(Check(f"{src}: unchanged", before[src] == after[src], f"{before[src]:,} -> {after[src]:,} rows"))
+    for dst in (DST_SESSIONS, DST_MESSAGES):
+        out.append(Check(f"{dst}: grew by the merged rows", after[dst] == before[dst] + merged[dst],
+                         f"{before[dst]:,} + {merged[dst]:,} = {before[dst] + merged[dst]:,}; now {after[dst]:,}"
+                         " (other writers would change this)"))
+    # every recorded id is present once, and equal to its source row
+    cur.execute(f"""
+SELECT count(*) FILTER (WHERE t.id IS NULL),
+       count(*) FILTER (WHERE t.id IS NOT NULL AND (t."userId", t.title, t."createdAt", t."updatedAt")
+                        IS DISTINCT FROM (c."userId", coalesce(c.title, %(ph)s), c."createdAt", c."updatedAt"))
+FROM runbook.merged r CROSS JOIN LATERAL unnest(r.ids) AS x(id)
+LEFT JOIN {s(DST_SESSIONS)} t ON t.id = x.id
+LEFT JOIN {s(SRC_SESSIONS)} c ON c.id = x.id
+WHERE r.run = %(run)s AND r.target = {literal(DST_SESSIONS)}""", {"run": run_id, "ph": ph})
+    gone, differ = cur.fetchone()
+    out.append(Check(f"{DST_SESSIONS}: merged rows present and equal to their source", gone == 0 and differ == 0,
+                     f"{gone} missing, {differ} different"))
+    cur.execute(f"""
+SELECT count(*) FILTER (WHERE t.id IS NULL),
+       count(*) FILTER (WHERE t.id IS NOT NULL AND (t."sessionId", t.role, t.content, t."createdAt")
+                        IS DISTINCT FROM (m."conversationId", m.role, m.content, m."createdAt"))
+FROM runbook.merged r CROSS JOIN LATERAL unnest(r.ids) AS x(id)
+LEFT JOIN {s(DST_MESSAGES)} t ON t.id = x.id
+LEFT JOIN {s(SRC_MESSAGES)} m ON %(prefix)s || m.id = x.id
+WHERE r.run = %(run)s AND r.target = {literal(DST_MESSAGES)}""", {"run": run_id, "prefix": prefix})
+    gone, differ = cur.fetchone()
+    out.append(Check(f"{DST_MESSAGES}: merged rows present and equal to their source", gone == 0 and differ == 0,
+                     f"{gone} missing, {differ} different"))
+    cur.execute(f"""
+SELECT count(*) FROM {s(DST_SESSIONS)} t
+JOIN (SELECT x.id FROM runbook.merged r CROSS JOIN LATERAL unnest(r.ids) AS x(id)
+      WHERE r.run = %(run)s AND r.target = {literal(DST_SESSIONS)}) x ON x.id = t.id
+LEFT JOIN (SELECT "conversationId" AS id, max("createdAt") AS at FROM {s(SRC_MESSAGES)} GROUP BY 1) n ON n.id = t.id
+WHERE t."lastMessageAt" IS DISTINCT FROM n.at""", {"run": run_id})
+    wrong = cur.fetchone()[0]
+    out.append(Check(f"{DST_SESSIONS}: lastMessageAt is the newest legacy message", wrong == 0, f"{wrong} differ"))
+    return out
+
+
+def merge_status(url: str | None = None, *, schema: str = "public", list_limit: int = 100) -> MergeResult | None:
+    """The last merge run's report (None when there is none); changes nothing."""
+    url = resolve_url(url)
+    conn = connect(url, application_name="runbook-merge", autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            if not _scalar(cur, "SELECT to_regclass('runbook.merge_runs') IS NOT NULL"):
+                return None
+            cur.execute("SELECT id, status, schema_name FROM runbook.merge_runs ORDER BY id DESC LIMIT 1")
+            row = cur.fetchone()
+        if not row:
+            return None
+        return _report(conn, row[0], row[2], row[1], 0, 0.0, 0, row[1] == "done", list_limit, False, database=redact(url))
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- rollback
+
+
+def rollback_merge(url: str | None = None, *, progress: bool = True, list_limit: int = 100,
+                   stop_after_batches: int | None = None) -> MergeResult:
+    """Delete exactly the rows the last merge run inserted, batch by batch (newest first),
+    each batch its own transaction; resumable like the merge. A merged session that
+    now holds messages the merge did not write is kept (and reported)."""
+    url = resolve_url(url)
+    conn = connect(url, application_name="runbook-merge-rollback", autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            if not _scalar(cur, "SELECT to_regclass('runbook.merge_runs') IS NOT NULL"):
+                raise WrongState("nothing to roll back: no merge-legacy run is recorded in this database")
+            conn.commit()
+            conn.autocommit = True
+            _lock(cur)
+            conn.autocommit = False
+            run = _active_run(cur)
+            if run is None:
+                raise WrongState("nothing to roll back: no merged (or half-merged) run is recorded in this database")
+            run_id, schema = run[0], run[7]
+            cur.execute("UPDATE runbook.merge_runs SET status = 'rolling back' WHERE id = %s", (run_id,))
+            conn.commit()
+            s = lambda t: qq(schema, t)  # noqa: E731
+            total = _scalar(cur, "SELECT coalesce(sum(cardinality(ids)), 0) FROM runbook.merged WHERE run = %s "
+                                 "AND target = %s", (run_id, DST_MESSAGES))
+            kept: list[str] = list((_scalar(cur, "SELECT summary -> 'kept' FROM runbook.merge_runs WHERE id = %s",
+                                            (run_id,)) or []))
+            conn.commit()
+            rows = deleted_msgs = 0
+            n_batches = 0
+            t0 = time.perf_counter()
+            bar = _progress(int(total), 0, progress, "roll back merged messages")
+            try:
+                while True:
+                    cur.execute("SELECT batch FROM runbook.merged WHERE run = %s ORDER BY batch DESC LIMIT 1", (run_id,))
+                    row = cur.fetchone()
+                    if row is None:
+                        conn.rollback()
+                        break
+                    b = row[0]
+                    cur.execute("SELECT target, ids FROM runbook.merged WHERE run = %s AND batch = %s", (run_id, b))
+                    ids = dict(cur.fetchall())
+                    m_ids, s_ids = ids.get(DST_MESSAGES, []), ids.get(DST_SESSIONS, [])
+                    cur.execute(f"DELETE FROM {s(DST_MESSAGES)} WHERE id = ANY(%s)", (m_ids,))
+                    rows += cur.rowcount
+                    deleted_msgs += cur.rowcount
+                    # Lock the sessions first: a message the service inserts now waits for us
+                    # (its foreign key check), and one committed before is seen by the DELETE.
+                    cur.execute(f"SELECT id FROM {s(DST_SESSIONS)} WHERE id = ANY(%s) FOR UPDATE", (s_ids,))
+                    cur.execute(f"DELETE FROM {s(DST_SESSIONS)} t WHERE t.id = ANY(%s) AND NOT EXISTS "
+                                f"(SELECT 1 FROM {s(DST_MESSAGES)} m WHERE m.\"sessionId\" = t.id) RETURNING t.id",
+                                (s_ids,))
+                    deleted = {r[0] for r in cur.fetchall()}
+                    rows += len(deleted)
+                    cur.execute(f"SELECT id FROM {s(DST_SESSIONS)} WHERE id = ANY(%s)", (s_ids,))
+                    kept += sorted(r[0] for r in cur.fetchall() if r[0] not in deleted)
+                    cur.execute("DELETE FROM runbook.merged WHERE run = %s AND batch = %s", (run_id, b))
+                    cur.execute("UPDATE runbook.merge_runs SET summary = jsonb_set(coalesce(summary, '{}'), '{kept}', "
+                                "%s::jsonb) WHERE id = %s", (json.dumps(kept), run_id))
+                    conn.commit()
+                    n_batches += 1
+                    bar.update(len(m_ids))
+                    if stop_after_batches is not None and n_batches >= stop_after_batches:
+                        break
+            finally:
+                bar.close()
+            seconds = time.perf_counter() - t0
+            left = _scalar(cur, "SELECT count(*) FROM runbook.merged WHERE run = %s", (run_id,))
+            status = "rolling back" if left else "rolled back"
+            cur.execute("UPDATE runbook.merge_runs SET status = %s, finished_at = now() WHERE id = %s",
+                        (status, run_id))
+            conn.commit()
+            r = _report(conn, run_id, schema, status, n_batches, seconds, rows, False, list_limit, False, tuple(kept),
+                        database=redact(url))
+            before = run[6]
+            checks = [] if left else [
+                Check(f"{DST_SESSIONS}: back to its count before the merge", r.counts[2].after == before[DST_SESSIONS]
+                      + len(kept), f"{before[DST_SESSIONS]:,} before; {r.counts[2].after:,} now; {len(kept)} kept"),
+                Check(f"{DST_MESSAGES}: back to its count before the merge",
+                      r.counts[3].after == before[DST_MESSAGES], f"{before[DST_MESSAGES]:,} before; "
+                                                                 f"{r.counts[3].after:,} now"),
+                Check(f"{DST_MESSAGES}: every recorded message deleted", deleted_msgs == total,
+                      f"{deleted_msgs:,} of {total:,}" + ("" if deleted_msgs == total else
+                                                           " (fewer: the service deleted some itself)"))]
+            from dataclasses import replace
+
+            return replace(r, checks=tuple(checks))
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _print_result(r: MergeResult, out=sys.stdout) -> None:
+    from .cli import _print_table
+
+    print(f"merge run {r.run}: {r.status}" + (" (resumed)" if r.resumed else ""), file=out)
+    if r.rules and r.status not in ("rolled back", "rolling back"):
+        for k, v in r.rules.items():
+            print(f"  {k}: {v}", file=out)
+    print("\nRow counts:", file=out)
+    _print_table([{"table": c.table, "role": c.role, "before": c.before, "after": c.after, "merged": c.merged,
+                   "skipped": c.skipped} for c in r.counts], out=out)
+    total_skipped = r.sessions_skipped + r.messages_skipped
+    print(f"\nSkipped rows ({total_skipped:,}; an id that already exists in the target is never overwritten):", file=out)
+    _print_table([asdict(s) for s in r.skipped], out=out)
+    if total_skipped > len(r.skipped):
+        print(f"  ... {total_skipped - len(r.skipped):,} more in runbook.merge_skipped (run = {r.run})", file=out)
+    if r.kept:
+        print(f"\nKept by the rollback ({len(r.kept)} sessions the service has written messages into): "
+              f"{', '.join(r.kept[:20])}{' ...' if len(r.kept) > 20 else ''}", file=out)
+    if r.checks:
+        print("", file=out)
+        _print_table([{"check": c.name, "ok": "pass" if c.ok else "FAIL", "detail": c.detail} for c in r.checks],
+                     out=out)
+    if r.seconds:
+        print(f"\n{r.rows:,} rows in {r.seconds:.2f}s ({r.rows_per_s:,.0f} rows/s), {r.batches} batches", file=out)
+
+
+def cmd_merge_legacy(a) -> int:
+    if a.rollback:
+        r = rollback_merge(a.database_url, progress=not a.no_progress and not a.json, list_limit=a.list)
+    elif a.status:
+        r = merge_status(a.database_url, list_limit=a.list)
+        if r is None:
+            print("no merge-legacy run is recorded in this database")
+            return 0
+    else:
+        r = merge_legacy(a.database_url, batch_size=a.batch_size, placeholder=a.placeholder_title,
+                         progress=not a.no_progress and not a.json, list_limit=a.list)
+    if a.json:
+        print(json.dumps(r.to_dict(), indent=2, default=str))
+    else:
+        _print_result(r)
+    if not r.ok:
+        bad = next(c for c in r.checks if not c.ok)
+        print(f"runbook: merge check failed: {bad.name}: {bad.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_commands(sub) -> None:
+    """``runbook merge-legacy``."""
+    sp = sub.add_parser("merge-legacy", help="after the rename: merge chat_sessions_temp / chat_messages_temp into "
+                                             "chat_sessions / chat_messages (resumable, reversible)",
+                        description=__doc__.split("\n\n")[1] if __doc__ else None)
+    sp.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
+    sp.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
+                    help=f"about this many legacy messages per transaction, whole conversations (default {DEFAULT_BATCH})")
+    sp.add_argument("--placeholder-title", default=None,
+                    help=f"title of a legacy conversation without one (default {PLACEHOLDER_TITLE!r})")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--rollback", action="store_true", help="delete exactly the rows the last merge inserted")
+    g.add_argument("--status", action="store_true", help="report the last merge run; change nothing")
+    sp.add_argument("--list", type=int, default=20, help="list at most this many skipped rows (default 20)")
+    sp.add_argument("--no-progress", action="store_true")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_merge_legacy)
