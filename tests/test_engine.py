@@ -83,8 +83,14 @@ def test_rollback_keeps_added_columns_unless_asked(ref_db, tmp_path):
     assert scalar(ref_db, "SELECT to_regclass('public.users')") is None
 
 
-@pytest.mark.parametrize("step", [1, 2, 20, 60])
-def test_failure_at_a_step_leaves_the_database_as_it_was(ref_db, tmp_path, monkeypatch, step):
+@pytest.mark.parametrize("where", ["first prepare step", "last prepare step", "first lock step", "middle",
+                                   "last lock step"])
+def test_failure_at_a_step_leaves_the_database_as_it_was(ref_db, tmp_path, monkeypatch, where):
+    ops = runbook.plan(ref_db).ops
+    n_prep = len([o for o in ops if o.phase == "prepare"])
+    n_lock = len([o for o in ops if o.phase == "lock"])
+    step = {"first prepare step": 1, "last prepare step": n_prep, "first lock step": n_prep + 1,
+            "middle": n_prep + n_lock // 2, "last lock step": n_prep + n_lock}[where]
     before = state(ref_db)
     monkeypatch.setenv("RUNBOOK_FAULT", f"fail:{step}")
     with pytest.raises(MigrationFailed) as ei:
