@@ -261,8 +261,8 @@ def _norm_expr(expr: str | None) -> str:
         return ""
     e = expr.strip()
     while True:  # strip trailing casts: ::text, ::"UserRole", ::character varying, ::timestamp(3) without time zone
-        m = re.match(r"^(.*)::(\"[^\"]+\"|[a-z_][a-z0-9_ ]*(\([0-9, ]+\))?( with(out)? time zone)?(\[\])?)$", e,
-                     re.IGNORECASE | re.DOTALL)
+        m = re.match(r"^(.*)::((?:(?:\"[^\"]+\"|[a-z_][a-z0-9_]*)\.)?(?:\"[^\"]+\"|[a-z_][a-z0-9_ ]*)"
+                     r"(\([0-9, ]+\))?( with(out)? time zone)?(\[\])?)$", e, re.IGNORECASE | re.DOTALL)
         if not m:
             break
         e = m.group(1).strip()
@@ -342,6 +342,21 @@ def _fills_itself(col: Column) -> bool:
     return col.default is not None or bool(col.identity) or bool(col.generated)
 
 
+def _same_json(f: Field, have: str | None, want: str | None) -> bool:
+    """Json defaults compare as JSON values (jsonb reorders keys)."""
+    if f.type != "Json" or have is None or want is None:
+        return False
+    try:
+        return json.loads(_unquote(have)) == json.loads(_unquote(want))
+    except ValueError:
+        return False
+
+
+def _unquote(expr: str) -> str:
+    e = re.sub(r"::[a-z_ ]+$", "", expr.strip())
+    return e[1:-1].replace("''", "'") if len(e) >= 2 and e[0] == e[-1] == "'" else e
+
+
 def _default_findings(model: Model, f: Field, col: Column, schema: Schema, table: str) -> list[Finding]:
     kind, want = _expected_default(f, schema)
     have = _norm_expr(col.default)
@@ -384,7 +399,7 @@ def _default_findings(model: Model, f: Field, col: Column, schema: Schema, table
                                "prisma migrate diff reports drift",
                                f"ALTER TABLE {table} ALTER COLUMN {q(col.name)} SET DEFAULT {sql}"))
         return out
-    same = (kind == "now" and _is_now(have)) or (want is not None and have == want)
+    same = (kind == "now" and _is_now(have)) or (want is not None and have == want) or _same_json(f, col.default, sql)
     if not same and want is not None:
         out.append(Finding(model.name, table, col.name, "default", WARNING, f"default {col.default}, the schema says {sql}",
                            "none for this client (it sends the value); other writers get a different value",
@@ -549,7 +564,8 @@ def _enum_findings(model: Model, f: Field, col: Column, schema: Schema, snap: Sn
                            f"{q(col.name)} TYPE {want_type} USING {q(col.name)}::text::{want_type}",
                            (READS, WRITES)))
         return out
-    if col.type_kind != "e" or elem != ename or col.type_schema != esch:
+    is_enum = col.type_kind == "e" or (col.type.endswith("[]") and snap.enum(col.type_schema, elem) is not None)
+    if not is_enum or elem != ename or col.type_schema != esch or f.list != col.type.endswith("[]"):
         out.append(Finding(model.name, tq, col.name, "type", BLOCKER, f"type {col.type}, the client expects enum {ename}",
                            f"reads and writes of {model.name}.{f.name} fail",
                            f"ALTER TABLE {tq} ALTER COLUMN {q(col.name)} TYPE {want_type} "
@@ -602,8 +618,8 @@ def _key_findings(model: Model, schema: Schema, snap: Snapshot, t: Table, tq: st
     # unique
     for spec in model.unique_constraints:
         want = cols(spec)
-        hit = next((i for i in idx if i.is_unique and i.is_valid and tuple(i.columns) == want), None)
-        hit = hit or next((i for i in idx if i.is_unique and i.is_valid and set(i.columns) == set(want)), None)
+        hit = _best_index([i for i in idx if i.is_unique and i.is_valid and set(i.columns) == set(want)],
+                          names["unique"][want], want)
         label = ", ".join(want)
         if hit is None:
             out.append(Finding(model.name, tq, label, "unique", WARNING, "no unique index",
@@ -616,7 +632,7 @@ def _key_findings(model: Model, schema: Schema, snap: Snapshot, t: Table, tq: st
         if spec.kind != "index":
             continue
         want = cols(spec)
-        hit = next((i for i in idx if tuple(i.columns) == want), None)
+        hit = _best_index([i for i in idx if tuple(i.columns) == want], names["index"][want], want)
         label = ", ".join(want)
         if hit is None:
             out.append(Finding(model.name, tq, label, "index", WARNING, "no index",
@@ -674,6 +690,17 @@ def _key_findings(model: Model, schema: Schema, snap: Snapshot, t: Table, tq: st
         if fk_name and fk.name != fk_name:
             out.append(_name_finding(model, tq, f"foreign key ({label})", fk.name, fk_name, "constraint"))
     return out
+
+
+def _best_index(candidates: list, name: str, cols: tuple[str, ...]):
+    """The index Prisma would call ``name``, else one in the same column order that does
+    not back the primary key, else any candidate."""
+    for key in (lambda i: i.name == name, lambda i: tuple(i.columns) == cols and not i.is_primary,
+                lambda i: not i.is_primary, lambda i: True):
+        hit = next((i for i in candidates if key(i)), None)
+        if hit is not None:
+            return hit
+    return None
 
 
 def _name_finding(model: Model, tq: str, what: str, have: str, want: str, kind: str) -> Finding:
@@ -845,13 +872,14 @@ def predict(url: str | None = None, mapping=None, schema=None, *, db_schema: str
 
 def _column_sql(f: Field, schema: Schema, db_schema: str = "public") -> str:
     t = expected_type(f, schema, db_schema)
-    if isinstance(f.default, Call) and f.default.name == "autoincrement" and not f.list:
+    serial = isinstance(f.default, Call) and f.default.name in ("autoincrement", "sequence")
+    if serial and not f.list:
         t = {"integer": "SERIAL", "bigint": "BIGSERIAL", "smallint": "SMALLSERIAL"}.get(t, t)
     parts = [q(f.db_name), t.upper() if t.islower() and '"' not in t else t]
     if not f.optional and not f.list:
         parts.append("NOT NULL")
     d = _default_sql(f, schema)
-    if d is not None and not (isinstance(f.default, Call) and f.default.name == "autoincrement"):
+    if d is not None and not serial:
         parts.append(f"DEFAULT {d}")
     return " ".join(parts)
 
@@ -867,6 +895,16 @@ def render_table(model: Model, schema: Schema, db_schema: str = "public") -> str
         cols = ", ".join(q(model.column(n)) for n in pk.field_names)
         lines.append(f"    CONSTRAINT {q(names['pkey'])} PRIMARY KEY ({cols})")
     return f"CREATE TABLE {qq(sch, model.db_name)} (\n" + ",\n".join(lines) + "\n)"
+
+
+def _ops_sql(ops) -> str:
+    """An index field's operator class: ``raw("gin_trgm_ops")`` or a Prisma name (``JsonbPathOps``)."""
+    if ops is None:
+        return ""
+    if isinstance(ops, Call) and ops.name == "raw" and ops.positional:
+        return " " + str(ops.positional[0])
+    name = ops.name if isinstance(ops, (Ref, Call)) else str(ops)
+    return " " + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def render_ddl(schema: Schema, db_schema: str = "public") -> list[str]:
@@ -894,7 +932,8 @@ def render_ddl(schema: Schema, db_schema: str = "public") -> list[str]:
                 continue
             cols = tuple(m.column(n) for n in spec.field_names)
             using = f" USING {spec.type.upper()}" if spec.type else ""
-            items = ", ".join(q(m.column(x.name)) + (" DESC" if x.sort == "Desc" else "") for x in spec.fields)
+            items = ", ".join(q(m.column(x.name)) + _ops_sql(x.ops) + (" DESC" if x.sort == "Desc" else "")
+                              for x in spec.fields)
             out.append(f"CREATE INDEX {q(names['index'][cols])} ON {tq}{using} ({items})")
     for a, b, name in _implicit_m2m(schema):
         sch = a.schema or db_schema
