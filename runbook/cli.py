@@ -62,20 +62,23 @@ def cmd_demo_db(a) -> int:
 
 
 def cmd_demo(a) -> int:
-    """The main job on the embedded server: seed, analyse, migrate, verify, show."""
+    """The README's main command: the notebooks pipeline for ``development`` on the
+    embedded demo database, seeded afresh, archived under ``outputs/development/``.
+
+    The demo executes (development's ``dryRunDefault`` would only plan) and takes a
+    backup (development's ``autoBackup`` is off), so that the archive shows every part.
+    """
     from .demo import demo_server
+    from .pipeline import run_pipeline
 
     info = demo_server(Path(a.dir), messages=a.messages, reseed=True)
     print(f"embedded PostgreSQL {info['version']}: reference legacy database at {info['messages']:,} messages "
           f"({info['redacted']})")
-    os.environ["DATABASE_URL"] = info["url"]
-    ns = argparse.Namespace(database_url=info["url"], mapping=None, json=False)
-    cmd_analyze(ns)
-    print()
-    mig = build_parser().parse_args(["migrate", "--database-url", info["url"]])
-    cmd_migrate(mig)
-    print()
-    return cmd_verify(argparse.Namespace(database_url=info["url"], mapping=None, json=False, online=False))
+    os.environ["DATABASE_URL"] = info["url"]  # the notebooks' kernels inherit it
+    o = run_pipeline("development", dry_run=False, overrides={"autoBackup": True}, output_dir="outputs")
+    print(f"\n{o.verdict}: the evidence is in {o.folder}")
+    print(f"open {o.folder}/01-analysis.html ... in a browser; `runbook evidence check {o.folder}` verifies it")
+    return o.exit_code
 
 
 def cmd_analyze(a) -> int:

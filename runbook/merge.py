@@ -318,7 +318,7 @@ def _active_run(cur):
 
 def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, placeholder: str | None = None,
                  schema: str = "public", progress: bool = True, verify: bool = True, list_limit: int = 100,
-                 stop_after_batches: int | None = None) -> MergeResult:
+                 stop_after_batches: int | None = None, lock_wait: float = 15.0) -> MergeResult:
     """Merge the legacy conversations and messages into the service's tables (see the
     module docstring for the rules). Resumes an interrupted run; on a merged database it
     only reports. ``stop_after_batches`` ends the invocation early (as a kill would,
@@ -334,7 +334,7 @@ def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, pla
             cur.execute("SET statement_timeout = '5min'")
             conn.commit()
             conn.autocommit = True
-            _lock(cur)
+            _lock(cur, lock_wait)
             conn.autocommit = False
             _ensure_schema(conn)
             run = _active_run(cur)
@@ -508,7 +508,7 @@ def merge_status(url: str | None = None, *, schema: str = "public", list_limit: 
 
 
 def rollback_merge(url: str | None = None, *, progress: bool = True, list_limit: int = 100,
-                   stop_after_batches: int | None = None) -> MergeResult:
+                   stop_after_batches: int | None = None, lock_wait: float = 15.0) -> MergeResult:
     """Delete exactly the rows the last merge run inserted, batch by batch (newest first),
     each batch its own transaction; resumable like the merge. A merged session that
     now holds messages the merge did not write is kept (and reported)."""
@@ -520,7 +520,7 @@ def rollback_merge(url: str | None = None, *, progress: bool = True, list_limit:
                 raise WrongState("nothing to roll back: no merge-legacy run is recorded in this database")
             conn.commit()
             conn.autocommit = True
-            _lock(cur)
+            _lock(cur, lock_wait)
             conn.autocommit = False
             run = _active_run(cur)
             if run is None:

@@ -178,6 +178,28 @@ class RenameConstraint(Op):
 
 
 @dataclass(frozen=True)
+class RenameTrigger(Op):
+    schema: str
+    table_name: str
+    old: str
+    new: str
+    kind = "rename trigger"
+
+    def statements(self):
+        return [f"ALTER TRIGGER {q(self.old)} ON {qq(self.schema, self.table_name)} RENAME TO {q(self.new)}"]
+
+    def reverse(self):
+        return RenameTrigger(self.schema, self.table_name, self.new, self.old)
+
+    def check(self):
+        return (f"EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {_reg(self.schema, self.table_name)} "
+                f"AND tgname = {literal(self.new)})")
+
+    def describe(self):
+        return f"rename trigger {self.old} -> {self.new}"
+
+
+@dataclass(frozen=True)
 class RenameColumn(Op):
     schema: str
     table_name: str

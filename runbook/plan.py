@@ -18,7 +18,7 @@ from .errors import ConflictError, UnsafeFunction
 from .mapping import Mapping, TableMapping
 from .naming import literal, pg_object_name, prisma_constraint_name, q, qq
 from .ops import (FINISH, LOCK, PREPARE, AddColumn, AddForeignKey, AddNotNullCheck, CreateEnum, FillNulls, Op,
-                  RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameTable, ReplaceFunction,
+                  RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameTable, RenameTrigger, ReplaceFunction,
                   SetDefault, SetNotNull, ValidateConstraint)
 from .rewrite import REWRITABLE_LANGUAGES, UnsafeRewrite, names_any, rewrite_definition, rewrite_source
 
@@ -94,6 +94,7 @@ class Plan:
             parts.append("BEGIN;")
             parts.append(f"SET LOCAL lock_timeout = {literal(lock_timeout)};")
             parts.append(f"SET LOCAL statement_timeout = {literal(statement_timeout)};")
+            parts.append("SET LOCAL check_function_bodies = off;")
             if self.lock_tables:
                 parts.append(f"LOCK TABLE {', '.join(self.lock_tables)} IN ACCESS EXCLUSIVE MODE;")
             for op in lock:
@@ -254,6 +255,12 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
                         new = pg_object_name(tm.new, newcol(cols[0]), "not_null")
                         ops_names.append(RenameConstraint(S, tm.new, con.name, new))
                     continue
+                if con.type in ("c", "x") and len(con.columns) >= 1:
+                    label = "check" if con.type == "c" else "excl"
+                    if con.name == pg_object_name(old_tbl, con.columns[0], label):
+                        new = pg_object_name(tm.new, newcol(con.columns[0]), label)
+                        ops_names.append(RenameConstraint(S, tm.new, con.name, new))
+                        continue
                 if suffix is None:
                     if con.name.startswith(f"{old_tbl}_"):
                         notes.append(f"constraint {con.name!r} on {tm.old!r} keeps its name (not a Prisma default name)")
@@ -289,6 +296,12 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
                     taken.add(f"{S}.{new}")
                 else:
                     notes.append(f"index {idx.name!r} on {tm.old!r} keeps its custom name")
+            for trg in snap.triggers_on(cur.oid):
+                # not Prisma's, but a trigger named after its table should not keep the old name
+                if trg.name.startswith(f"{old_tbl}_"):
+                    new = tm.new + trg.name[len(old_tbl):]
+                    if len(new.encode()) <= 63 and not any(t.name == new for t in snap.triggers_on(cur.oid)):
+                        ops_names.append(RenameTrigger(S, tm.new, trg.name, new))
             for seq in snap.sequences_of(cur.oid):
                 if seq.column and seq.name == pg_object_name(old_tbl, seq.column, "seq"):
                     new = pg_object_name(tm.new, newcol(seq.column), "seq")
