@@ -38,7 +38,7 @@ from .backup import BackupInfo, check_pg_dump, create_backup, estimated_size, fr
 from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact
 from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, NotOwner, PreflightFailed,
-                     RollbackFailed, ServerTooOld, VerificationFailed, WrongState)
+                     RollbackFailed, ServerTooOld, ToolMissing, VerificationFailed, WrongState)
 from .mapping import Mapping
 from .naming import literal, q, qq
 from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, op_from_dict, op_to_dict
@@ -298,7 +298,8 @@ class Runner:
             failed = [c for c in checks if not c.ok and c.blocking]
             if failed:
                 c = failed[0]
-                cls = NotOwner if c.name == "role owns the tables" else ServerTooOld if c.name == "server version" else PreflightFailed
+                cls = {"role owns the tables": NotOwner, "server version": ServerTooOld,
+                       "pg_dump version": ToolMissing}.get(c.name, PreflightFailed)
                 raise cls(f"preflight: {c.name}: {c.detail}; nothing was changed")
             backup = None
             if self.opt.backup and not rehearse:

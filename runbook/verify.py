@@ -224,6 +224,11 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
                 nulls = cur.fetchone()[0]
                 checks.append(Check(f"{t['new']}.{newc} has no NULL", nulls == 0, f"{nulls} NULL rows"))
     if fwd and url:
+        # the AI Assistant's Prisma schema (spec 3.1) against the catalog: a NOT NULL column
+        # without default that a model the service writes does not know is a blocker
+        from .compat import write_blockers
+
+        checks.extend(write_blockers(conn))
         from .models import crud_smoke
 
         ok, detail = crud_smoke(url)
