@@ -99,7 +99,11 @@ def cmd_analyze(a) -> int:
     _print_table([asdict(r) for r in an.at_risk], ["kind", "name", "table", "action"])
     print(f"\nSessions that could block the lock ({len(an.blocking)}):")
     _print_table([asdict(b) for b in an.blocking])
-    print(f"\nForeign keys into the renamed tables: {len(an.foreign_keys)} "
+    by_kind: dict[str, int] = {}
+    for d in an.dependencies:
+        by_kind[d.kind] = by_kind.get(d.kind, 0) + 1
+    print("\nDependent objects: " + ", ".join(f"{n} {k}" for k, n in sorted(by_kind.items())) + " (--json lists each)")
+    print(f"Foreign keys into the renamed tables: {len(an.foreign_keys)} "
           f"({sum(f.on_delete == 'CASCADE' for f in an.foreign_keys)} ON DELETE CASCADE)")
     print(f"role owns the tables: {'yes' if an.owns_tables else 'NO'}; "
           f"free disk for the backup: {(an.free_disk_bytes or 0) / 2**30:,.1f} GiB (database {an.database_bytes / 2**20:,.1f} MiB)")

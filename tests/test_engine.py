@@ -180,6 +180,12 @@ def test_analysis_reports_dependencies_and_sizes(ref_db):
     assert ("function", "public.touch_chat_session") in kinds and ("view", "public.ActiveUser") in kinds
     assert ("trigger", "AssistantChatMessage_touch_session") in kinds
     assert an.owns_tables and an.free_disk_bytes > 0 and an.estimated_downtime_s > 0
+    deps = {(d.kind, d.name): d for d in an.dependencies}
+    assert deps[("primary key", "User_pkey")].action == "renamed to users_pkey"
+    assert deps[("index", "User_email_key")].action == "renamed to users_email_key"
+    assert deps[("sequence", "AssistantMessage_id_seq")].action == "renamed to chat_messages_temp_id_seq"
+    assert deps[("function", "public.touch_chat_session()")].action == "body rewritten"
+    assert len([d for d in an.dependencies if d.kind == "foreign key in" and d.table == "User"]) == user.fks_in
     assert "User" in an.pascal_case_tables and "_prisma_migrations" not in an.pascal_case_tables
     d = an.to_dict()
     assert d["plan"]["fingerprint"] == an.fingerprint and "***" not in d["database"] or ":***@" in d["database"]
