@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from runbook import fixture  # noqa: E402
 from runbook.api import migrate  # noqa: E402
-from runbook.merge import MESSAGE_ID_PREFIX, PLACEHOLDER_TITLE, _fixup_sql, merge_legacy  # noqa: E402
+from runbook.merge import MESSAGE_ID_PREFIX, PLACEHOLDER_TITLE, merge_legacy  # noqa: E402
 from runbook.naming import q  # noqa: E402
 
 PLAIN_SESSIONS = """
@@ -54,6 +54,11 @@ PLAIN_MESSAGES = """
 INSERT INTO chat_messages (id, "sessionId", role, content, "createdAt")
 SELECT %(prefix)s || m.id, m."conversationId", m.role, m.content, m."createdAt"
 FROM chat_messages_temp m
+"""
+PLAIN_FIXUP = """
+UPDATE chat_sessions s SET "lastMessageAt" = n.at
+FROM (SELECT "conversationId" AS id, max("createdAt") AS at FROM chat_messages_temp GROUP BY 1) n
+WHERE s.id = n.id AND s."lastMessageAt" IS DISTINCT FROM n.at
 """
 
 
@@ -98,9 +103,8 @@ def run_plain(url: str) -> tuple[int, float]:
         n += cur.rowcount
         c.commit()
         seconds = time.perf_counter() - t0
-        # untimed: undo what the row trigger did to lastMessageAt, as the merge does
-        cur.execute("SELECT array_agg(id) FROM chat_sessions_temp")
-        cur.execute(_fixup_sql("public"), {"ids": cur.fetchone()[0]})
+        # untimed: undo what the row trigger did to lastMessageAt, as the merge does per batch
+        cur.execute(PLAIN_FIXUP)
         c.commit()
     c.close()
     return n, seconds
