@@ -32,6 +32,7 @@ import time
 import tomllib
 import urllib.error
 import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from importlib import resources
@@ -332,6 +333,11 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {#- evidence must open offline: no require.js or MathJax from a CDN -#}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}" alt="{{ (output | get_metadata('alt', 'image/png') or 'chart') | escape_html }}">
+</div>
+{%- endblock data_png %}
 """
 
 
@@ -414,6 +420,9 @@ class Pipeline:
         self.facts: dict = {}
         self.url = ""
         self.folder: Path | None = None
+        # HTML renders in the background while the next notebook's kernel starts and runs
+        self._html = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-html")
+        self._html_jobs: dict[str, Future] = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def say(self, msg: str) -> None:
@@ -463,6 +472,8 @@ class Pipeline:
         run.seconds = round(time.monotonic() - t0, 3)
         if run.status == "failed":
             _mark_failed(dst, run.error or "failed")
+        if dst.exists():
+            self._html_jobs[name] = self._html.submit(to_html, dst)
         self.say(f"{'✔' if run.status == 'ok' else '✘'} {name} {run.status} ({run.seconds:.1f}s)"
                  + (f": {run.error}" if run.error else ""))
         self.runs.append(run)
@@ -549,9 +560,10 @@ class Pipeline:
         # -- the evidence ---------------------------------------------------------------------
         for r in self.runs:
             try:
-                r.html = to_html(folder / f"{r.name}.ipynb").name
+                r.html = self._html_jobs[r.name].result().name
             except Exception as exc:  # an unrenderable notebook must not lose the archive
                 self.problems.append(f"HTML of {r.name} failed: {self._scrub(str(exc))}")
+        self._html.shutdown()
         self._backup_evidence()
         summary = self._summary(fp, verdict, message, started, t_start)
         self._write_summary(summary)

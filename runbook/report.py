@@ -119,8 +119,8 @@ class Chart:
             self._png = buf.getvalue()
         return self._png
 
-    def _repr_png_(self) -> bytes:
-        return self.png()
+    def _repr_png_(self) -> tuple[bytes, dict]:
+        return self.png(), {"alt": self.title}
 
 
 def _note(text: str) -> Markdown:
@@ -201,12 +201,12 @@ def output_folder(path: str = "") -> Path:
 
 
 def setup(verbose: bool = True) -> None:
-    """Notebook defaults: the engine's log lines on stderr when ``verbose`` (papermill
+    """Notebook defaults: the engine's log lines on stdout when ``verbose`` (papermill
     streams them to the terminal), every table row shown."""
     log = logging.getLogger("runbook")
     log.setLevel(logging.INFO if verbose else logging.WARNING)
     if not any(getattr(h, "_runbook", False) for h in log.handlers):
-        h = logging.StreamHandler(sys.stderr)
+        h = logging.StreamHandler(sys.stdout)  # stdout: plain text; stderr renders as an error
         h.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         h._runbook = True  # type: ignore[attr-defined]
         log.addHandler(h)
@@ -471,7 +471,7 @@ def plan_sql(analysis_or_plan) -> HTML:
     n = text.count("\n")
     return HTML(f"<p><b>Plan SQL</b> ({n:,} lines; scroll)</p>"
                 f"<pre style='max-height: 480px; overflow: auto; border: 1px solid #dadce0; padding: 8px; "
-                f"font-size: 11px; background: #f8f9fa'>{html.escape(text)}</pre>")
+                f"font-size: 11px; font-family: monospace; background: #f8f9fa'>{html.escape(text)}</pre>")
 
 
 def fingerprint(analysis) -> HTML:
@@ -493,7 +493,7 @@ def estimate(analysis) -> Table:
     a = analysis
     return _kv([
         ("database size", f"{a.database_bytes / 2**20:,.1f} MiB"),
-        ("estimated backup (pg_dump, online: no lock on the tables)", f"{a.estimated_backup_s:,.1f} s"),
+        ("estimated backup (pg_dump, online: no lock on the tables)", f"{a.estimated_backup_s:,.2f} s"),
         ("steps under the exclusive lock", len(a.plan.phase(LOCK))),
         ("estimated lock window (the downtime)", f"{a.estimated_downtime_s * 1000:,.0f} ms"),
         ("free disk for the backup", "unknown" if a.free_disk_bytes is None else f"{a.free_disk_bytes / 2**30:,.1f} GiB"),
@@ -563,7 +563,7 @@ def step_chart(result) -> Chart | Markdown:
     ax = fig.subplots()
     vals = [max(s.seconds * 1000, 1e-3) for s in ss]
     ax.barh(range(len(ss)), vals, color=[PHASE_COLORS.get(s.phase, "#80868b") for s in ss], height=0.75)
-    ax.set_yticks(range(len(ss)), [_short(f"{s.step}. {s.description}", 70) for s in ss], fontsize=7)
+    ax.set_yticks(range(len(ss)), [_short(f"{s.step}. {s.description}", 56) for s in ss], fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("milliseconds (log scale)")
@@ -586,32 +586,42 @@ def _short(s: str, n: int) -> str:
 
 
 def lock_waits(result) -> Chart | Markdown:
-    """How long each locked step waited for its locks, and the lock window as a whole."""
+    """The lock window as a timeline: waiting for the exclusive locks (the only lock
+    wait: one ``LOCK TABLE`` takes them all before the first locked step), then each
+    step under them, then the checks, the audit row and COMMIT."""
     from .ops import LOCK
 
     ss = [s for s in result.steps if s.phase == LOCK]
     if not ss:
         return _note("_No step ran under the exclusive lock._")
-    fig = Figure(figsize=(11, 3.2))
-    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    waits = [s.lock_wait_s * 1000 for s in ss]
-    ax1.bar([s.step for s in ss], waits, color="#f29900", width=0.8)
-    ax1.set_xlabel("step")
-    ax1.set_ylabel("lock wait (ms)")
-    first = ss[0]
-    ax1.set_title(f"Lock wait per step: the LOCK TABLE before step {first.step} waited {waits[0]:,.3f} ms;\n"
-                  f"the other {len(ss) - 1} steps ran with the locks already held (0 ms)", fontsize=9, loc="left")
-    ax1.spines[["top", "right"]].set_visible(False)
-    wait, held = result.lock_wait_s * 1000, result.lock_window_s * 1000
-    ax2.barh([0], [wait], color="#f29900", label=f"waiting for the locks {wait:,.2f} ms")
-    ax2.barh([0], [held], left=[wait], color="#d93025", label=f"holding them (the lock window) {held:,.2f} ms")
-    ax2.set_yticks([])
-    ax2.set_xlabel("ms")
-    ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), fontsize=8, frameon=False)
-    ax2.set_title(f"Exclusive lock: attempt {result.attempts}", fontsize=9, loc="left")
-    ax2.spines[["top", "right", "left"]].set_visible(False)
+    wait = sum(s.lock_wait_s for s in ss) * 1000
+    held = result.lock_window_s * 1000
+    fig = Figure(figsize=(11, 2.6))
+    ax = fig.subplots()
+    ax.barh([0], [wait], color="#f29900", height=0.5, label=f"waiting for the locks: {wait:,.3f} ms")
+    x = wait
+    for i, s in enumerate(ss):
+        d = s.seconds * 1000
+        ax.barh([0], [d], left=[x], color="#d93025" if i % 2 == 0 else "#f28b82", height=0.5)
+        x += d
+    rest = max(held - (x - wait), 0.0)
+    ax.barh([0], [rest], left=[x], color="#bdc1c6", height=0.5,
+            label=f"checks, audit row, COMMIT: {rest:,.2f} ms")
+    ax.barh([0], [0], color="#d93025", label=f"{len(ss)} steps under the lock: {sum(s.seconds for s in ss) * 1000:,.2f} ms")
+    for s in sorted(ss, key=lambda s: -s.seconds)[:3]:
+        start = wait + sum(t.seconds for t in ss[: ss.index(s)]) * 1000
+        ax.annotate(f"step {s.step}", xy=(start + s.seconds * 500, 0.25), xytext=(0, 8), textcoords="offset points",
+                    ha="center", fontsize=7)
+    ax.set_yticks([])
+    ax.set_xlabel("ms since the LOCK TABLE statement")
+    ax.set_xlim(0, max(wait + held, 1e-3) * 1.02)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=8, frameon=False)
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    retries = f" after {result.attempts - 1} lock timeout(s)" if result.attempts > 1 else ""
+    ax.set_title(f"Lock window: waited {wait:,.3f} ms for the exclusive locks (attempt {result.attempts}{retries}), "
+                 f"then held them {held:,.2f} ms", fontsize=10, loc="left")
     fig.tight_layout()
-    return Chart(fig, "lock waits")
+    return Chart(fig, "lock window")
 
 
 def audit_rows(result) -> Table | Markdown:
