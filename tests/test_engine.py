@@ -240,3 +240,22 @@ def _rows(url, sql):
         return cur.fetchall()
     finally:
         conn.close()
+
+
+def test_restore_with_yes_brings_back_lost_data(ref_db, tmp_path):
+    original = state(ref_db)
+    r = runbook.migrate(ref_db, **opts(tmp_path))
+    runbook.rollback(ref_db, drop_added_columns=True, **opts(tmp_path))
+    execute(ref_db, 'DELETE FROM "AssistantChatMessage"')  # a disaster after the rollback
+    info = runbook.restore(ref_db, r.backup.path, confirm=True)
+    assert info["restored"] and "AssistantChatMessage" in info["dropped_and_recreated"]
+    assert state(ref_db) == original
+
+
+def test_approved_fingerprint_must_match_the_plan(ref_db, tmp_path):
+    before = state(ref_db)
+    with pytest.raises(WrongState, match="not the approved one"):
+        runbook.migrate(ref_db, approved_fingerprint="0" * 64, **opts(tmp_path))
+    assert state(ref_db) == before
+    fp = runbook.plan(ref_db).fingerprint
+    assert runbook.migrate(ref_db, approved_fingerprint=f"sha256:{fp}", **opts(tmp_path)).status == "migrated"
