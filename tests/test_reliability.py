@@ -18,6 +18,7 @@ import difflib
 import io
 import json
 import os
+import random
 import re
 import secrets
 import subprocess
@@ -699,3 +700,234 @@ def test_backup_disk_fills_during_the_dump(db, workdir):
                     "--log-dir", str(workdir / "logs"), cwd=workdir)
         assert list(small.iterdir()) == [], "the partial backup was left behind"
     _assert_stopped_before_ddl(url, before, r, "pg_dump failed", "No space left on device")
+
+
+# -- 5. bad input, fuzzed ---------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+TABLES = ["User", "AssistantFolder", "AssistantChatSession", "AssistantChatMessage", "AssistantConversation",
+          "AssistantMessage", "AuditLog", "UserProfile", "_prisma_migrations"]
+COLUMNS = ["sessionName", "lastActiveAt", "id", "email", "userId", "createdAt", "updatedAt", "title"]
+TRICKY = ["", " ", "users", "chat_x", "new_table", 'a"b', "a'b", "a;b", 'x"; DROP TABLE "User"; --', "a\\b",
+          "pg_class", "pg_catalog", "pg_toast", "information_schema", "runbook", "ActiveUser", "User_pkey",
+          "UserRole", "xmin", "ctid", "oid", "tableoid", "ñame", "表", "é" * 32, "a" * 63, "a" * 64, "User ",
+          "\tUser", "a\x00b", "a\nb", "\u200bUser", "USER", "user"]
+TYPES = ["text", "integer", "boolean", "varchar(10)", "varchar(0)", "jsonb", "timestamp", "UserRole", "serial",
+         "text; DROP TABLE x", "", "int[]"]
+
+_junk = st.one_of(st.integers(-3, 3), st.booleans(), st.lists(st.integers(0, 2), max_size=2))
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=70)
+_name = st.one_of(st.sampled_from(TABLES), st.sampled_from(TRICKY), _text)
+_col = st.one_of(st.sampled_from(COLUMNS), st.sampled_from(TRICKY), _text)
+_value = st.one_of(_text, st.sampled_from(["USER", "ADMIN", "now()", "1", "true", "'; DROP TABLE x; --"]),
+                   st.integers(-2**40, 2**40), st.booleans())
+_rename = st.fixed_dictionaries({"from": _col, "to": _col},
+                                optional={"not_null": st.booleans(), "fill_nulls": _value})
+_ref = st.fixed_dictionaries({"table": _name, "column": _col},
+                             optional={"on_delete": st.sampled_from(["CASCADE", "SET NULL", "bogus", "RESTRICT; x"])})
+_add = st.fixed_dictionaries({"name": _col, "type": st.one_of(st.sampled_from(TYPES), _text)},
+                             optional={"not_null": st.booleans(), "default": _value, "references": _ref})
+_default = st.fixed_dictionaries({"column": _col, "default": _value})
+_table = st.one_of(
+    st.fixed_dictionaries({"from": _name, "to": _name},
+                          optional={"rename_columns": st.lists(_rename, max_size=2),
+                                    "add_columns": st.lists(_add, max_size=2),
+                                    "set_defaults": st.lists(_default, max_size=1)}),
+    st.fixed_dictionaries({"from": st.one_of(_name, _junk)}, optional={"to": st.one_of(_name, _junk), "x": _text}),
+)
+_enum = st.fixed_dictionaries({"name": _name, "values": st.lists(_text, max_size=3)})
+_doc = st.fixed_dictionaries(
+    {"tables": st.one_of(st.lists(_table, max_size=3), _junk)},
+    optional={"schema": st.one_of(st.sampled_from(["public", "pg_catalog", "information_schema", "runbook", "nope"]),
+                                  _name),
+              "enums": st.lists(_enum, max_size=1), "audit_table": _name})
+# near-valid documents: real tables to plausible names, with column changes whose names,
+# types, defaults and fills may or may not fit (those fail at plan or run time)
+_snake = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)
+_near_add = st.fixed_dictionaries({"name": st.one_of(_snake, st.sampled_from(TRICKY + COLUMNS)),
+                                   "type": st.sampled_from(TYPES)},
+                                  optional={"not_null": st.booleans(), "default": _value})
+_near_rename = st.fixed_dictionaries({"from": st.sampled_from(COLUMNS), "to": st.one_of(_snake, st.sampled_from(TRICKY))},
+                                     optional={"not_null": st.booleans(), "fill_nulls": _value})
+_near_table = st.fixed_dictionaries({"from": st.sampled_from(TABLES), "to": st.one_of(_snake, _snake, st.sampled_from(TRICKY))},
+                                    optional={"rename_columns": st.lists(_near_rename, max_size=2),
+                                              "add_columns": st.lists(_near_add, max_size=2)})
+_near_doc = st.fixed_dictionaries({"tables": st.lists(_near_table, min_size=1, max_size=3,
+                                                      unique_by=lambda t: t["from"])},
+                                  optional={"enums": st.just([{"name": "UserRole", "values": ["USER", "ADMIN"]}])})
+# the session table with its two real column renames: fills, NOT NULL, defaults of any type
+_session_doc = st.fixed_dictionaries({"tables": st.tuples(st.fixed_dictionaries({
+    "from": st.just("AssistantChatSession"), "to": _snake,
+    "rename_columns": st.lists(st.fixed_dictionaries(
+        {"from": st.sampled_from(["sessionName", "lastActiveAt"]), "to": _snake},
+        optional={"not_null": st.booleans(), "fill_nulls": _value}), max_size=2, unique_by=lambda r: r["from"]),
+    "add_columns": st.lists(_near_add, max_size=2)})).map(list)})
+_file = st.one_of(
+    st.tuples(st.just("toml"), _session_doc),
+    st.tuples(st.just("toml"), _near_doc),
+    st.tuples(st.just("yaml"), _near_doc),
+    st.tuples(st.just("toml"), _near_doc),
+    st.tuples(st.just("toml"), _doc),
+    st.tuples(st.just("yaml"), _doc),
+    st.tuples(st.just("raw"), st.binary(max_size=200)),
+)
+
+
+def _toml(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        out = []
+        for ch in v:
+            if ch in '"\\':
+                out.append("\\" + ch)
+            elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+                out.append(f"\\u{ord(ch):04x}")
+            else:
+                out.append(ch)
+        return '"' + "".join(out) + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml(str(k))} = {_toml(x)}" for k, x in v.items()) + " }"
+    raise TypeError(type(v))
+
+
+def _write_mapping(folder: Path, kind: str, content) -> Path:
+    import yaml
+
+    path = folder / f"mapping-{secrets.token_hex(4)}.{'yaml' if kind == 'yaml' else 'toml'}"
+    if kind == "raw":
+        path.write_bytes(content)
+    elif kind == "yaml":
+        path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    else:
+        path.write_text("".join(f"{_toml(k)} = {_toml(v)}\n" for k, v in content.items()), encoding="utf-8")
+    return path
+
+
+CATALOG_SQL = """
+SELECT md5(string_agg(x, E'\\n' ORDER BY x)) FROM (
+  SELECT format('ns %s', nspname) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'runbook'
+  UNION ALL
+  SELECT format('class %s.%s %s %s', n.nspname, c.relname, c.relkind, c.relfilenode)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'runbook')
+  UNION ALL
+  SELECT format('att %s %s %s %s %s %s', a.attrelid::regclass, a.attnum, a.attname, a.atttypid::regtype,
+                a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+   WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT format('con %s %s %s %s', conrelid::regclass, conname, convalidated, pg_get_constraintdef(oid))
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+  UNION ALL
+  SELECT format('type %s %s', typname, typtype) FROM pg_type WHERE typnamespace = 'public'::regnamespace
+  UNION ALL
+  SELECT format('trigger %s %s', tgrelid::regclass, tgname) FROM pg_trigger WHERE NOT tgisinternal
+  UNION ALL
+  SELECT format('function %s %s', p.oid::regprocedure, md5(p.prosrc)) FROM pg_proc p
+   WHERE p.pronamespace IN ('public'::regnamespace, coalesce(to_regnamespace('runbook'), 0))
+) s(x)
+"""
+
+
+def _fingerprint(url: str):
+    return scalar(url, CATALOG_SQL), checksums(url)
+
+
+@pytest.fixture(scope="module")
+def fuzz_env(pg, reference_template, tmp_path_factory):
+    work = tmp_path_factory.mktemp("fuzz")
+    env = {"pg": pg, "template": reference_template, "work": work, "name": None, "runs": [],
+           "baseline": None}
+    env["name"] = pg.create_db(template=reference_template)
+    env["baseline"] = _fingerprint(pg.url(env["name"]))
+    yield env
+    pg.drop_db(env["name"])
+    print(f"\nfuzzed mapping runs by exit code: { {rc: env['runs'].count(rc) for rc in sorted(set(env['runs']))} }")
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(case=_file)
+def test_fuzzed_mapping_files(fuzz_env, case):
+    """Arbitrary mapping files: `runbook migrate` exits 0, 1 or 2, with exactly one
+    line on stderr when it fails and no traceback; the database is unchanged unless the
+    run succeeded (then it is rebuilt for the next example)."""
+    kind, content = case
+    env = fuzz_env
+    url = env["pg"].url(env["name"])
+    path = _write_mapping(env["work"], kind, content)
+    w = env["work"]
+    # Hypothesis resets the global `random` for every example, and the engine draws the
+    # run id's suffix from it: without this, two runs in one second share a run id (see
+    # test_two_runs_in_one_second_with_a_seeded_random).
+    random.seed(os.urandom(8))
+    try:
+        rc, out, err = cli("migrate", "--database-url", url, "--mapping", str(path), "--no-progress",
+                           "--backup-dir", str(w / "backups"), "--log-dir", str(w / "logs"))
+    except BaseException as exc:  # noqa: BLE001 - any escape is the failure we look for
+        import traceback
+
+        pytest.fail(f"runbook raised instead of exiting with one line: {type(exc).__name__}: {exc}\n"
+                    f"{traceback.format_exc()[-3000:]}\nmapping:\n{path.read_bytes()[:2000]!r}")
+    env["runs"].append(rc)
+    assert rc in (0, 1, 2), (rc, err)
+    assert "Traceback" not in err
+    if rc != 0:
+        line = one_line(err)
+        assert line.startswith("runbook: "), line
+        after = _fingerprint(url)
+        assert after[0] == env["baseline"][0], f"exit {rc} but the catalog changed ({line})"
+        assert after[1] == env["baseline"][1], f"exit {rc} but the data changed ({line}): " + \
+            str({t: (env["baseline"][1][t], after[1].get(t)) for t in env["baseline"][1]
+                 if env["baseline"][1][t] != after[1].get(t)})
+    else:
+        assert err.strip() == "", err
+        # a valid mapping ran: start the next example from a fresh copy
+        env["pg"].drop_db(env["name"])
+        env["name"] = env["pg"].create_db(template=env["template"])
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: a fill_nulls value that does not fit the column's type escapes "
+                                       "as a psycopg2 traceback from verify.baseline() (coalesce(col, 'value') in the "
+                                       "checksum query) instead of one line; mapping.py does not check fills "
+                                       "against the column type, and cli.main only catches RunbookError")
+def test_fill_value_of_the_wrong_type_fails_with_one_line(db, workdir, original):
+    _, url = db
+    m = workdir / "m.toml"
+    m.write_text('[[tables]]\nfrom = "AssistantChatSession"\nto = "chat_sessions"\n'
+                 'rename_columns = [{ from = "lastActiveAt", to = "lastMessageAt", not_null = true, '
+                 'fill_nulls = "not a time" }]\n')
+    r = run_cli("migrate", "--mapping", str(m), *_args(url, workdir), cwd=workdir)
+    assert r.returncode in (1, 2)
+    one_line(r.stderr)
+    diff = state_diff(original, db_state(url))
+    assert not diff, diff
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: Runner.run_id is '<second>-<pid>-<random.randrange(16**6)>', "
+                                       "drawn from the global `random`: a process that seeds it (a notebook with "
+                                       "random.seed(0), hypothesis) gets the same id for two runs in one second, and "
+                                       "state.record_run's UniqueViolation escapes as a traceback")
+def test_two_runs_in_one_second_with_a_seeded_random(db, workdir, monkeypatch):
+    import runbook.execute
+
+    _, url = db
+    monkeypatch.setattr(runbook.execute, "_stamp", lambda: "20260101T000000Z")  # both runs in the same second
+    monkeypatch.setenv("RUNBOOK_FAULT", "fail:3")  # the first run fails in its lock phase, after recording itself
+    random.seed(0)
+    rc, _, err = cli("migrate", *_args(url, workdir, "--no-backup"))
+    assert rc == 1, err
+    monkeypatch.delenv("RUNBOOK_FAULT")
+    random.seed(0)
+    try:
+        rc, _, err = cli("migrate", *_args(url, workdir, "--no-backup"))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"the second run raised {type(exc).__name__}: {exc}")
+    assert rc == 0, err
