@@ -16,10 +16,11 @@ C. ``runbook merge-legacy`` in a subprocess, killed with SIGKILL once half of th
    batches have committed, then run again to the end.
 
 Prints rows/s of A and B and their ratio, and checks that A, B and C end with equal
-row counts and checksums of chat_sessions and chat_messages. Without ``--admin-url``
+row counts and checksums of chat_sessions and chat_messages. A and B run twice: as the
+database is (the reference database's row trigger ``touch_chat_session`` on
+chat_messages fires for every inserted message, for both) and, on copies where the
+bench disabled that trigger, to show the cost of the batching itself. Without ``--admin-url``
 (or ``$RUNBOOK_BENCH_URL``) it starts the embedded PostgreSQL in a temporary folder.
-Both A and B fire the reference database's row trigger on chat_messages
-(``touch_chat_session``), as the service's own inserts do.
 """
 
 from __future__ import annotations
@@ -148,6 +149,8 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=10_000)
     ap.add_argument("--admin-url", default=os.environ.get("RUNBOOK_BENCH_URL"))
     ap.add_argument("--keep", action="store_true", help="keep the databases")
+    ap.add_argument("--without-trigger", action=argparse.BooleanOptionalAction, default=True,
+                    help="also compare A and B with the row trigger on chat_messages disabled (default: yes)")
     a = ap.parse_args()
     srv = None
     tmp = tempfile.mkdtemp(prefix="runbook-bench-")
@@ -176,37 +179,48 @@ def main() -> int:
               f"{tmsgs:,} messages; {trig} row trigger(s) on chat_messages")
         rows = convs + msgs
 
-        url_a = copy_db(admin, tpl, "bench_merge_plain")
-        n_a, s_a = run_plain(url_a)
-        assert n_a == rows, (n_a, rows)
-        state_a = state_of(url_a)
+        def fresh(name: str, trigger: bool) -> str:
+            url = copy_db(admin, tpl, name)
+            if not trigger:  # bench only: the merge itself never disables a trigger of the service's
+                c = psycopg2.connect(url)
+                with c, c.cursor() as cur:
+                    cur.execute("ALTER TABLE chat_messages DISABLE TRIGGER USER")
+                c.close()
+            return url
 
-        url_b = copy_db(admin, tpl, "bench_merge_batched")
-        t0 = time.perf_counter()
-        r = merge_legacy(url_b, batch_size=a.batch_size, progress=False, verify=False)
-        wall_b = time.perf_counter() - t0
-        assert r.rows == rows, (r.rows, rows)
-        state_b = state_of(url_b)
+        results = []
+        states = {}
+        for trigger in ((True, False) if a.without_trigger else (True,)):
+            tag = "" if trigger else " [trigger off]"
+            url_a = fresh("bench_merge_plain", trigger)
+            n_a, s_a = run_plain(url_a)
+            assert n_a == rows, (n_a, rows)
+            states["A" + tag] = state_of(url_a)
+            url_b = fresh("bench_merge_batched", trigger)
+            r = merge_legacy(url_b, batch_size=a.batch_size, progress=False, verify=False)
+            assert r.rows == rows, (r.rows, rows)
+            states["B" + tag] = state_of(url_b)
+            results.append((trigger, n_a, s_a, r))
+            if trigger:
+                url_c = copy_db(admin, tpl, "bench_merge_killed")
+                killed_at, s_c2 = run_killed(url_c, a.batch_size, r.batches)
+                states["C"] = state_of(url_c)
 
-        url_c = copy_db(admin, tpl, "bench_merge_killed")
-        killed_at, s_c2 = run_killed(url_c, a.batch_size, r.batches)
-        state_c = state_of(url_c)
-
-        print(f"\n{'method':<44} {'rows':>10} {'seconds':>8} {'rows/s':>10}")
-        print(f"{'A plain INSERT ... SELECT (one transaction)':<44} {n_a:>10,} {s_a:>8.2f} {n_a / s_a:>10,.0f}")
-        print(f"{'B merge-legacy, ' + str(r.batches) + ' batches of ~' + str(a.batch_size) + ' msgs':<44} "
-              f"{r.rows:>10,} {r.seconds:>8.2f} {r.rows_per_s:>10,.0f}")
-        print(f"ratio merge / plain: {r.rows_per_s / (n_a / s_a):.2f} "
-              f"(merge wall time with setup and counts {wall_b:.2f}s)")
-        print(f"C merge-legacy killed (SIGKILL) after {killed_at} of {r.batches} batches, re-run finished in "
-              f"{s_c2:.2f}s")
-        same_bc = state_b == state_c
-        same_ab = state_a == state_b
+        print(f"\n{'method':<58} {'rows':>10} {'seconds':>8} {'rows/s':>10}")
+        for trigger, n_a, s_a, r in results:
+            tag = "" if trigger else " [trigger off]"
+            print(f"{'A plain INSERT ... SELECT, one transaction' + tag:<58} {n_a:>10,} {s_a:>8.2f} {n_a / s_a:>10,.0f}")
+            print(f"{f'B merge-legacy, {r.batches} batches of ~{a.batch_size} msgs' + tag:<58} "
+                  f"{r.rows:>10,} {r.seconds:>8.2f} {r.rows_per_s:>10,.0f}")
+            print(f"  ratio merge / plain{tag}: {r.rows_per_s / (n_a / s_a):.2f}")
+        print(f"C merge-legacy killed (SIGKILL) after {killed_at} of {results[0][3].batches} batches, re-run finished "
+              f"in {s_c2:.2f}s")
         for t in ("chat_sessions", "chat_messages"):
-            print(f"  {t:<14} A {state_a[t][0]:>9,} rows sum {state_a[t][1]:>22}   B {state_b[t][0]:>9,} "
-                  f"sum {state_b[t][1]:>22}   C {state_c[t][0]:>9,} sum {state_c[t][1]:>22}")
+            print(f"  {t}: " + "; ".join(f"{k} {v[t][0]:,} rows, sum {v[t][1]}" for k, v in states.items()))
+        same_bc = states["B"] == states["C"]
+        same_ab = all(v == states["A"] for v in states.values())
         print(f"killed-and-resumed equals uninterrupted (counts and checksums): {'yes' if same_bc else 'NO'}")
-        print(f"merge equals the plain INSERT ... SELECT (counts and checksums): {'yes' if same_ab else 'NO'}")
+        print(f"every run ends in the same state as the plain INSERT ... SELECT: {'yes' if same_ab else 'NO'}")
         return 0 if same_bc and same_ab else 1
     finally:
         if not a.keep:

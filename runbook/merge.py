@@ -167,28 +167,33 @@ def _counts(cur, schema: str) -> dict[str, int]:
     return dict(zip(TABLES, cur.fetchone()))
 
 
-def _require_renamed(cur, schema: str) -> None:
-    """Refuse unless the rename has committed: a completed runbook migrate and the four tables."""
-    from . import state
+#: The columns the merge reads and writes, per table.
+COLUMNS = {SRC_SESSIONS: ("id", "userId", "title", "createdAt", "updatedAt"),
+           SRC_MESSAGES: ("id", "conversationId", "role", "content", "createdAt"),
+           DST_SESSIONS: ("id", "userId", "title", "lastMessageAt", "createdAt", "updatedAt"),
+           DST_MESSAGES: ("id", "sessionId", "role", "content", "createdAt")}
 
-    missing = [t for t in TABLES if _scalar(cur, "SELECT to_regclass(%s) IS NULL", (qq(schema, t),))]
-    if missing:
-        raise WrongState(f"merge-legacy runs after the rename has committed: table {schema}.{missing[0]} does not exist "
-                         "(run `runbook migrate` first)", missing=missing)
-    if not state.exists(cur.connection) or state.last_run(cur.connection) is None:
+
+def _require_renamed(conn, schema: str):
+    """Refuse unless the rename has committed: a completed runbook migrate recorded, and
+    the four tables in the shape the merge expects. Returns the catalog snapshot."""
+    from . import state
+    from .catalog.inspect import inspect
+
+    snap = inspect(conn)
+    for t, cols in COLUMNS.items():
+        table = snap.table(schema, t)
+        if table is None:
+            raise WrongState(f"merge-legacy runs after the rename has committed: table {schema}.{t} does not exist "
+                             "(run `runbook migrate` first)", table=t)
+        gone = [c for c in cols if table.column(c) is None]
+        if gone:
+            raise WrongState(f"{schema}.{t} has no column {gone[0]!r}: not the shape merge-legacy expects", table=t)
+    if state.last_run(conn) is None:
         raise WrongState("merge-legacy runs after the rename has committed: no completed `runbook migrate` is "
                          "recorded in this database")
-    want = {SRC_SESSIONS: ("id", "userId", "title", "createdAt", "updatedAt"),
-            SRC_MESSAGES: ("id", "conversationId", "role", "content", "createdAt"),
-            DST_SESSIONS: ("id", "userId", "title", "lastMessageAt", "createdAt", "updatedAt"),
-            DST_MESSAGES: ("id", "sessionId", "role", "content", "createdAt")}
-    for t, cols in want.items():
-        cur.execute("SELECT array_agg(attname::text) FROM pg_attribute WHERE attrelid = to_regclass(%s) "
-                    "AND attnum > 0 AND NOT attisdropped", (qq(schema, t),))
-        have = set(cur.fetchone()[0] or ())
-        gone = [c for c in cols if c not in have]
-        if gone:
-            raise WrongState(f"{schema}.{t} has no column {gone[0]!r}: not the shape merge-legacy expects")
+    conn.commit()
+    return snap
 
 
 def _lock(cur, wait_s: float = 15.0) -> None:
@@ -229,9 +234,9 @@ def _progress(total: int, initial: int, enabled: bool, desc: str):
                 file=sys.stderr, dynamic_ncols=True)
 
 
-def _has_user_triggers(cur, schema: str, table: str) -> bool:
-    return bool(_scalar(cur, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
-                             "AND NOT tgisinternal AND tgenabled <> 'D')", (qq(schema, table),)))
+def _has_user_triggers(snap, schema: str, table: str) -> bool:
+    t = snap.table(schema, table)
+    return any(tr.enabled != "D" for tr in snap.triggers_on(t.oid))
 
 
 # --------------------------------------------------------------------------- the batch
@@ -328,9 +333,10 @@ def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, pla
     url = resolve_url(url)
     conn = connect(url, application_name="runbook-merge", autocommit=False)
     try:
+        conn.autocommit = True
+        snap = _require_renamed(conn, schema)
+        conn.autocommit = False
         with conn.cursor() as cur:
-            _require_renamed(cur, schema)
-            conn.commit()
             cur.execute("SET statement_timeout = '5min'")
             conn.commit()
             conn.autocommit = True
@@ -363,7 +369,7 @@ def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, pla
             convs, msgs = before[SRC_SESSIONS], before[SRC_MESSAGES]
             # Whole conversations per batch: about batch_size messages at the average size.
             k = max(1, round(batch_size * convs / msgs)) if msgs else max(1, batch_size)
-            fixup = _has_user_triggers(cur, schema, DST_MESSAGES)
+            fixup = _has_user_triggers(snap, schema, DST_MESSAGES)
             done_msgs = _scalar(cur, "SELECT coalesce(sum(cardinality(ids)), 0) FROM runbook.merged "
                                      "WHERE run = %s AND target = %s", (run_id, DST_MESSAGES))
             done_msgs += _scalar(cur, "SELECT count(*) FROM runbook.merge_skipped WHERE run = %s AND source = %s",
