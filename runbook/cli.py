@@ -343,6 +343,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("runbook: interrupted", file=sys.stderr)
         return 1
+    except Exception as exc:  # the database refused something we did not foresee: one line still
+        import psycopg2
+
+        if not isinstance(exc, psycopg2.Error):
+            raise
+        from .connection import scrub
+
+        msg = (exc.pgerror or str(exc)).strip().splitlines()[0] if (exc.pgerror or str(exc)).strip() else type(exc).__name__
+        print(f"runbook: the database refused a statement: {scrub(msg, url)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import random
+import secrets
 import signal
 import socket
 import time
@@ -39,6 +40,7 @@ from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact
 from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, NotOwner, PreflightFailed,
                      RollbackFailed, ServerTooOld, ToolMissing, VerificationFailed, WrongState)
+from .errors import MappingError
 from .mapping import Mapping
 from .naming import literal, q, qq
 from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, op_from_dict, op_to_dict
@@ -49,6 +51,7 @@ ADVISORY_KEY = 0x72756E626F6F6B  # "runbook"
 MIN_SERVER = 120000  # SET NOT NULL skipping its scan on a validated CHECK: PostgreSQL 12
 
 log = logging.getLogger("runbook")
+_jitter = random.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,9 @@ class Runner:
         self.url = url
         self.mapping = mapping
         self.opt = options or Options()
-        self.run_id = f"{_stamp()}-{os.getpid()}-{random.randrange(16**6):06x}"
+        # not the global `random`: a caller that seeds it (a notebook, hypothesis) must not
+        # get the same id twice
+        self.run_id = f"{_stamp()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.log = _Log(self.opt.log_dir, self.run_id.split("-")[0])
         self.steps: list[StepResult] = []
         self.timings: dict[str, float] = {}
@@ -267,6 +272,18 @@ class Runner:
             "no session holds locks on the tables", not blockers,
             "; ".join(f"pid {a.pid} ({a.application or 'no application name'}) open {a.xact_age_s:.0f}s" for a in blockers)
             or "none", blocking=False))
+        for op in plan.phase(PREPARE):
+            if type(op) is FillNulls:
+                col = snap.table(op.schema, op.table_name).column(op.column)
+                ok, why = True, ""
+                with conn.cursor() as cur:
+                    try:
+                        cur.execute(f"SELECT {literal(op.value)}::{col.type}")
+                    except psycopg2.Error as exc:
+                        ok, why = False, _pg_message(exc)
+                out.append(PreflightCheck("fill value fits its column", ok,
+                                          f"{op.value!r} for {op.table_name}.{op.column} ({col.type})"
+                                          + (f": {why}" if why else "")))
         out.append(PreflightCheck("no naming conflicts", not plan.blockers,
                                   "; ".join(f"{b.object}: {b.reason}" for b in plan.blockers) or "none"))
         return out
@@ -299,7 +316,7 @@ class Runner:
             if failed:
                 c = failed[0]
                 cls = {"role owns the tables": NotOwner, "server version": ServerTooOld,
-                       "pg_dump version": ToolMissing}.get(c.name, PreflightFailed)
+                       "pg_dump version": ToolMissing, "fill value fits its column": MappingError}.get(c.name, PreflightFailed)
                 raise cls(f"preflight: {c.name}: {c.detail}; nothing was changed")
             backup = None
             if self.opt.backup and not rehearse:
@@ -399,10 +416,12 @@ class Runner:
             # -- phase 3: finish, online ---------------------------------------------------
             for op in plan.phase(FINISH):
                 step_no += 1
+                _fault(step_no, "before")
                 t0 = time.perf_counter()
                 self._run_online(conn, op)
                 self.steps.append(StepResult(step_no, op.phase, op.kind, op.describe(), time.perf_counter() - t0))
                 bar.update(1)
+                _fault(step_no, "after")
         except BaseException as exc:
             bar.close()
             committed = not rehearse and getattr(self, "_committed", False)
@@ -545,7 +564,7 @@ class Runner:
 
     def _sleep(self, attempt: int) -> None:
         # capped exponential backoff with full jitter
-        delay = random.uniform(0, min(self.opt.backoff_cap, self.opt.backoff_base * 2 ** (attempt - 1)))
+        delay = _jitter.uniform(0, min(self.opt.backoff_cap, self.opt.backoff_base * 2 ** (attempt - 1)))
         self.log(f"lock not available (attempt {attempt}/{self.opt.attempts}); retrying in {delay:.2f}s")
         time.sleep(delay)
 
