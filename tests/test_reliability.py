@@ -290,7 +290,11 @@ def test_concurrent_load_loses_no_acknowledged_write(db, workdir):
     acknowledged write is present exactly once, and no client waited longer than
     lock_timeout."""
     _, url = db
-    lock_timeout = 1.0
+    # below deadlock_timeout (1s): a service transaction that locks a child table, then its
+    # parent, while LOCK TABLE holds the parent and waits for the child, must end by our
+    # lock timeout and a retry (see test_deadlock_with_a_service_transaction_is_retried)
+    lock_timeout = 0.5
+    slack = 0.25  # the blocked statement's own work and a loaded 2-core CI machine
     c = connect(url)
     with c.cursor() as cur:
         cur.execute('SELECT id FROM "User" ORDER BY id LIMIT 8')
@@ -317,7 +321,8 @@ def test_concurrent_load_loses_no_acknowledged_write(db, workdir):
     for t in clients:
         assert not t.errors, f"{t.name}: {t.errors}"
         assert t.eras["old"] > 0 and t.eras["new"] > 0, f"{t.name} did not work on both sides: {t.eras}"
-        assert t.max_latency < lock_timeout, f"{t.name} waited {t.max_latency:.3f}s > lock_timeout {lock_timeout}s"
+        assert t.max_latency < lock_timeout + slack, \
+            f"{t.name} waited {t.max_latency:.3f}s > lock_timeout {lock_timeout}s"
     writers = [t for t in clients if t.writer]
     sessions = [s for t in writers for s in t.acked_sessions]
     messages = [m for t in writers for m in t.acked_messages]
@@ -341,6 +346,9 @@ def test_concurrent_load_loses_no_acknowledged_write(db, workdir):
         f"{len(set(messages) - set(got_m))} acknowledged messages missing"
     assert unfilled == 0, "sessions written with a NULL name during the run were not given the placeholder title"
     assert null_now == 0
+    print(f"\nconcurrent load: {len(sessions)} sessions, {len(messages)} messages acknowledged; longest wait "
+          f"{max(t.max_latency for t in clients) * 1000:.1f} ms; lock window {summary['lock_window_s'] * 1000:.1f} ms, "
+          f"attempt {summary['attempts']}")
 
 
 # -- 2. lock contention ----------------------------------------------------------------------
@@ -428,6 +436,37 @@ def test_lock_contention_succeeds_when_the_blocker_leaves_half_way(db, workdir):
     assert summary["attempts"] == 4, summary["attempts"]
     assert summary["verification"]["ok"]
     assert advisory_lock_free(url)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: LOCK TABLE takes the tables parents first (User, AssistantFolder, AssistantChatSession, "
+    "AssistantChatMessage ...) while services lock a child then its parent (insert a message, then its FK check "
+    "or the touch trigger on the session): the cycle is found after deadlock_timeout (1s) and the lock phase "
+    "fails with SQLSTATE 40P01 'deadlock detected', which Runner._lock_phase does not retry (only 55P03)"))
+def test_deadlock_with_a_service_transaction_is_retried(db, workdir):
+    """A service transaction holds the messages table, migrate takes the parents and waits
+    for it, then the service touches a session: migrate must retry, not fail."""
+    _, url = db
+    app = connect(url, app="chat-service", autocommit=False)
+    try:
+        with app.cursor() as cur:
+            cur.execute('DELETE FROM "AssistantChatMessage" WHERE false')  # ROW EXCLUSIVE on the child
+        proc = subprocess.Popen([str(RUNBOOK), "migrate", *_args(url, workdir, "--json")], cwd=workdir,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                              "AND application_name = 'runbook-migrate' AND wait_event_type = 'Lock'"):
+            assert proc.poll() is None and time.monotonic() < deadline, "migrate never waited for the lock"
+            time.sleep(0.01)
+        with app.cursor() as cur:  # now the parent: waits for migrate, which waits for us
+            cur.execute('UPDATE "AssistantChatSession" SET "updatedAt" = now() '
+                        'WHERE id = (SELECT id FROM "AssistantChatSession" ORDER BY id LIMIT 1)')
+        app.commit()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        app.close()
+    assert proc.returncode == 0, err.strip()
+    assert json.loads(out)["status"] == "migrated"
 
 
 # -- 3. a crash at every step ----------------------------------------------------------------
@@ -553,10 +592,9 @@ def test_crash_then_rerun_recovers_by_itself(pg, reference_template, original, c
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: RUNBOOK_FAULT=kill:<k> is ignored for finish-phase steps "
-                                       "(execute.py Runner._execute: the finish loop calls no _fault()), so a crash "
-                                       "after COMMIT but before VALIDATE cannot be injected")
 def test_crash_after_the_finish_step(pg, reference_template, original, crash_setup):
+    """SIGKILL after a finish step (after COMMIT): `runbook rollback` still gives back the
+    original, and a re-run succeeds."""
     ks = _steps_of(crash_setup, "finish")
     assert ks
     problems = _crash_all(pg, reference_template, original, crash_setup, ks)
@@ -864,10 +902,6 @@ def test_fuzzed_mapping_files(fuzz_env, case):
     url = env["pg"].url(env["name"])
     path = _write_mapping(env["work"], kind, content)
     w = env["work"]
-    # Hypothesis resets the global `random` for every example, and the engine draws the
-    # run id's suffix from it: without this, two runs in one second share a run id (see
-    # test_two_runs_in_one_second_with_a_seeded_random).
-    random.seed(os.urandom(8))
     try:
         rc, out, err = cli("migrate", "--database-url", url, "--mapping", str(path), "--no-progress",
                            "--backup-dir", str(w / "backups"), "--log-dir", str(w / "logs"))
@@ -894,11 +928,8 @@ def test_fuzzed_mapping_files(fuzz_env, case):
         env["name"] = env["pg"].create_db(template=env["template"])
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a fill_nulls value that does not fit the column's type escapes "
-                                       "as a psycopg2 traceback from verify.baseline() (coalesce(col, 'value') in the "
-                                       "checksum query) instead of one line; mapping.py does not check fills "
-                                       "against the column type, and cli.main only catches RunbookError")
 def test_fill_value_of_the_wrong_type_fails_with_one_line(db, workdir, original):
+    """Found by the fuzz: a fill value the column's type cannot hold is bad input, one line."""
     _, url = db
     m = workdir / "m.toml"
     m.write_text('[[tables]]\nfrom = "AssistantChatSession"\nto = "chat_sessions"\n'
@@ -911,11 +942,8 @@ def test_fill_value_of_the_wrong_type_fails_with_one_line(db, workdir, original)
     assert not diff, diff
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: Runner.run_id is '<second>-<pid>-<random.randrange(16**6)>', "
-                                       "drawn from the global `random`: a process that seeds it (a notebook with "
-                                       "random.seed(0), hypothesis) gets the same id for two runs in one second, and "
-                                       "state.record_run's UniqueViolation escapes as a traceback")
 def test_two_runs_in_one_second_with_a_seeded_random(db, workdir, monkeypatch):
+    """Found by the fuzz (hypothesis seeds `random`): run ids must not come from it."""
     import runbook.execute
 
     _, url = db
@@ -931,3 +959,109 @@ def test_two_runs_in_one_second_with_a_seeded_random(db, workdir, monkeypatch):
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"the second run raised {type(exc).__name__}: {exc}")
     assert rc == 0, err
+
+
+# -- 6. secrets -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def owner_db(pg, reference_template):
+    """A copy of the reference database owned by a fresh login role whose password is
+    S3cr3t-<random>; (url with that password, password, role)."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    role = f"rb_owner_{secrets.token_hex(4)}"
+    password = f"S3cr3t-{secrets.token_hex(8)}"
+    name = pg.create_db(template=reference_template)
+    admin = pg.admin()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE ROLE {q(role)} LOGIN PASSWORD %s", (password,))
+            cur.execute(f"ALTER DATABASE {q(name)} OWNER TO {q(role)}")
+        c = connect(pg.url(name))
+        with c.cursor() as cur:
+            cur.execute(f"ALTER SCHEMA public OWNER TO {q(role)}")
+            cur.execute("SELECT c.oid::regclass::text, c.relkind FROM pg_class c WHERE c.relnamespace = "
+                        "'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1")
+            for rel, kind in cur.fetchall():
+                cur.execute(f"ALTER {'VIEW' if kind == 'v' else 'TABLE'} {rel} OWNER TO {q(role)}")
+            cur.execute("SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace")
+            for fn in [r[0] for r in cur.fetchall()]:
+                cur.execute(f"ALTER FUNCTION {fn} OWNER TO {q(role)}")
+        c.close()
+        p = urlsplit(pg.url(name))
+        url = urlunsplit(p._replace(netloc=f"{role}:{quote(password, safe='')}@{p.hostname}:{p.port}"))
+        yield url, password, role
+    finally:
+        admin.close()
+        pg.drop_db(name)
+        a = pg.admin()
+        with a.cursor() as cur:
+            cur.execute(f"DROP ROLE IF EXISTS {q(role)}")
+        a.close()
+
+
+def test_no_file_or_audit_row_contains_the_password(owner_db, workdir, pg):
+    url, password, role = owner_db
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    p = urlsplit(url)
+    outputs: list[str] = []
+
+    def run(*args: str, env: dict | None = None, expect: int | None = 0) -> subprocess.CompletedProcess:
+        r = run_cli(*args, cwd=workdir, env=env)
+        outputs.extend([r.stdout, r.stderr])
+        if expect is not None:
+            assert r.returncode == expect, (args, r.stderr[-2000:])
+        return r
+
+    run("analyze", "--database-url", url)
+    run("analyze", "--json", env={"DATABASE_URL": url})
+    run("plan", "--database-url", url, "--out", "sql")
+    run("migrate", "--database-url", url, "--dry-run", "--no-progress")
+    # a failed run (audit row, log, backup), then a good one, verify, rollback
+    r = run("migrate", "--database-url", url, "--no-progress", env={"RUNBOOK_FAULT": "fail:3"}, expect=1)
+    one_line(r.stderr)
+    run("migrate", "--database-url", url, "--no-progress", "--json")
+    run("verify", env={"DATABASE_URL": url})
+    run("rollback", "--database-url", url, "--no-progress", "--drop-added-columns")
+    # lock contention: the message names the blocker, never the URL
+    blocker = Blocker(url)
+    try:
+        r = run("migrate", "--database-url", url, "--no-progress", "--lock-timeout", "100ms", "--attempts", "2", expect=1)
+    finally:
+        blocker.release()
+    # connection failures that carry the password: refused port, unknown role, bad db
+    dead = urlunsplit(p._replace(netloc=f"{role}:{quote(password, safe='')}@127.0.0.1:1"))
+    wrong_user = urlunsplit(p._replace(netloc=f"nobody_{role}:{quote(password, safe='')}@{p.hostname}:{p.port}"))
+    wrong_db = urlunsplit(p._replace(path="/no_such_db"))
+    for bad in (dead, wrong_user, wrong_db):
+        r = run("migrate", "--database-url", bad, "--no-progress", expect=2)
+        one_line(r.stderr)
+        r = run("analyze", env={"DATABASE_URL": bad}, expect=2)
+        one_line(r.stderr)
+    secrets_ = {password, quote(password, safe=""), url}
+    leaks = []
+    for text in outputs:
+        leaks += [f"output: {text[max(0, text.find(s) - 80):text.find(s) + 40]!r}" for s in secrets_ if s in text]
+    files = [f for f in workdir.rglob("*") if f.is_file()]
+    assert any(f.suffix == ".dump" for f in files), "the runs wrote no backup"
+    assert any(f.name.startswith("migration-log-") for f in files), "the runs wrote no log"
+    for f in files:
+        data = f.read_bytes()
+        leaks += [f"file {f.relative_to(workdir)}" for s in secrets_ if s.encode() in data or s in f.name]
+    c = connect(pg.url(urlsplit(url).path.lstrip("/")))
+    with c.cursor() as cur:
+        cur.execute(f'SELECT t::text FROM public."{AUDIT}" t WHERE entity = %s', ("runbook",))
+        audit = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT t::text FROM runbook.runs t")
+        runs = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT to_regclass('runbook.audit_log') IS NOT NULL")
+        if cur.fetchone()[0]:
+            cur.execute("SELECT t::text FROM runbook.audit_log t")
+            audit += [r[0] for r in cur.fetchall()]
+    c.close()
+    assert any("migration_failed" in a for a in audit) and any("migration_complete" in a for a in audit), audit
+    for row in audit + runs:
+        leaks += [f"row {row[:120]!r}" for s in secrets_ if s in row]
+    assert not leaks, "\n".join(leaks[:20])
