@@ -380,6 +380,21 @@ def _mark_failed(ipynb: Path, message: str) -> None:
     nbformat.write(nb, ipynb)
 
 
+def _timed_out(ipynb: Path, limit: float) -> bool:
+    """Did the failed cell of this executed notebook run into the cell timeout?"""
+    import nbformat
+
+    try:
+        nb = nbformat.read(ipynb, as_version=4)
+    except (OSError, ValueError):
+        return False
+    for cell in nb.cells:
+        pm = cell.get("metadata", {}).get("papermill", {})
+        if pm.get("exception") and (pm.get("duration") or 0) >= limit * 0.98:
+            return True
+    return False
+
+
 # -- the run --------------------------------------------------------------------------------------------
 
 @dataclass
@@ -408,7 +423,7 @@ class Pipeline:
         self.env = env
         self.profile = profile
         self.url_env = database_url_env
-        self.output_root = Path(output_dir)
+        self.output_root = Path(output_dir).absolute()
         self.approved = (approved_fingerprint or "").strip().removeprefix("sha256:") or None
         self.dry_run = profile.dry_run_default if dry_run is None else dry_run
         self.mapping = str(Path(mapping).absolute()) if mapping else ""
@@ -456,14 +471,25 @@ class Pipeline:
         self.say(f"▶ {name}")
         t0 = time.monotonic()
         run = NotebookRun(name, "ok")
+        # On timeout the kernel is interrupted (report.setup makes that cancel the running
+        # query) and the run goes on at once with this error, without waiting for the cell.
+        timeout = (f"a cell ran longer than cellTimeout = {self.profile.cell_timeout}s; the kernel was interrupted "
+                   "and its running query cancelled")
         try:
             pm.execute_notebook(str(src), str(dst), parameters=self._params(name), kernel_name="python3",
                                 execution_timeout=self.profile.cell_timeout, progress_bar=False,
                                 stdout_file=self.out, stderr_file=self.err, extra_arguments=KERNEL_ARGS,
-                                coalesce_streams=True)
+                                coalesce_streams=True, interrupt_on_timeout=True,
+                                error_on_timeout={"ename": "CellTimeoutError", "evalue": timeout, "traceback": []})
         except PapermillExecutionError as exc:
             run.status = "failed"
-            run.error = self._scrub(f"{exc.ename}: {exc.evalue}")
+            # a timed-out cell ends with nbclient's error reply, which leaves no error output:
+            # papermill then reports a bare CellExecutionError
+            bare = exc.ename == "CellExecutionError" and not exc.evalue
+            error = "" if bare else f"{exc.ename}: {exc.evalue}"
+            if bare or _timed_out(dst, self.profile.cell_timeout):
+                error = f"CellTimeoutError: {timeout}" + (f"; then {error}" if error else "")
+            run.error = self._scrub(error)
         except Exception as exc:  # timeout, dead kernel: papermill saved the notebook but marked nothing
             run.status = "failed"
             what = (f"a cell ran longer than cellTimeout = {self.profile.cell_timeout}s"

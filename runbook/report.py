@@ -202,7 +202,18 @@ def output_folder(path: str = "") -> Path:
 
 def setup(verbose: bool = True) -> None:
     """Notebook defaults: the engine's log lines on stdout when ``verbose`` (papermill
-    streams them to the terminal), every table row shown."""
+    streams them to the terminal), every table row shown, and queries that an interrupt
+    cancels on the server.
+
+    psycopg2 waits for a query in C, where a kernel interrupt (JupyterLab's stop button,
+    papermill's cell timeout) cannot reach it; with ``wait_select`` the wait is a Python
+    loop that sends the server a cancel request on the interrupt, so a query blocked on a
+    lock ends at once and the engine rolls back as after any failed statement.
+    """
+    import psycopg2.extensions
+    import psycopg2.extras
+
+    psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
     log = logging.getLogger("runbook")
     log.setLevel(logging.INFO if verbose else logging.WARNING)
     if not any(getattr(h, "_runbook", False) for h in log.handlers):
@@ -545,6 +556,11 @@ def backup(result) -> Table | Markdown:
 
 
 def steps(result) -> Table | Markdown:
+    if result.action == "dry-run":
+        t = plan_steps(result.plan)
+        if isinstance(t, Table):
+            t.caption = f"Dry run: the {len(t)} steps that would run (nothing was changed)"
+        return t
     if not result.steps:
         return _note(f"_No step ran ({result.status})._")
     rows = [{"step": s.step, "phase": s.phase, "kind": s.kind, "description": s.description, "ms": _ms(s.seconds),
@@ -557,7 +573,8 @@ def steps(result) -> Table | Markdown:
 def step_chart(result) -> Chart | Markdown:
     """Each step's time (log scale: catalog steps take microseconds, data steps longer)."""
     if not result.steps:
-        return _note(f"_No step ran ({result.status}): nothing to chart._")
+        return _note("_Dry run: no step ran; nothing was changed._" if result.action == "dry-run" else
+                     f"_No step ran ({result.status}): nothing to chart._")
     ss = list(result.steps)
     fig = Figure(figsize=(11, 0.17 * len(ss) + 1.6))
     ax = fig.subplots()
