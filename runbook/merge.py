@@ -45,7 +45,7 @@ from .errors import BadInput, ConcurrentRun, WrongState
 from .naming import literal, q, qq
 from .verify import Check
 
-__all__ = ["merge_legacy", "rollback_merge", "merge_status", "MergeResult", "MESSAGE_ID_PREFIX", "PLACEHOLDER_TITLE",
+__all__ = ["merge_legacy", "rollback_merge", "merge_status", "merged_rows_present", "MergeResult", "MESSAGE_ID_PREFIX", "PLACEHOLDER_TITLE",
            "add_commands"]
 
 #: Legacy message ``id`` 123 becomes ``legacy-msg-123``.
@@ -491,6 +491,21 @@ WHERE t."lastMessageAt" IS DISTINCT FROM n.at""", {"run": run_id})
     wrong = cur.fetchone()[0]
     out.append(Check(f"{DST_SESSIONS}: lastMessageAt is the newest legacy message", wrong == 0, f"{wrong} differ"))
     return out
+
+
+def merged_rows_present(conn) -> int | None:
+    """For the engine's rollback: the id of a merge run whose rows are (partly) in the
+    targets (running, done or half rolled back), else None. Renaming the tables back
+    while it is there would carry merged rows into the legacy tables: roll it back first
+    (``runbook merge-legacy --rollback``)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('runbook.merge_runs') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return None
+        cur.execute("SELECT id FROM runbook.merge_runs WHERE status IN ('running', 'done', 'rolling back') "
+                    "ORDER BY id DESC LIMIT 1")
+        row = cur.fetchone()
+    return row[0] if row else None
 
 
 def merge_status(url: str | None = None, *, schema: str = "public", list_limit: int = 100) -> MergeResult | None:

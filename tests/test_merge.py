@@ -297,3 +297,22 @@ def test_cli_report_json_and_status(migrated):
     assert merge_status(migrated).messages_merged == 500
     r = run_cli("merge-legacy", "--database-url", migrated, "--rollback", "--no-progress")
     assert r.returncode == 0 and "merge run 1: rolled back" in r.stdout
+
+
+def test_engine_can_ask_whether_merged_rows_are_present(migrated):
+    from runbook.merge import merged_rows_present
+
+    def ask():
+        c = psycopg2.connect(migrated)
+        try:
+            return merged_rows_present(c)
+        finally:
+            c.close()
+
+    assert ask() is None
+    r = merge_legacy(migrated, batch_size=50, progress=False, stop_after_batches=1)
+    assert ask() == r.run
+    merge_legacy(migrated, progress=False)
+    assert ask() == r.run
+    rollback_merge(migrated, progress=False)
+    assert ask() is None
