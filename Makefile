@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/runbook demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests && DATABASE_URL= RUNBOOK_DEMO_DIR=$(CURDIR)/.runbook/nbval $(BIN)/python -m pytest -q --nbval-lax notebooks/
 
 lab: $(STAMP)
 	$(BIN)/runbook demo-db >/dev/null
