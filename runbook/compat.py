@@ -33,13 +33,12 @@ result, so the analysis can show what will remain before anything runs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from .catalog.inspect import Column, Snapshot, Table, inspect
 from .errors import BadInput
@@ -238,8 +237,6 @@ def _type_finding(model: Model, f: Field, col: Column, schema: Schema, db_schema
                         f"ALTER TABLE {table} ALTER COLUMN {q(col.name)} TYPE {want} USING {q(col.name)}::{want}",
                         (READS, WRITES))]
     note = "values are converted"
-    if f.type == "DateTime" and elem != col.type_name:
-        note = "values are converted"
     if f.type == "Int" and elem == "int2":
         note = "values above 32767 cannot be written"
     elif f.type == "String" and col.type.startswith(("character varying(", "character(")):

@@ -31,7 +31,6 @@ A session the service wrote messages into after the merge is kept by the rollbac
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -42,7 +41,7 @@ import psycopg2.errors
 
 from .connection import connect, redact, resolve_url
 from .errors import BadInput, ConcurrentRun, WrongState
-from .naming import literal, q, qq
+from .naming import literal, qq
 from .verify import Check
 
 __all__ = ["merge_legacy", "rollback_merge", "merge_status", "merged_rows_present", "MergeResult", "MESSAGE_ID_PREFIX", "PLACEHOLDER_TITLE",
