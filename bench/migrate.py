@@ -1,0 +1,584 @@
+"""Benchmark: ``runbook migrate`` beside the procedure a user would type by hand.
+
+    python bench/migrate.py --messages 10000 100000 1000000 [--pg-bin DIR] [--repeat 3]
+
+Starts a PostgreSQL server in a temporary folder (the embedded PostgreSQL 18, or the
+installation in ``--pg-bin``, e.g. Debian's ``/usr/lib/postgresql/15/bin``), builds the
+reference legacy database at each N and copies it (``CREATE DATABASE ... TEMPLATE``) for
+each procedure, so both run on the same server and the same data:
+
+manual
+    ``pg_dump`` to a plain SQL file; one ``psql`` transaction of the hand-typed renames
+    and column changes (``UPDATE`` backfill of NULL titles, ``SET NOT NULL``, columns
+    added, the enum created, the ``"folderId"`` foreign key added, the two functions
+    that name the old tables rewritten); a row-count query.
+runbook
+    ``runbook migrate --json`` (preflight, backup, prepare, lock, finish, verify) in a
+    subprocess, then ``runbook rollback --drop-added-columns --json``.
+
+The **lock window** is measured twice. From outside, by a probe: one thread per renamed
+table, each reading and updating one row of it by primary key every 2 ms in single
+statements (switching to the other name when the one it uses disappears) and recording
+how long each statement took, retries included; its longest stall is the longest time a
+service was blocked. From inside: ``RunResult.lock_window_s`` (from LOCK TABLE granted to
+COMMIT) for runbook, and ``clock_timestamp()`` before BEGIN and after COMMIT for the
+manual transaction. The probe's statements touch one table each on purpose: a service
+transaction that locks a child table and then its parent can deadlock with runbook's
+LOCK TABLE (see tests/test_reliability.py), which is a separate finding.
+
+Peak memory is ``ru_maxrss`` of the ``runbook`` process itself (its ``pg_dump`` child is
+reported apart). Results go to ``bench/results/migrate-pg<major>.json`` and a log-log PNG
+chart beside it. Targets (issue 5): lock window <= 20 ms at every N and flat in N;
+runbook end to end <= 1.5x manual at 1M; peak memory < 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg2
+import psycopg2.errors
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from runbook import fixture  # noqa: E402
+from runbook.naming import q  # noqa: E402
+from runbook.server import LocalServer, client_bin_dir  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+TARGET_LOCK_MS = 20.0
+TARGET_RATIO = 1.5
+TARGET_RSS_MB = 200.0
+
+#: (legacy name, new name, a column the probe updates in place)
+PROBED = (("User", "users", "updatedAt"), ("AssistantFolder", "chat_folders", "updatedAt"),
+          ("AssistantChatSession", "chat_sessions", "updatedAt"), ("AssistantChatMessage", "chat_messages", "content"))
+
+MANUAL_SQL = r"""
+\set ON_ERROR_STOP on
+SELECT 'T0 ' || extract(epoch FROM clock_timestamp());
+BEGIN;
+ALTER TABLE "User" RENAME TO users;
+ALTER TABLE "AssistantFolder" RENAME TO chat_folders;
+ALTER TABLE "AssistantChatSession" RENAME TO chat_sessions;
+ALTER TABLE "AssistantChatMessage" RENAME TO chat_messages;
+ALTER TABLE "AssistantConversation" RENAME TO chat_sessions_temp;
+ALTER TABLE "AssistantMessage" RENAME TO chat_messages_temp;
+ALTER TABLE chat_sessions RENAME COLUMN "sessionName" TO title;
+ALTER TABLE chat_sessions RENAME COLUMN "lastActiveAt" TO "lastMessageAt";
+UPDATE chat_sessions SET title = 'Untitled chat' WHERE title IS NULL;
+ALTER TABLE chat_sessions ALTER COLUMN title SET NOT NULL;
+CREATE TYPE "UserRole" AS ENUM ('USER', 'ADMIN');
+ALTER TABLE users ADD COLUMN role "UserRole" NOT NULL DEFAULT 'USER';
+ALTER TABLE chat_folders ADD COLUMN description text, ADD COLUMN color text,
+    ADD COLUMN "isDefault" boolean NOT NULL DEFAULT false, ADD COLUMN "sessionCount" integer NOT NULL DEFAULT 0;
+ALTER TABLE chat_sessions ADD COLUMN "folderId" text, ADD COLUMN "isActive" boolean NOT NULL DEFAULT true;
+ALTER TABLE chat_sessions ADD CONSTRAINT "chat_sessions_folderId_fkey" FOREIGN KEY ("folderId")
+    REFERENCES chat_folders(id) ON DELETE SET NULL ON UPDATE CASCADE;
+CREATE OR REPLACE FUNCTION touch_chat_session() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE chat_sessions SET "lastMessageAt" = NEW."createdAt" WHERE id = NEW."sessionId";
+    RETURN NEW;
+END;
+$$;
+CREATE OR REPLACE FUNCTION user_display_name(uid text) RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    result TEXT;
+BEGIN
+    SELECT COALESCE("username", "email") INTO result FROM users WHERE "id" = uid;
+    RETURN result;
+END;
+$$;
+COMMIT;
+SELECT 'T1 ' || extract(epoch FROM clock_timestamp());
+"""
+
+COUNT_SQL = ("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM chat_folders), "
+             "(SELECT count(*) FROM chat_sessions), (SELECT count(*) FROM chat_messages), "
+             "(SELECT count(*) FROM chat_sessions_temp), (SELECT count(*) FROM chat_messages_temp)")
+
+#: ``runbook`` in a wrapper that reports its own peak RSS (and its children's) on exit
+RUNBOOK_WRAPPER = (
+    "import json, resource, sys\n"
+    "from runbook.cli import main\n"
+    "rc = main(sys.argv[2:])\n"
+    "with open(sys.argv[1], 'w') as fh:\n"
+    "    json.dump({'self_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
+    "               'children_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, fh)\n"
+    "sys.exit(rc)\n"
+)
+
+
+# -- the probe ------------------------------------------------------------------------------
+
+
+class Probe:
+    """Services reading and writing the renamed tables while a procedure runs."""
+
+    def __init__(self, url: str, ids: dict[str, str], period: float = 0.002):
+        self.url, self.ids, self.period = url, ids, period
+        self.stop = threading.Event()
+        self.stalls: list[tuple[float, float, str]] = []  # (start wall time, seconds, table)
+        self.errors: list[str] = []
+        self.statements = 0
+        self.armed = float("inf")  # stalls count once the procedure starts
+        self._lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, args=(t,), daemon=True) for t in PROBED]
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        time.sleep(0.2)  # connected and warm: a connection's first statements are slow
+        self.armed = time.time()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=30)
+
+    def _run(self, table) -> None:
+        old, new, col = table
+        names = [old, new]
+        pk = self.ids[old]
+        try:
+            conn = psycopg2.connect(self.url, application_name=f"probe-{new}")
+            conn.autocommit = True
+            cur = conn.cursor()
+        except psycopg2.Error as exc:
+            self.errors.append(f"{new}: {exc}")
+            return
+        stmts = [lambda n: (f"SELECT {q(col)} FROM {q(n)} WHERE id = %s", (pk,)),
+                 lambda n: (f"UPDATE {q(n)} SET {q(col)} = {q(col)} WHERE id = %s", (pk,))]
+        i = 0
+        while not self.stop.is_set():
+            make = stmts[i % 2]
+            i += 1
+            w0, t0 = time.time(), time.perf_counter()
+            for _ in range(3):
+                try:
+                    cur.execute(*make(names[0]))
+                    break
+                except psycopg2.errors.UndefinedTable:
+                    names.reverse()  # the service restarts on the other name
+                except psycopg2.Error as exc:
+                    self.errors.append(f"{new}: {str(exc).strip()}")
+                    conn.close()
+                    return
+            took = time.perf_counter() - t0
+            with self._lock:
+                self.statements += 1
+                if took > 0.002 and w0 >= self.armed:
+                    self.stalls.append((w0, took, new))
+            time.sleep(self.period)
+        conn.close()
+
+    def longest(self, within: tuple[float, float] | None = None, outside: bool = False) -> float:
+        """Longest stall (s); only stalls overlapping ``within`` (or not, with ``outside``)."""
+        out = 0.0
+        for start, took, _ in self.stalls:
+            if within:
+                hit = start <= within[1] and start + took >= within[0]
+                if hit == outside:
+                    continue
+            out = max(out, took)
+        return out
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def sh(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    took = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"{Path(cmd[0]).name} failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-1500:]}")
+    return took, r
+
+
+class Server:
+    def __init__(self, pg_bin: str | None, base: Path):
+        self.local = LocalServer.create(base, bin_dir=Path(pg_bin) if pg_bin else None).start()
+        self.admin = psycopg2.connect(self.local.url("postgres"))
+        self.admin.autocommit = True
+        with self.admin.cursor() as cur:
+            cur.execute("SHOW server_version_num")
+            self.version_num = int(cur.fetchone()[0])
+            cur.execute("SELECT version()")
+            self.version = cur.fetchone()[0].split(" on ")[0]
+
+    def url(self, db: str) -> str:
+        return self.local.url(db)
+
+    def exec(self, sql: str) -> None:
+        with self.admin.cursor() as cur:
+            cur.execute(sql)
+
+    def copy(self, template: str, name: str) -> str:
+        self.drop(name)
+        strategy = " STRATEGY = FILE_COPY" if self.version_num >= 150000 else ""
+        self.exec(f"CREATE DATABASE {q(name)} TEMPLATE {q(template)}{strategy}")
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            cur.execute(f"DROP DATABASE IF EXISTS {q(name)}")
+
+    def close(self) -> None:
+        self.admin.close()
+        self.local.stop()
+
+
+def probe_ids(url: str) -> dict[str, str]:
+    """One row per probed table, not one whose NULL title the fill step will touch."""
+    conn = psycopg2.connect(url)
+    out = {}
+    with conn.cursor() as cur:
+        for old, _, _ in PROBED:
+            extra = ' WHERE "sessionName" IS NOT NULL' if old == "AssistantChatSession" else ""
+            cur.execute(f"SELECT id FROM {q(old)}{extra} ORDER BY id LIMIT 1")
+            out[old] = cur.fetchone()[0]
+    conn.close()
+    return out
+
+
+def warm(url: str) -> None:
+    """Read every renamed table once, so that both procedures start from a warm cache."""
+    conn = psycopg2.connect(url)
+    with conn.cursor() as cur:
+        for old in ("User", "AssistantFolder", "AssistantChatSession", "AssistantChatMessage", "AssistantConversation",
+                    "AssistantMessage"):
+            cur.execute(f"SELECT count(*) FROM {q(old)}")
+    conn.close()
+
+
+def log_timeline(log_file: str | None) -> list[tuple[float, str]]:
+    """(wall time, message) of every line of a run's log."""
+    if not log_file or not Path(log_file).exists():
+        return []
+    out = []
+    for line in Path(log_file).read_text().splitlines():
+        stamp, _, msg = line.partition(" ")
+        try:
+            out.append((datetime.fromisoformat(stamp).timestamp(), msg))
+        except ValueError:
+            continue
+    return out
+
+
+def top_stalls(probe: "Probe", log_file: str | None, n: int = 3) -> list[dict]:
+    """The probe's longest stalls, each with the log line written when it ended (the
+    step whose lock held it up logs right after it commits)."""
+    timeline = log_timeline(log_file)
+    out = []
+    for start, took, table in sorted(probe.stalls, key=lambda x: -x[1])[:n]:
+        end = start + took
+        cause = next((msg for t, msg in timeline if t >= end - 0.002), "after the last log line")
+        out.append({"table": table, "ms": round(took * 1000, 1), "ended_with": cause[:120]})
+    return out
+
+
+def lock_interval(log_file: str | None) -> tuple[float, float] | None:
+    """(start, end) wall times of the lock window, from the run's log: the 'committed'
+    line is written right after COMMIT and says how long the locks were held."""
+    if not log_file or not Path(log_file).exists():
+        return None
+    found = None
+    for line in Path(log_file).read_text().splitlines():
+        m = re.match(r"(\S+) (?:committed|rolled back \(rehearsal\)): exclusive locks held ([\d.]+) ms", line)
+        if m:
+            end = datetime.fromisoformat(m.group(1)).timestamp()
+            found = (end - float(m.group(2)) / 1000 - 0.002, end + 0.002)  # ms resolution of the stamp
+    return found
+
+
+# -- the two procedures ----------------------------------------------------------------------
+
+
+def run_manual(srv: Server, template: str, work: Path) -> dict:
+    name = "bench_manual"
+    url = srv.copy(template, name)
+    warm(url)
+    bin_dir = client_bin_dir()
+    dump = work / "manual.sql"
+    script = work / "manual-migration.sql"
+    script.write_text(MANUAL_SQL)
+    with Probe(url, probe_ids(url)) as probe:
+        t_dump, _ = sh([str(bin_dir / "pg_dump"), "--format=plain", "--no-sync", f"--file={dump}", f"--dbname={url}"])
+        t_tx, r = sh([str(bin_dir / "psql"), "-X", "-q", "-At", "-f", str(script), url])
+        t_count, _ = sh([str(bin_dir / "psql"), "-X", "-q", "-At", "-c", COUNT_SQL, url])
+    stamps = dict(line.split() for line in r.stdout.splitlines() if line.startswith("T"))
+    inside = float(stamps["T1"]) - float(stamps["T0"])
+    out = {"pg_dump (plain)": t_dump, "transaction (psql)": t_tx, "row counts": t_count,
+           "total": t_dump + t_tx + t_count, "lock_window_inside_s": inside,
+           "lock_window_probe_s": probe.longest(), "probe_statements": probe.statements, "probe_errors": probe.errors,
+           "dump_bytes": dump.stat().st_size}
+    dump.unlink()
+    srv.drop(name)
+    return out
+
+
+def run_runbook(srv: Server, url: str, work: Path, command: str) -> dict:
+    """``runbook migrate`` or ``runbook rollback --drop-added-columns`` with the probe."""
+    rss = work / f"rss-{command}.json"
+    extra = ["--drop-added-columns"] if command == "rollback" else []
+    cmd = [sys.executable, "-c", RUNBOOK_WRAPPER, str(rss), command, "--database-url", url, "--json", "--no-progress",
+           "--backup-dir", str(work / "backups"), "--log-dir", str(work / "logs"), *extra]
+    with Probe(url, probe_ids(url) if command == "migrate" else _ids_after(url)) as probe:
+        took, r = sh(cmd, cwd=work)
+    s = json.loads(r.stdout)
+    if s["status"] not in ("migrated", "rolled back"):
+        raise RuntimeError(f"runbook {command}: {s['status']}: {s.get('message')}")
+    mem = json.loads(rss.read_text())
+    window = lock_interval(s.get("log_file"))
+    phases = {k: v for k, v in s["timings"].items() if k != "lock window"}
+    for ph in ("prepare", "finish"):
+        steps = [st["seconds"] for st in s["steps"] if st["phase"] == ph]
+        if steps and command == "migrate":
+            phases[ph] = sum(steps)
+    phases["lock window"] = s["lock_window_s"]
+    phases["python start, connect, plan, other"] = max(0.0, took - sum(phases.values()))
+    for b in (work / "backups").glob("*.dump"):
+        b.unlink()
+    return {"total": took, "phases": phases, "lock_window_inside_s": s["lock_window_s"],
+            "lock_wait_s": s["lock_wait_s"], "attempts": s["attempts"],
+            "lock_window_probe_s": probe.longest(),
+            "probe_in_lock_window_s": probe.longest(window) if window else None,
+            "probe_outside_lock_window_s": probe.longest(window, outside=True) if window else None,
+            "probe_statements": probe.statements, "probe_errors": probe.errors,
+            "probe_top_stalls": top_stalls(probe, s.get("log_file")),
+            "rss_mb": mem["self_kb"] / 1024, "children_rss_mb": mem["children_kb"] / 1024,
+            "backup_bytes": (s.get("backup") or {}).get("bytes"), "operations": s["operations"],
+            "slowest_steps": [{"step": st["step"], "phase": st["phase"], "what": st["description"],
+                               "ms": round(st["seconds"] * 1000, 3)}
+                              for st in sorted(s["steps"], key=lambda st: -st["seconds"])[:6]],
+            "verified": bool(s.get("verification") and s["verification"]["ok"])}
+
+
+def _ids_after(url: str) -> dict[str, str]:
+    conn = psycopg2.connect(url)
+    out = {}
+    with conn.cursor() as cur:
+        for old, new, _ in PROBED:
+            extra = " WHERE title <> 'Untitled chat'" if new == "chat_sessions" else ""
+            cur.execute(f"SELECT id FROM {q(new)}{extra} ORDER BY id LIMIT 1")
+            out[old] = cur.fetchone()[0]
+    conn.close()
+    return out
+
+
+# -- one N -----------------------------------------------------------------------------------
+
+
+def bench_n(srv: Server, n: int, repeat: int, work: Path) -> dict:
+    ref = f"bench_ref_{n}"
+    srv.drop(ref)
+    srv.exec(f"CREATE DATABASE {q(ref)}")
+    t0 = time.perf_counter()
+    counts = fixture.build(srv.url(ref), messages=n)
+    seed_s = time.perf_counter() - t0
+    c = psycopg2.connect(srv.url(ref))
+    with c.cursor() as cur:
+        cur.execute("SELECT pg_database_size(current_database())")
+        db_bytes = cur.fetchone()[0]
+    c.close()
+    srv.exec("CHECKPOINT")
+    print(f"\n== N = {n:,} messages ({counts['AssistantChatSession']:,} sessions, {db_bytes / 2**20:,.0f} MiB); "
+          f"seeded in {seed_s:.1f}s", flush=True)
+    manual, migrate, rollback = [], [], []
+    rb_url = srv.copy(ref, "bench_runbook")
+    warm(rb_url)
+    for i in range(repeat):
+        manual.append(run_manual(srv, ref, work))
+        migrate.append(run_runbook(srv, rb_url, work, "migrate"))
+        rollback.append(run_runbook(srv, rb_url, work, "rollback"))
+        print(f"   run {i + 1}/{repeat}: manual {manual[-1]['total']:.2f}s (probe {manual[-1]['lock_window_probe_s'] * 1000:.1f} ms), "
+              f"runbook migrate {migrate[-1]['total']:.2f}s (lock {migrate[-1]['lock_window_inside_s'] * 1000:.1f} ms, "
+              f"probe {migrate[-1]['lock_window_probe_s'] * 1000:.1f} ms), rollback {rollback[-1]['total']:.2f}s",
+              flush=True)
+    srv.drop("bench_runbook")
+    srv.drop(ref)
+    return {"messages": n, "rows": counts, "database_bytes": db_bytes, "seed_s": seed_s,
+            "manual": manual, "migrate": migrate, "rollback": rollback}
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def summarize(r: dict) -> dict:
+    m, g, b = r["manual"], r["migrate"], r["rollback"]
+    phases = {k: med([x["phases"].get(k) for x in g]) for k in g[0]["phases"]}
+    return {
+        "messages": r["messages"],
+        "manual_total_s": med([x["total"] for x in m]),
+        "manual": {k: med([x[k] for x in m]) for k in ("pg_dump (plain)", "transaction (psql)", "row counts")},
+        "runbook_total_s": med([x["total"] for x in g]),
+        "runbook_phases": phases,
+        "rollback_total_s": med([x["total"] for x in b]),
+        "ratio": med([x["total"] for x in g]) / med([x["total"] for x in m]),
+        "lock_ms": {
+            "runbook inside (median)": 1000 * med([x["lock_window_inside_s"] for x in g]),
+            "runbook inside (worst)": 1000 * max(x["lock_window_inside_s"] for x in g),
+            "runbook probe (median)": 1000 * med([x["lock_window_probe_s"] for x in g]),
+            "runbook probe (worst)": 1000 * max(x["lock_window_probe_s"] for x in g),
+            "runbook probe, during the lock window (worst)": 1000 * max((x["probe_in_lock_window_s"] or 0) for x in g),
+            "runbook probe, outside it (worst)": 1000 * max((x["probe_outside_lock_window_s"] or 0) for x in g),
+            "rollback inside (median)": 1000 * med([x["lock_window_inside_s"] for x in b]),
+            "rollback probe (worst)": 1000 * max(x["lock_window_probe_s"] for x in b),
+            "manual inside (median)": 1000 * med([x["lock_window_inside_s"] for x in m]),
+            "manual probe (median)": 1000 * med([x["lock_window_probe_s"] for x in m]),
+            "manual probe (worst)": 1000 * max(x["lock_window_probe_s"] for x in m),
+        },
+        "runbook_rss_mb": max(x["rss_mb"] for x in g + b),
+        "pg_dump_rss_mb": max(x["children_rss_mb"] for x in g),
+        "probe_errors": sorted({e for x in g + b + m for e in x["probe_errors"]}),
+        "verified": all(x["verified"] for x in g),
+    }
+
+
+def print_table(s: dict, server: str) -> None:
+    man, rb = s["manual_total_s"], s["runbook_total_s"]
+    rows = [("manual: pg_dump (plain SQL)", s["manual"]["pg_dump (plain)"], None),
+            ("manual: one psql transaction", s["manual"]["transaction (psql)"], None),
+            ("manual: row counts", s["manual"]["row counts"], None),
+            ("manual: total", man, 1.0)]
+    for k, v in s["runbook_phases"].items():
+        rows.append((f"runbook migrate: {k}", v, None))
+    rows.append(("runbook migrate: total (end to end)", rb, rb / man))
+    rows.append(("runbook rollback: total", s["rollback_total_s"], s["rollback_total_s"] / man))
+    print(f"\nN = {s['messages']:,} messages, {server} (median of the runs; ratio = runbook / manual total)")
+    print(f"  {'phase':<58} {'seconds':>9} {'ratio':>7}")
+    print(f"  {'-' * 58} {'-' * 9} {'-' * 7}")
+    for name, v, ratio in rows:
+        print(f"  {name:<58} {v:>9.3f} {('' if ratio is None else f'{ratio:.2f}x'):>7}")
+    print(f"  {'lock window':<58} {'ms':>9}")
+    for k, v in s["lock_ms"].items():
+        print(f"  {k:<58} {v:>9.1f}")
+    print(f"  {'peak RSS of the runbook process (MB)':<58} {s['runbook_rss_mb']:>9.1f}")
+    print(f"  {'peak RSS of its pg_dump child (MB)':<58} {s['pg_dump_rss_mb']:>9.1f}")
+    if s["probe_errors"]:
+        print(f"  probe errors: {s['probe_errors'][:3]}")
+
+
+def targets(summaries: list[dict]) -> list[tuple[str, bool, str]]:
+    out = []
+    worst_inside = max(s["lock_ms"]["runbook inside (worst)"] for s in summaries)
+    worst_probe = max(s["lock_ms"]["runbook probe (worst)"] for s in summaries)
+    out.append((f"lock window <= {TARGET_LOCK_MS:.0f} ms at every N (inside, worst run)", worst_inside <= TARGET_LOCK_MS,
+                f"{worst_inside:.1f} ms"))
+    out.append((f"lock window <= {TARGET_LOCK_MS:.0f} ms at every N (probe, worst run)", worst_probe <= TARGET_LOCK_MS,
+                f"{worst_probe:.1f} ms"))
+    if len(summaries) > 1:
+        a, b = summaries[0], summaries[-1]
+        ins = b["lock_ms"]["runbook inside (median)"] / max(a["lock_ms"]["runbook inside (median)"], 1e-3)
+        pro = b["lock_ms"]["runbook probe (median)"] / max(a["lock_ms"]["runbook probe (median)"], 1e-3)
+        grow = b["messages"] / a["messages"]
+        out.append((f"flat in N: {grow:,.0f}x the data, lock window (median, inside) x{ins:.2f}", ins <= 2.0,
+                    f"{a['lock_ms']['runbook inside (median)']:.1f} -> {b['lock_ms']['runbook inside (median)']:.1f} ms"))
+        out.append((f"flat in N: {grow:,.0f}x the data, lock window (median, probe) x{pro:.2f}", pro <= 2.0,
+                    f"{a['lock_ms']['runbook probe (median)']:.1f} -> {b['lock_ms']['runbook probe (median)']:.1f} ms"))
+    big = max(summaries, key=lambda s: s["messages"])
+    out.append((f"runbook end to end <= {TARGET_RATIO}x manual at {big['messages']:,}", big["ratio"] <= TARGET_RATIO,
+                f"{big['ratio']:.2f}x"))
+    rss = max(s["runbook_rss_mb"] for s in summaries)
+    out.append((f"peak memory of the runbook process < {TARGET_RSS_MB:.0f} MB", rss < TARGET_RSS_MB, f"{rss:.0f} MB"))
+    return out
+
+
+def chart(summaries: list[dict], server: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = [s["messages"] for s in summaries]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for key, style, label in (("runbook inside (median)", "o-", "runbook, inside (LOCK to COMMIT)"),
+                              ("runbook probe (worst)", "s-", "runbook, probe's longest stall"),
+                              ("manual inside (median)", "o--", "manual, inside (BEGIN to COMMIT)"),
+                              ("manual probe (worst)", "s--", "manual, probe's longest stall"),
+                              ("rollback inside (median)", "^:", "runbook rollback, inside")):
+        a.plot(ns, [s["lock_ms"][key] for s in summaries], style, label=label)
+    a.axhline(TARGET_LOCK_MS, color="grey", lw=0.8, ls="-.")
+    a.text(ns[0], TARGET_LOCK_MS * 1.08, f"target {TARGET_LOCK_MS:.0f} ms", color="grey", fontsize=8)
+    a.set(xscale="log", yscale="log", xlabel="chat messages (N)", ylabel="ms",
+          title="Lock window: how long other sessions are blocked")
+    a.legend(fontsize=8)
+    a.grid(True, which="both", alpha=0.3)
+    b.plot(ns, [s["manual_total_s"] for s in summaries], "o--", label="manual: total")
+    b.plot(ns, [s["runbook_total_s"] for s in summaries], "o-", label="runbook migrate: total")
+    b.plot(ns, [s["rollback_total_s"] for s in summaries], "^:", label="runbook rollback: total")
+    for k in ("backup", "prepare", "verify", "finish"):
+        vals = [s["runbook_phases"].get(k) for s in summaries]
+        if all(v for v in vals):
+            b.plot(ns, vals, ".-", alpha=0.7, label=f"runbook: {k}")
+    b.plot(ns, [s["manual"]["pg_dump (plain)"] for s in summaries], ".--", alpha=0.7, label="manual: pg_dump")
+    b.set(xscale="log", yscale="log", xlabel="chat messages (N)", ylabel="seconds", title="Phase times")
+    b.legend(fontsize=8)
+    b.grid(True, which="both", alpha=0.3)
+    fig.suptitle(f"runbook migrate vs the hand-typed procedure ({server})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--pg-bin", help="PostgreSQL bin folder (default: the embedded PostgreSQL 18)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each procedure per N (medians are reported)")
+    ap.add_argument("--out", default=str(RESULTS), help="folder for the JSON and PNG results")
+    a = ap.parse_args(argv)
+    base = Path(tempfile.mkdtemp(prefix="runbook-bench-"))
+    work = base / "work"
+    work.mkdir()
+    srv = Server(a.pg_bin, base / "server")
+    major = srv.version_num // 10000
+    print(f"{srv.version} in {base}; {os.cpu_count()} CPUs; {a.repeat} run(s) per N", flush=True)
+    try:
+        results = [bench_n(srv, n, a.repeat, work) for n in sorted(a.messages)]
+    finally:
+        srv.close()
+        shutil.rmtree(base, ignore_errors=True)
+    summaries = [summarize(r) for r in results]
+    for s in summaries:
+        print_table(s, srv.version)
+    checks = targets(summaries)
+    print("\nTargets (issue 5):")
+    for name, ok, value in checks:
+        print(f"  {'MET ' if ok else 'MISS'} {name}: {value}")
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"migrate-pg{major}"
+    meta = {"server": srv.version, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}", "repeat": a.repeat,
+            "targets": [{"target": n, "met": ok, "value": v} for n, ok, v in checks]}
+    (out / f"{stem}.json").write_text(json.dumps({**meta, "summary": summaries, "runs": results}, indent=2, default=str))
+    chart(summaries, srv.version, out / f"{stem}.png")
+    print(f"\nwrote {out / (stem + '.json')} and {out / (stem + '.png')}")
+    return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
