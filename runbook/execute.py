@@ -177,7 +177,10 @@ def _progress(total: int, desc: str, enabled: bool):
 
 
 def _is_lock_timeout(exc: BaseException) -> bool:
-    return isinstance(exc, psycopg2.Error) and exc.pgcode == errorcodes.LOCK_NOT_AVAILABLE
+    """Lock not available (55P03), or chosen as a deadlock victim (40P01): either way our
+    transaction was rolled back before it changed anything, and trying again is safe."""
+    return isinstance(exc, psycopg2.Error) and exc.pgcode in (errorcodes.LOCK_NOT_AVAILABLE,
+                                                              errorcodes.DEADLOCK_DETECTED)
 
 
 def _pg_message(exc: BaseException) -> str:
@@ -762,6 +765,12 @@ class Runner:
                                  message=f"undid the prepare steps of interrupted run {', '.join(undone)}")
             if run is None:
                 raise WrongState("nothing to roll back: no completed runbook migration is recorded in this database")
+            from .merge import merged_rows_present
+
+            merge_id = merged_rows_present(conn)
+            if merge_id:
+                raise WrongState(f"legacy rows merged by run {merge_id} are in the renamed tables: "
+                                 "run `runbook merge-legacy --rollback` first")
             ops = tuple(op_from_dict(d) for d in run["plan"])
             snap = inspect(conn)
             plan0 = build_plan_from_ops(snap, self.mapping, ops)

@@ -384,6 +384,7 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
         if new_src != fn.source:
             ops_fn.append(ReplaceFunction(fn.signature, fn.regprocedure, fn.definition, new_def, new_src))
 
+    lock_tables = _children_first(snap, S, lock_tables)
     ops = (ops_prep + ops_enum + ops_rename + ops_cols + ops_names + ops_add + ops_notnull + ops_fk + ops_fn
            + ops_fin)
     plan = Plan(S, tuple(ops), tuple(states), tuple(blockers), tuple(notes), tuple(lock_tables),
@@ -391,6 +392,42 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
     if strict and blockers:
         raise_for_blockers(plan)
     return plan
+
+
+def _children_first(snap: Snapshot, schema: str, quoted: list[str]) -> list[str]:
+    """Order the tables to lock so that a table comes before the tables it references.
+
+    A service transaction locks a child (insert a message) and then its parent (the
+    foreign key check, a trigger touching the session). Taking the parents first would
+    hold them while waiting for the child: a deadlock. Children first, we wait holding
+    nothing the service still needs.
+    """
+    by_q = {qq(t.schema, t.name): t for t in snap.tables}
+    tabs = [by_q.get(x) for x in quoted]
+    oids = {t.oid for t in tabs if t}
+    parents = {t.oid: {c.ref_table_oid for c in snap.constraints_of(t.oid) if c.type == "f"
+                       and c.ref_table_oid in oids and c.ref_table_oid != t.oid} for t in tabs if t}
+    children_of: dict[int, set[int]] = {o: set() for o in oids}
+    for child, ps in parents.items():
+        for p_ in ps:
+            children_of[p_].add(child)
+    out: list[str] = []
+    placed: set[int] = set()
+    pending = [(x, t) for x, t in zip(quoted, tabs)]
+    while pending:
+        progress = False
+        for x, t in list(pending):
+            # place a table once every table that references it is placed
+            if t is None or children_of.get(t.oid, set()) <= placed:
+                out.append(x)
+                pending.remove((x, t))
+                if t is not None:
+                    placed.add(t.oid)
+                progress = True
+        if not progress:  # a cycle of foreign keys: keep the given order for the rest
+            out.extend(x for x, _ in pending)
+            break
+    return out
 
 
 def raise_for_blockers(plan: Plan) -> None:
