@@ -76,8 +76,7 @@ def cmd_demo(a) -> int:
           f"({info['redacted']})")
     os.environ["DATABASE_URL"] = info["url"]  # the notebooks' kernels inherit it
     o = run_pipeline("development", dry_run=False, overrides={"autoBackup": True}, output_dir="outputs")
-    print(f"\n{o.verdict}: the evidence is in {o.folder}")
-    print(f"open {o.folder}/01-analysis.html ... in a browser; `runbook evidence check {o.folder}` verifies it")
+    print(f"\ndemo {o.verdict}: open {o.folder / '01-analysis.html'} (and 02, 03) in a browser")
     return o.exit_code
 
 

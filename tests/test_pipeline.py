@@ -448,3 +448,21 @@ def test_health_check_failure_is_reported_and_fails_the_run(ref_db, workdir, hoo
     s = summary(archive(workdir, "development"))
     assert code == 1 and s["verdict"] == "migrated", out
     assert not s["maintenance"]["health"]["ok"] and "HTTP 503" in s["problems"][0]
+
+
+def test_demo_command_runs_the_development_pipeline_on_the_embedded_server(workdir):
+    """`runbook demo` (the README's main command): a complete, verified archive."""
+    from runbook.server import LocalServer
+
+    base = workdir / ".runbook" / "demo"
+    try:
+        code, out = run(["demo", "--dir", str(base), "--messages", "200"], {"DATABASE_URL": None}, workdir)
+    finally:
+        LocalServer.create(base).stop()
+    folder = archive(workdir, "development")
+    s = summary(folder)
+    assert code == 0 and s["verdict"] == "migrated" and "demo migrated" in out, out
+    assert s["backup"]["in_archive"] and (folder / s["backup"]["file"]).exists()  # the demo keeps a backup
+    assert pipeline.check_evidence(folder)[0]
+    for nb in ("01-analysis", "02-execute", "03-verify"):
+        assert charts(folder / f"{nb}.html") >= CHARTS[nb]
