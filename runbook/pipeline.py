@@ -21,7 +21,6 @@ No URL with its password, and no webhook URL, is written anywhere in the archive
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -33,7 +32,7 @@ import tomllib
 import urllib.error
 import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -490,10 +489,9 @@ class Pipeline:
             if bare or _timed_out(dst, self.profile.cell_timeout):
                 error = f"CellTimeoutError: {timeout}" + (f"; then {error}" if error else "")
             run.error = self._scrub(error)
-        except Exception as exc:  # timeout, dead kernel: papermill saved the notebook but marked nothing
+        except Exception as exc:  # a dead kernel, one that did not start ...: papermill marked nothing
             run.status = "failed"
-            what = (f"a cell ran longer than cellTimeout = {self.profile.cell_timeout}s"
-                    if "Timeout" in type(exc).__name__ else str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+            what = (str(exc).strip().splitlines() or [""])[0]
             run.error = self._scrub(f"{type(exc).__name__}: {what}")
         run.seconds = round(time.monotonic() - t0, 3)
         if run.status == "failed":
@@ -582,7 +580,12 @@ class Pipeline:
         self.say(f"runbook run --env {self.env}: plan sha256:{fp[:12]} ({len(plan.ops)} operations) on "
                  f"{redact(self.url)}; {'dry run' if self.dry_run else 'execute'}")
         self.say(f"archive: {folder}")
-        verdict, message = self._notebooks(fp)
+        try:
+            verdict, message = self._notebooks(fp)
+        except KeyboardInterrupt:  # the evidence of what ran is still written
+            verdict, message = "failed", "interrupted (Ctrl-C)"
+        except Exception as exc:  # a fault of the pipeline itself, not of a notebook
+            verdict, message = "failed", self._scrub(f"the pipeline failed: {type(exc).__name__}: {exc}")
         # -- the evidence ---------------------------------------------------------------------
         for r in self.runs:
             try:
