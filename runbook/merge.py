@@ -253,9 +253,12 @@ WITH conv AS (
     ORDER BY c.id
     LIMIT %(k)s
 ), msg AS (
+    -- one index scan per conversation, never a scan of the whole legacy table per batch
+    -- (OFFSET 0 keeps the planner from flattening the LATERAL subquery into a hash join:
+    -- https://www.postgresql.org/docs/current/queries-table-expressions.html#QUERIES-LATERAL)
     SELECT m.id, m."conversationId", m.role, m.content, m."createdAt"
-    FROM {s(SRC_MESSAGES)} m
-    WHERE m."conversationId" IN (SELECT id FROM conv)
+    FROM conv CROSS JOIN LATERAL (
+        SELECT * FROM {s(SRC_MESSAGES)} x WHERE x."conversationId" = conv.id OFFSET 0) m
 ), newest AS (
     SELECT "conversationId" AS id, max("createdAt") AS at FROM msg GROUP BY 1
 ), s_ins AS (
