@@ -451,6 +451,7 @@ def bench_n(srv: Server, n: int, repeat: int, work: Path) -> dict:
     print(f"\n== N = {n:,} messages ({counts['AssistantChatSession']:,} sessions, {db_bytes / 2**20:,.0f} MiB); "
           f"seeded in {seed_s:.1f}s", flush=True)
     manual, migrate, rollback = [], [], []
+    load_before = os.getloadavg()
     rb_url = srv.copy(ref, "bench_runbook")
     warm(rb_url)
     for i in range(repeat):
@@ -464,6 +465,7 @@ def bench_n(srv: Server, n: int, repeat: int, work: Path) -> dict:
     srv.drop("bench_runbook")
     srv.drop(ref)
     return {"messages": n, "rows": counts, "database_bytes": db_bytes, "seed_s": seed_s,
+            "load_average": [round(x, 2) for x in load_before] + [round(x, 2) for x in os.getloadavg()],
             "manual": manual, "migrate": migrate, "rollback": rollback}
 
 
@@ -480,6 +482,7 @@ def summarize(r: dict) -> dict:
     phases = {k: med([x["phases"].get(k) for x in g]) for k in g[0]["phases"]}
     return {
         "messages": r["messages"],
+        "load_average": r["load_average"],
         "manual_total_s": med([x["total"] for x in m]),
         "manual": {k: med([x[k] for x in m]) for k in ("pg_dump (plain)", "transaction (psql)", "row counts")},
         "runbook_total_s": med([x["total"] for x in g]),
@@ -522,7 +525,8 @@ def print_table(s: dict, server: str) -> None:
         rows.append((f"runbook migrate: {k}", v, None))
     rows.append(("runbook migrate: total (end to end)", rb, rb / man))
     rows.append(("runbook rollback: total", s["rollback_total_s"], s["rollback_total_s"] / man))
-    print(f"\nN = {s['messages']:,} messages, {server} (median of the runs; ratio = runbook / manual total)")
+    print(f"\nN = {s['messages']:,} messages, {server} (median of the runs; ratio = runbook / manual total; "
+          f"load average {s['load_average'][0]:.1f} -> {s['load_average'][3]:.1f} on this machine)")
     print(f"  {'phase':<58} {'seconds':>9} {'ratio':>7}")
     print(f"  {'-' * 58} {'-' * 9} {'-' * 7}")
     for name, v, ratio in rows:
