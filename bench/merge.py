@@ -149,6 +149,7 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=10_000)
     ap.add_argument("--admin-url", default=os.environ.get("RUNBOOK_BENCH_URL"))
     ap.add_argument("--keep", action="store_true", help="keep the databases")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of A and B each, interleaved (default 2)")
     ap.add_argument("--without-trigger", action=argparse.BooleanOptionalAction, default=True,
                     help="also compare A and B with the row trigger on chat_messages disabled (default: yes)")
     a = ap.parse_args()
@@ -188,33 +189,42 @@ def main() -> int:
                 c.close()
             return url
 
-        results = []
+        import statistics
+
         states = {}
+        times: dict[str, list[float]] = {}
+        batches = 0
         for trigger in ((True, False) if a.without_trigger else (True,)):
             tag = "" if trigger else " [trigger off]"
-            url_a = fresh("bench_merge_plain", trigger)
-            n_a, s_a = run_plain(url_a)
-            assert n_a == rows, (n_a, rows)
-            states["A" + tag] = state_of(url_a)
-            url_b = fresh("bench_merge_batched", trigger)
-            r = merge_legacy(url_b, batch_size=a.batch_size, progress=False, verify=False)
-            assert r.rows == rows, (r.rows, rows)
-            states["B" + tag] = state_of(url_b)
-            results.append((trigger, n_a, s_a, r))
+            for i in range(a.repeat):  # interleaved, so that a noisy neighbour hurts both alike
+                url_a = fresh("bench_merge_plain", trigger)
+                n_a, s_a = run_plain(url_a)
+                assert n_a == rows, (n_a, rows)
+                states["A" + tag] = state_of(url_a)
+                times.setdefault("A" + tag, []).append(s_a)
+                url_b = fresh("bench_merge_batched", trigger)
+                r = merge_legacy(url_b, batch_size=a.batch_size, progress=False, verify=False)
+                assert r.rows == rows, (r.rows, rows)
+                states["B" + tag] = state_of(url_b)
+                times.setdefault("B" + tag, []).append(r.seconds)
+                batches = r.batches
             if trigger:
                 url_c = copy_db(admin, tpl, "bench_merge_killed")
-                killed_at, s_c2 = run_killed(url_c, a.batch_size, r.batches)
+                killed_at, s_c2 = run_killed(url_c, a.batch_size, batches)
                 states["C"] = state_of(url_c)
 
-        print(f"\n{'method':<58} {'rows':>10} {'seconds':>8} {'rows/s':>10}")
-        for trigger, n_a, s_a, r in results:
-            tag = "" if trigger else " [trigger off]"
-            print(f"{'A plain INSERT ... SELECT, one transaction' + tag:<58} {n_a:>10,} {s_a:>8.2f} {n_a / s_a:>10,.0f}")
-            print(f"{f'B merge-legacy, {r.batches} batches of ~{a.batch_size} msgs' + tag:<58} "
-                  f"{r.rows:>10,} {r.seconds:>8.2f} {r.rows_per_s:>10,.0f}")
-            print(f"  ratio merge / plain{tag}: {r.rows_per_s / (n_a / s_a):.2f}")
-        print(f"C merge-legacy killed (SIGKILL) after {killed_at} of {results[0][3].batches} batches, re-run finished "
-              f"in {s_c2:.2f}s")
+        print(f"\n{'method':<58} {'rows':>10} {'median s':>9} {'rows/s':>10}   runs (s)")
+        for tag in ("", " [trigger off]"):
+            if "A" + tag not in times:
+                continue
+            ma, mb = statistics.median(times["A" + tag]), statistics.median(times["B" + tag])
+            runs = lambda k: ", ".join(f"{x:.1f}" for x in times[k])  # noqa: E731
+            print(f"{'A plain INSERT ... SELECT, one transaction' + tag:<58} {rows:>10,} {ma:>9.2f} "
+                  f"{rows / ma:>10,.0f}   {runs('A' + tag)}")
+            print(f"{f'B merge-legacy, {batches} batches of ~{a.batch_size} msgs' + tag:<58} {rows:>10,} {mb:>9.2f} "
+                  f"{rows / mb:>10,.0f}   {runs('B' + tag)}")
+            print(f"  ratio merge / plain rows/s{tag} (medians): {ma / mb:.2f}")
+        print(f"C merge-legacy killed (SIGKILL) after {killed_at} of {batches} batches, re-run finished in {s_c2:.2f}s")
         for t in ("chat_sessions", "chat_messages"):
             print(f"  {t}: " + "; ".join(f"{k} {v[t][0]:,} rows, sum {v[t][1]}" for k, v in states.items()))
         same_bc = states["B"] == states["C"]
