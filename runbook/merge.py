@@ -31,6 +31,7 @@ A session the service wrote messages into after the merge is kept by the rollbac
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -689,7 +690,15 @@ def add_commands(sub) -> None:
     """``runbook merge-legacy``."""
     sp = sub.add_parser("merge-legacy", help="after the rename: merge chat_sessions_temp / chat_messages_temp into "
                                              "chat_sessions / chat_messages (resumable, reversible)",
-                        description=__doc__.split("\n\n")[1] if __doc__ else None)
+                        formatter_class=argparse.RawDescriptionHelpFormatter, description=(
+        "Run after `runbook migrate` has committed. Rules:\n"
+        "  a legacy conversation becomes a session with the same id; title = legacy title, or the\n"
+        f"  placeholder ({PLACEHOLDER_TITLE!r}) when NULL; lastMessageAt = its newest message's createdAt;\n"
+        f"  a legacy message id N becomes '{MESSAGE_ID_PREFIX}N' (a cuid never holds a hyphen);\n"
+        "  an id that already exists in the target is not overwritten: counted and listed, with the\n"
+        "  messages of a conversation that was not merged.\n"
+        "Batches of whole conversations, one transaction each; re-run to resume; --rollback deletes\n"
+        "exactly the recorded rows. Exit 0 ok, 1 a check failed, 2 bad input or wrong state."))
     sp.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
     sp.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                     help=f"about this many legacy messages per transaction, whole conversations (default {DEFAULT_BATCH})")
