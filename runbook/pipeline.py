@@ -53,14 +53,6 @@ EXIT = {"migrated": 0, "planned": 0, "nothing to do": 0, "refused": 2, "failed":
         "verification failed": 1, "rolled back": 1, "rollback failed": 1}
 
 
-class ApprovalRefused(BadInput):
-    """Production refused to execute: no approval of this plan, or no staging evidence."""
-
-
-class EvidenceInvalid(RunbookError):
-    """An evidence archive does not match its manifest."""
-
-
 # -- profiles -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
