@@ -40,17 +40,28 @@ def _ensure_fallback(cur) -> None:
     )
 
 
-def write(conn, schema: str, table: str | None, event: str, details: dict) -> dict:
-    """Insert one audit row on ``conn`` (in its current transaction). Returns the row."""
+def write(conn, schema: str, table: str | None, event: str, details: dict, alternatives=()) -> dict:
+    """Insert one audit row on ``conn`` (in its current transaction). Returns the row.
+
+    ``alternatives``: other names the audit table may have now (when the plan renames it)."""
+    if table:
+        with conn.cursor() as cur:
+            for name in (table, *alternatives):
+                cur.execute("SELECT to_regclass(%s) IS NOT NULL", (qq(schema, name),))
+                if cur.fetchone()[0]:
+                    table = name
+                    break
     sql, row = insert_sql(conn, schema, table, event, details)
     with conn.cursor() as cur:
         cur.execute(sql)
     return row
 
 
-def insert_sql(conn, schema: str, table: str | None, event: str, details: dict) -> tuple[str, dict]:
+def insert_sql(conn, schema: str, table: str | None, event: str, details: dict,
+               target: str | None = None) -> tuple[str, dict]:
     """The INSERT of one audit row, fitted to the table's columns, as one SQL string
-    (so the runner can send it with the lock phase's last batch)."""
+    (so the runner can send it with the lock phase's last batch). ``target`` is the
+    table's name when the INSERT runs, if the plan renames the audit table itself."""
     with conn.cursor() as cur:
         cols = _columns(cur, schema, table) if table else []
         if not cols or not any(c[0] in _EVENT_COLS for c in cols):
@@ -82,6 +93,8 @@ def insert_sql(conn, schema: str, table: str | None, event: str, details: dict) 
         col_sql = ", ".join(q(k) for k in values)
         ph = ", ".join("now()" if isinstance(v, _Now) else "%s" for v in values.values())
         params = [v for v in values.values() if not isinstance(v, _Now)]
+        if target and (schema_, table_) == (schema, table):
+            table_ = target
         sql = cur.mogrify(f"INSERT INTO {qq(schema_, table_)} ({col_sql}) VALUES ({ph})", params).decode()
     return sql, {"table": f"{schema_}.{table_}", "event": event, **details}
 

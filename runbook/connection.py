@@ -116,6 +116,12 @@ def connect(url: str, *, application_name: str = "runbook", autocommit: bool = F
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
         first = re.sub(r"^connection to server .*? failed: ", "", first)
         raise ConnectionFailed(f"cannot connect to {redact(url)}: {scrub(first, url)}", url=redact(url)) from None
+    if conn.server_version >= 140000:
+        # a runner killed while its query waits on a lock: the server notices the client is
+        # gone within seconds instead of waiting out lock_timeout (PostgreSQL 14+)
+        with conn.cursor() as cur:
+            cur.execute("SET client_connection_check_interval = '2s'")
+        conn.commit()
     conn.autocommit = autocommit
     return conn
 

@@ -43,7 +43,7 @@ from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, 
 from .errors import MappingError
 from .mapping import Mapping
 from .naming import literal, q, qq
-from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, op_from_dict, op_to_dict
+from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, RestoreNulls, op_from_dict, op_to_dict
 from .plan import Plan, build_plan
 from .verify import Verification, baseline, verify_state
 
@@ -223,7 +223,9 @@ class Runner:
     def _audit(self, conn, event: str, **details) -> None:
         d = {"run_id": self.run_id, "at": datetime.now(timezone.utc).isoformat(), "host": socket.gethostname(),
              **details}
-        self.audit_rows.append(audit.write(conn, self.mapping.schema, self.mapping.audit_table, event, d))
+        at = self.mapping.audit_table
+        alt = (self.mapping.final_name(at), self.mapping.old_name(at)) if at else ()
+        self.audit_rows.append(audit.write(conn, self.mapping.schema, at, event, d, alternatives=alt))
 
     def _audit_own_tx(self, event: str, **details) -> None:
         try:
@@ -275,7 +277,17 @@ class Runner:
             "no session holds locks on the tables", not blockers,
             "; ".join(f"pid {a.pid} ({a.application or 'no application name'}) open {a.xact_age_s:.0f}s" for a in blockers)
             or "none", blocking=False))
+        filled = {(o.table_name, o.column) for o in plan.phase(PREPARE) if type(o) is FillNulls}
+        from .ops import AddNotNullCheck
+
         for op in plan.phase(PREPARE):
+            if isinstance(op, AddNotNullCheck) and (op.table_name, op.column) not in filled:
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT count(*) FROM {qq(op.schema, op.table_name)} WHERE {q(op.column)} IS NULL")
+                    n = cur.fetchone()[0]
+                out.append(PreflightCheck("NOT NULL column has no NULL", n == 0,
+                                          f"{op.table_name}.{op.column} has {n} NULL rows"
+                                          + ("; give the mapping a fill_nulls value" if n else "")))
             if type(op) is FillNulls:
                 col = snap.table(op.schema, op.table_name).column(op.column)
                 ok, why = True, ""
@@ -319,7 +331,8 @@ class Runner:
             if failed:
                 c = failed[0]
                 cls = {"role owns the tables": NotOwner, "server version": ServerTooOld,
-                       "pg_dump version": ToolMissing, "fill value fits its column": MappingError}.get(c.name, PreflightFailed)
+                       "pg_dump version": ToolMissing, "fill value fits its column": MappingError,
+                       "NOT NULL column has no NULL": MappingError}.get(c.name, PreflightFailed)
                 raise cls(f"preflight: {c.name}: {c.detail}; nothing was changed")
             backup = None
             if self.opt.backup and not rehearse:
@@ -397,8 +410,10 @@ class Runner:
                 step_no += 1
                 _fault(step_no, "before")
                 t0 = time.perf_counter()
-                self._run_online(conn, op)
+                # listed before it runs: a step that fails half way (ADD committed, VALIDATE
+                # failed) is undone too; every prepare step's reverse is idempotent
                 done_prepare.append(op)
+                self._run_online(conn, op)
                 self.steps.append(StepResult(step_no, op.phase, op.kind, op.describe(), time.perf_counter() - t0))
                 self.log(f"step {step_no} {op.describe()}: {time.perf_counter() - t0:.3f}s")
                 bar.update(1)
@@ -521,6 +536,18 @@ class Runner:
 
     def _run_online(self, conn, op: Op) -> None:
         """A prepare/finish step: its own short transactions, retried on lock timeout."""
+        if type(op) is RestoreNulls:
+            self._with_retry(conn, op.cleanup_statements())
+            from tqdm.auto import tqdm
+
+            with tqdm(desc=f"restore NULLs of {op.table_name}.{op.column}", unit="row",
+                      disable=not self.opt.progress, leave=False) as pb:
+                while True:
+                    n = self._with_retry(conn, [op.batch_statement(self.opt.batch_size)], fetch=True)
+                    pb.update(n)
+                    if n == 0:
+                        break
+            return
         if type(op) is FillNulls:  # not its subclass RestoreNulls
             self._with_retry(conn, op.install_statements())
             total = 0
@@ -538,9 +565,10 @@ class Runner:
                     if n == 0:
                         break
             return
-        self._with_retry(conn, op.statements())
+        for tx in op.transactions():
+            self._with_retry(conn, tx)
 
-    def _with_retry(self, conn, statements: list[str]) -> int:
+    def _with_retry(self, conn, statements: list[str], fetch: bool = False) -> int:
         """Run statements in one short transaction with lock_timeout; retry on 55P03."""
         for attempt in range(1, self.opt.attempts + 1):
             conn.autocommit = False
@@ -551,7 +579,7 @@ class Runner:
                     cur.execute(f"SET LOCAL statement_timeout = {literal(self.opt.statement_timeout)}")
                     for s in statements:
                         cur.execute(s)
-                        rc = cur.rowcount
+                        rc = cur.fetchone()[0] if fetch else cur.rowcount
                 conn.commit()
                 return max(rc, 0)
             except psycopg2.Error as exc:
@@ -642,11 +670,14 @@ class Runner:
         for attempt in range(1, self.opt.attempts + 1):
             audit_sql = None
             if not rehearse:
+                # the audit table as named now, and as named once this batch has run (the
+                # plan may rename the audit table itself)
+                at_now, at_after = self._audit_names(conn, plan)
                 audit_sql, audit_row = audit.insert_sql(
-                    conn, self.mapping.schema, self.mapping.audit_table,
+                    conn, self.mapping.schema, at_now,
                     getattr(self, "_commit_event", "migration_complete"),
                     {"run_id": self.run_id, "at": datetime.now(timezone.utc).isoformat(), "host": socket.gethostname(),
-                     "fingerprint": plan.fingerprint, "operations": len(plan.ops)})
+                     "fingerprint": plan.fingerprint, "operations": len(plan.ops)}, target=at_after)
             conn.autocommit = False
             self._mark_values = {}
             try:
@@ -749,6 +780,25 @@ class Runner:
         hits = [(i, o) for i, o in numbered if names and all(n in ";".join(o.statements()) for n in names)]
         return hits[0] if len(hits) == 1 else None
 
+    def _audit_names(self, conn, plan: Plan) -> tuple[str | None, str | None]:
+        from .ops import RenameTable
+
+        at = self.mapping.audit_table
+        if not at:
+            return None, None
+        now = at
+        with conn.cursor() as cur:
+            for name in (at, self.mapping.final_name(at), self.mapping.old_name(at)):
+                cur.execute("SELECT to_regclass(%s) IS NOT NULL", (qq(self.mapping.schema, name),))
+                if cur.fetchone()[0]:
+                    now = name
+                    break
+        after = now
+        for op in plan.ops:
+            if isinstance(op, RenameTable) and op.old == after and op.phase == LOCK:
+                after = op.new
+        return now, after
+
     def _base_tables(self, plan) -> dict:
         return getattr(self, "_base", {}) or {}
 
@@ -774,6 +824,17 @@ class Runner:
             ops = tuple(op_from_dict(d) for d in run["plan"])
             snap = inspect(conn)
             plan0 = build_plan_from_ops(snap, self.mapping, ops)
+            if run["status"] == "restoring":  # an interrupted rollback: only its online part is left
+                rev = plan0.reverse(drop_added)
+                self._restore_online(conn, rev, run["id"])
+                with conn.cursor() as cur:
+                    cur.execute("UPDATE runbook.runs SET status = 'rolled back', finished_at = now() WHERE id = %s",
+                                (run["id"],))
+                ver = verify_state(conn, inspect(conn), plan0, run["baseline"], direction="back",
+                                   quiesced=self.opt.quiesced)
+                return RunResult(self.run_id, "rollback", "rolled back" if ver.ok else "failed", plan0.fingerprint,
+                                 rev, tuple(self.steps), verification=ver, log_file=self._logname(),
+                                 message="finished an interrupted rollback: NULLs put back")
             # refuse unless the database is in the state the plan left
             differs = []
             with conn.cursor() as cur:
@@ -818,6 +879,7 @@ class Runner:
                     raise
                 raise RollbackFailed(f"rollback failed: {msg}; nothing was changed by it") from None
             bar.close()
+            self._restore_online(conn, rev, migration_id)
             if migration_id:
                 c = conn
                 with c.cursor() as cur:
@@ -833,6 +895,26 @@ class Runner:
         finally:
             if own:
                 conn.close()
+
+    def _restore_online(self, conn, rev: Plan, migration_id: str | None) -> None:
+        """The rollback's finish phase: the rows the fill changed get their NULLs back,
+        online, in batches, after the lock transaction committed. Resumable: a re-run of
+        ``runbook rollback`` finishes it."""
+        if not rev.phase(FINISH):
+            return
+        if migration_id:
+            with conn.cursor() as cur:
+                cur.execute("UPDATE runbook.runs SET status = 'restoring' WHERE id = %s", (migration_id,))
+        try:
+            for op in rev.phase(FINISH):
+                t0 = time.perf_counter()
+                self._run_online(conn, op)
+                self.steps.append(StepResult(len(self.steps) + 1, op.phase, op.kind, op.describe(),
+                                             time.perf_counter() - t0))
+        except Exception as exc:
+            raise RollbackFailed(f"the tables have their old names again, but putting back the NULLs failed: "
+                                 f"{self._failure_message(exc)}; the rows are still recorded: re-run "
+                                 "`runbook rollback` to finish") from None
 
     def _lock_phase_rollback(self, conn, rev: Plan, bar, *, fingerprint, reason):
         # Rollback steps all run in one transaction (the reversed lock + prepare steps).

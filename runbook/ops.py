@@ -44,6 +44,10 @@ class Op:
     def check(self) -> str:
         return "true"
 
+    def transactions(self) -> list[list[str]]:
+        """How the runner splits the statements into transactions when run online."""
+        return [self.statements()]
+
     def describe(self) -> str:
         raise NotImplementedError
 
@@ -310,6 +314,7 @@ class FillNulls(Op):
     pk: str
     value: str
     tag: str  # short unique suffix for the trigger and its function
+    pk_type: str = "text"  # format_type of the key column (from the catalog)
     phase = PREPARE
     kind = "fill nulls"
 
@@ -365,7 +370,7 @@ class FillNulls(Op):
         return [SCHEMA_SQL.strip().rstrip(";"), *self.install_statements(), loop]
 
     def reverse(self):
-        return RestoreNulls(self.schema, self.table_name, self.column, self.pk, self.value, self.tag)
+        return RestoreNulls(self.schema, self.table_name, self.column, self.pk, self.value, self.tag, self.pk_type)
 
     def check(self):
         return f"NOT EXISTS (SELECT 1 FROM {qq(self.schema, self.table_name)} WHERE {q(self.column)} IS NULL)"
@@ -376,8 +381,29 @@ class FillNulls(Op):
 
 @dataclass(frozen=True)
 class RestoreNulls(FillNulls):
-    phase = LOCK
+    """Put back the NULLs the fill replaced: online, after the rollback's lock
+    transaction has committed (DROP NOT NULL is in it), in batches, each batch deleting
+    its records from ``runbook.filled`` in the same transaction (so it resumes)."""
+
+    phase = FINISH
     kind = "restore nulls"
+
+    def cleanup_statements(self) -> list[str]:
+        t = qq(self.schema, self.table_name)
+        return [f"DROP TRIGGER IF EXISTS {q(self.trigger)} ON {t}", f"DROP FUNCTION IF EXISTS {self.func}()"]
+
+    def batch_statement(self, batch_size: int) -> str:
+        t = qq(self.schema, self.table_name)
+        rel = _reg(self.schema, self.table_name)
+        att = f"(SELECT attnum FROM pg_attribute WHERE attrelid = {rel} AND attname = {literal(self.column)})"
+        return (
+            f"WITH batch AS (DELETE FROM runbook.filled f WHERE (f.relid, f.attnum, f.pk) IN ("
+            f"SELECT relid, attnum, pk FROM runbook.filled WHERE relid = {rel} AND attnum = {att} "
+            f"LIMIT {int(batch_size)}) RETURNING f.pk), "
+            f"upd AS (UPDATE {t} x SET {q(self.column)} = NULL FROM batch "
+            f"WHERE x.{q(self.pk)} = batch.pk::{self.pk_type} AND x.{q(self.column)} = {literal(self.value)} RETURNING 1) "
+            f"SELECT count(*) FROM batch"
+        )
 
     def statements(self):
         t = qq(self.schema, self.table_name)
@@ -421,6 +447,11 @@ class AddNotNullCheck(Op):
             f"ALTER TABLE {t} ADD CONSTRAINT {q(self.name)} CHECK ({q(self.column)} IS NOT NULL) NOT VALID",
             f"ALTER TABLE {t} VALIDATE CONSTRAINT {q(self.name)}",
         ]
+
+    def transactions(self) -> list[list[str]]:
+        # ADD takes ACCESS EXCLUSIVE for a moment; VALIDATE scans under SHARE UPDATE
+        # EXCLUSIVE (reads and writes go on): they must not share a transaction.
+        return [[s] for s in self.statements()]
 
     def reverse(self):
         return DropConstraint(self.schema, self.table_name, self.name)

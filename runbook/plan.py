@@ -238,7 +238,8 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
                                                 "filling NULLs needs a single-column primary key"))
                         continue
                     tag = hashlib.sha1(f"{S}.{tm.old}.{rc.old}".encode()).hexdigest()[:10]
-                    fill = FillNulls(S, cur.name, colname_now, pk[0].columns[0], rc.fill_nulls, tag)
+                    pk_col = cur.column(pk[0].columns[0])
+                    fill = FillNulls(S, cur.name, colname_now, pk_col.name, rc.fill_nulls, tag, pk_col.type)
                     ops_prep.append(fill)
                 ops_prep.append(AddNotNullCheck(S, cur.name, colname_now, check_name))
                 ops_notnull.append(SetNotNull(S, tm.new, rc.new, check_name, fill))

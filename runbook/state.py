@@ -67,7 +67,7 @@ def set_status(conn, run_id: str, status: str, summary: dict | None = None) -> N
         )
 
 
-def last_run(conn, statuses=("migrated", "committed")) -> dict | None:
+def last_run(conn, statuses=("migrated", "committed", "restoring")) -> dict | None:
     if not exists(conn):
         return None
     with conn.cursor() as cur:

@@ -160,9 +160,11 @@ ALTER TABLE public.chat_folders RENAME TO "AssistantFolder";
 ALTER TABLE public.users RENAME TO "User";
 -- drop constraint chat_sessions_title_not_null_check on AssistantChatSession
 ALTER TABLE public."AssistantChatSession" DROP CONSTRAINT IF EXISTS chat_sessions_title_not_null_check;
+COMMIT;
+
+-- Phase 3: finish, online
 -- put back the NULLs of AssistantChatSession.sessionName
 DROP TRIGGER IF EXISTS runbook_fill_68f520a69a ON public."AssistantChatSession";
 DROP FUNCTION IF EXISTS runbook.fill_68f520a69a();
 UPDATE public."AssistantChatSession" x SET "sessionName" = NULL FROM runbook.filled f WHERE f.relid = to_regclass('public."AssistantChatSession"') AND f.attnum = (SELECT attnum FROM pg_attribute WHERE attrelid = to_regclass('public."AssistantChatSession"') AND attname = 'sessionName') AND f.pk = x.id::text AND x."sessionName" = 'Untitled chat';
 DELETE FROM runbook.filled f WHERE f.relid = to_regclass('public."AssistantChatSession"') AND f.attnum = (SELECT attnum FROM pg_attribute WHERE attrelid = to_regclass('public."AssistantChatSession"') AND attname = 'sessionName');
-COMMIT;

@@ -468,11 +468,6 @@ def test_deadlock_with_a_service_transaction_is_retried(db, workdir):
 # -- nothing that scans or rewrites a table while services are locked out ----------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: AddNotNullCheck's ADD CONSTRAINT ... NOT VALID and VALIDATE CONSTRAINT run in one transaction "
-    "(Runner._run_online -> _with_retry(op.statements())), so the ACCESS EXCLUSIVE lock taken by ADD is held "
-    "while VALIDATE scans the table: every reader and writer of AssistantChatSession waits for the scan, "
-    "which grows with the table (bench/migrate.py's probe). Fix: commit between the two statements."))
 def test_not_null_check_is_validated_in_its_own_transaction(db, workdir):
     """The CHECK behind SET NOT NULL is added NOT VALID and validated in a later
     transaction (VALIDATE takes only SHARE UPDATE EXCLUSIVE). Evidence: ADD updates the
@@ -491,11 +486,6 @@ def test_not_null_check_is_validated_in_its_own_transaction(db, workdir):
     assert rows == [False], "ADD CONSTRAINT and VALIDATE CONSTRAINT committed in the same transaction"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: the rollback runs RestoreNulls (an UPDATE of every row the fill changed) inside its one lock "
-    "transaction (Runner._lock_phase_rollback turns every reversed op into a lock-phase op), so its lock window "
-    "grows with the data: about 100 ms at 100k messages and 790 ms at 1M in bench/migrate.py. Fix: in the "
-    "rollback, drop NOT NULL/CHECK and rename under the lock, then put the NULLs back online in batches."))
 def test_rollback_lock_transaction_is_catalog_only(db, workdir):
     _, url = db
     rc, _, err = cli("migrate", *_args(url, workdir, "--no-backup"))
