@@ -131,7 +131,8 @@ def crud_smoke(url: str) -> tuple[bool | None, str]:
                 ok = len(got) == 2 and not left and by_email is not None
                 return ok, f"created 1 folder, 1 session, {len(got)} messages; cascade left {len(left)}"
             finally:
-                tx.rollback()
+                if tx.is_active:  # a failed flush has already rolled it back
+                    tx.rollback()
     except (DBAPIError, SQLAlchemyError) as exc:
         msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         return False, msg
