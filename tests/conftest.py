@@ -9,6 +9,8 @@ existing server instead (it must allow CREATE DATABASE).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -59,13 +61,16 @@ def pg(tmp_path_factory) -> TestServer:
         return
     from runbook.server import LocalServer
 
-    base = tmp_path_factory.mktemp("pg")
+    # Not under pytest's basetemp: another pytest session on the machine prunes old
+    # basetemps, and would delete a running server's data folder.
+    base = Path(tempfile.mkdtemp(prefix="runbook-test-pg-"))
     bin_dir = os.environ.get("RUNBOOK_TEST_PG_BIN")
     srv = LocalServer.create(base, bin_dir=Path(bin_dir) if bin_dir else None).start()
     try:
         yield TestServer(srv.url("postgres"), srv)
     finally:
         srv.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
