@@ -96,6 +96,10 @@ def cmd_analyze(a) -> int:
     _print_table([asdict(c) for c in an.conflicts])
     print(f"\nObjects at risk ({len(an.at_risk)}):")
     _print_table([asdict(r) for r in an.at_risk], ["kind", "name", "table", "action"])
+    print(f"\nThe AI Assistant's client after the migration ({len(an.service_findings)} findings):")
+    _print_table([{k: r[k] for k in ("model", "column", "severity", "problem", "fix")} for r in an.service_findings])
+    for n in an.service_notes:
+        print(f"  note: {n}")
     print(f"\nSessions that could block the lock ({len(an.blocking)}):")
     _print_table([asdict(b) for b in an.blocking])
     by_kind: dict[str, int] = {}

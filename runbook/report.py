@@ -425,6 +425,18 @@ def at_risk(analysis) -> Table | Markdown:
                  status=("risk",))
 
 
+def service_compat(analysis) -> Table | Markdown:
+    """The AI Assistant's models against the database as the plan will leave it."""
+    rows = [dict(r) for r in analysis.service_findings]
+    notes = "; ".join(analysis.service_notes)
+    if not rows:
+        return _note("**The AI Assistant's Prisma client will find every table, column and key it needs.**"
+                     + (f" ({notes})" if notes else ""))
+    return Table(pd.DataFrame(rows), caption="What the AI Assistant's client will find after the migration "
+                                             "(a blocker of a model it never writes does not stop it)"
+                                             + (f"; {notes}" if notes else ""))
+
+
 def blockers(analysis) -> Table | Markdown:
     """Sessions that hold locks on the tables or long transactions, and the plan's blockers."""
     rows = [{"what": "session", "who": f"pid {b.pid} ({b.application or 'no application name'})",
