@@ -77,3 +77,13 @@ def execute(url: str, sql: str, params=None) -> None:
         conn.cursor().execute(sql, params)
     finally:
         conn.close()
+
+
+def rows(url: str, sql: str, params=None) -> list[tuple]:
+    conn = psycopg2.connect(url)
+    try:
+        cur = conn.cursor()
+        cur.execute(sql, params)
+        return cur.fetchall()
+    finally:
+        conn.close()

@@ -12,7 +12,7 @@ import runbook
 from runbook import fixture
 from runbook.errors import ConcurrentRun, ConflictError, MigrationFailed, UnsafeFunction, WrongState
 from runbook.execute import ADVISORY_KEY
-from snapshots import audit_events, execute, scalar, state
+from snapshots import audit_events, execute, rows, scalar, state
 
 
 def opts(tmp_path):
@@ -24,12 +24,12 @@ def test_migrate_renames_every_table_and_dependent_name(ref_db, tmp_path):
     assert nulls > 0
     r = runbook.migrate(ref_db, **opts(tmp_path))
     assert r.status == "migrated" and r.verification.ok
-    tables = {t for (t,) in _rows(ref_db, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
+    tables = {t for (t,) in rows(ref_db, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
     assert {"users", "chat_folders", "chat_sessions", "chat_messages", "chat_sessions_temp", "chat_messages_temp"} <= tables
     assert not {"User", "AssistantFolder", "AssistantChatSession", "AssistantChatMessage", "AssistantConversation",
                 "AssistantMessage"} & tables
-    names = {n for (n,) in _rows(ref_db, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
-    cons = {n for (n,) in _rows(ref_db, "SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace")}
+    names = {n for (n,) in rows(ref_db, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
+    cons = {n for (n,) in rows(ref_db, "SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace")}
     for expected in ("users_pkey", "users_email_key", "users_username_key", "chat_messages_temp_id_seq",
                      "chat_messages_sessionId_createdAt_idx", "chat_sessions_userId_idx"):
         assert expected in names, expected
@@ -231,15 +231,6 @@ def test_audit_table_absent_falls_back_to_runbooks_own(ref_db, tmp_path):
     runbook.migrate(ref_db, **opts(tmp_path))
     assert scalar(ref_db, "SELECT count(*) FROM runbook.audit_log WHERE action = 'migration_complete'") == 1
 
-
-def _rows(url, sql):
-    conn = psycopg2.connect(url)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def test_restore_with_yes_brings_back_lost_data(ref_db, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 import runbook
 from runbook.mapping import parse_mapping
-from snapshots import execute, scalar, state
+from snapshots import execute, rows, scalar, state
 
 SCHEMA = r'''
 CREATE SCHEMA app;
@@ -69,15 +69,15 @@ def test_other_schemas_grants_policies_and_identity_follow_and_come_back(custom_
     m = parse_mapping(MAPPING)
     before = state(url)
     content = 'SELECT count(*), sum(hashtextextended(x::text, 0))::text FROM app."{}" x'
-    before_rows = {t: _rows(url, content.format(t)) for t in ("Account", "BlogPost")}
+    before_rows = {t: rows(url, content.format(t)) for t in ("Account", "BlogPost")}
     nulls = scalar(url, 'SELECT count(*) FROM app."BlogPost" WHERE title IS NULL')
     r = runbook.migrate(url, m, backup_dir=str(tmp_path / "b"), log_dir=str(tmp_path / "l"), progress=False,
                         checksums="all")
     assert r.status == "migrated" and r.verification.ok, [c for c in r.verification.checks if not c.ok]
-    names = {n for (n,) in _rows(url, "SELECT relname FROM pg_class WHERE relnamespace = 'app'::regnamespace")}
+    names = {n for (n,) in rows(url, "SELECT relname FROM pg_class WHERE relnamespace = 'app'::regnamespace")}
     assert {"accounts", "blog_posts", "accounts_pkey", "accounts_email_key", "accounts_id_seq",
             "blog_posts_accountId_idx"} <= names
-    cons = {n for (n,) in _rows(url, "SELECT conname FROM pg_constraint WHERE connamespace = 'app'::regnamespace")}
+    cons = {n for (n,) in rows(url, "SELECT conname FROM pg_constraint WHERE connamespace = 'app'::regnamespace")}
     assert {"blog_posts_accountId_fkey", "accounts_email_check"} <= cons
     # grants (table and column level), RLS and its policy, the comment: all follow the rename
     assert scalar(url, "SELECT has_table_privilege(%s, 'app.accounts', 'SELECT')", (reader,))
@@ -98,14 +98,5 @@ def test_other_schemas_grants_policies_and_identity_follow_and_come_back(custom_
     after = state(url)
     assert after[0] == before[0]
     # the public schema is empty here: compare the app tables' rows (NULL titles restored)
-    assert {t: _rows(url, content.format(t)) for t in ("Account", "BlogPost")} == before_rows
+    assert {t: rows(url, content.format(t)) for t in ("Account", "BlogPost")} == before_rows
 
-
-def _rows(url, sql):
-    c = psycopg2.connect(url)
-    try:
-        cur = c.cursor()
-        cur.execute(sql)
-        return cur.fetchall()
-    finally:
-        c.close()
