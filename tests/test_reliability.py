@@ -497,6 +497,43 @@ def test_rollback_lock_transaction_is_catalog_only(db, workdir):
     assert not in_lock, f"row updates under the exclusive locks: {in_lock}"
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: the online prepare phase's DDL (the fill trigger's CREATE TRIGGER, ADD CONSTRAINT ... NOT VALID) "
+    "waits for its lock with the run's lock_timeout (5s by default) and every writer of the table queues behind "
+    "it meanwhile: an autovacuum or any SHARE UPDATE EXCLUSIVE holder turns the 'online' phase into a multi-second "
+    "outage (bench/migrate.py saw 434 ms behind autovacuum at 1M on PostgreSQL 15). Fix: run online DDL with a "
+    "short lock_timeout of its own (say 50-100 ms) and retry it with backoff, as the lock phase does"))
+def test_online_ddl_does_not_hold_writers_in_the_lock_queue(db, workdir):
+    """While something holds SHARE UPDATE EXCLUSIVE on the sessions table (autovacuum, an
+    index built CONCURRENTLY), migrate's online DDL on it must give way quickly instead of
+    queueing every writer behind itself."""
+    _, url = db
+    c = connect(url)
+    with c.cursor() as cur:
+        cur.execute('SELECT id FROM "User" ORDER BY id LIMIT 4')
+        users = [r[0] for r in cur.fetchall()]
+    c.close()
+    holder = connect(url, app="autovacuum-like", autocommit=False)
+    with holder.cursor() as cur:
+        cur.execute('LOCK TABLE "AssistantChatSession" IN SHARE UPDATE EXCLUSIVE MODE')
+    release = threading.Timer(2.0, lambda: (holder.rollback(), holder.close()))
+    stop = threading.Event()
+    writer = Client(url, "writer-0", users, stop, True)
+    writer.start()
+    try:
+        time.sleep(0.2)
+        release.start()
+        r = run_cli("migrate", *_args(url, workdir, "--online", "--json"), cwd=workdir, timeout=120)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+        release.join(timeout=10)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not writer.errors, writer.errors
+    assert writer.max_latency < 0.5, f"a writer waited {writer.max_latency:.2f}s behind runbook's online DDL"
+
+
 # -- 3. a crash at every step ----------------------------------------------------------------
 
 
