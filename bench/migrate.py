@@ -540,26 +540,30 @@ def print_table(s: dict, server: str) -> None:
         print(f"  probe errors: {s['probe_errors'][:3]}")
 
 
-def targets(summaries: list[dict]) -> list[tuple[str, bool, str]]:
+def targets(summaries: list[dict]) -> list[tuple[str, bool, str, bool]]:
+    """(target, met, value, gate): the probe's wall-clock stall is reported but does not
+    decide the exit status, since on a busy machine it also counts time a probe thread
+    spent waiting for a CPU, which no lock caused (the sampled lock wait measures blocking)."""
     out = []
     for key in ("runbook inside (median)", "runbook inside (worst)", "runbook probe lock wait (worst)",
                 "runbook probe stall (worst)"):
         worst = max(s["lock_ms"][key] for s in summaries)
         at = max(summaries, key=lambda s: s["lock_ms"][key])["messages"]
         out.append((f"lock window <= {TARGET_LOCK_MS:.0f} ms at every N ({key})", worst <= TARGET_LOCK_MS,
-                    f"{worst:.1f} ms at N = {at:,}"))
+                    f"{worst:.1f} ms at N = {at:,}", "stall" not in key))
     if len(summaries) > 1:
         a, b = summaries[0], summaries[-1]
         grow = b["messages"] / a["messages"]
         for key in ("runbook inside (median)", "runbook probe lock wait (median)", "runbook probe stall (median)"):
             x = b["lock_ms"][key] / max(a["lock_ms"][key], 1e-3)
             out.append((f"flat in N ({key}): {grow:,.0f}x the data, x{x:.2f} the window", x <= 2.0,
-                        f"{a['lock_ms'][key]:.1f} -> {b['lock_ms'][key]:.1f} ms"))
+                        f"{a['lock_ms'][key]:.1f} -> {b['lock_ms'][key]:.1f} ms", "stall" not in key))
     big = max(summaries, key=lambda s: s["messages"])
     out.append((f"runbook end to end <= {TARGET_RATIO}x manual at {big['messages']:,}", big["ratio"] <= TARGET_RATIO,
-                f"{big['ratio']:.2f}x"))
+                f"{big['ratio']:.2f}x", True))
     rss = max(s["runbook_rss_mb"] for s in summaries)
-    out.append((f"peak memory of the runbook process < {TARGET_RSS_MB:.0f} MB", rss < TARGET_RSS_MB, f"{rss:.0f} MB"))
+    out.append((f"peak memory of the runbook process < {TARGET_RSS_MB:.0f} MB", rss < TARGET_RSS_MB, f"{rss:.0f} MB",
+                True))
     return out
 
 
@@ -641,18 +645,18 @@ def main(argv=None) -> int:
         print_table(s, srv.version)
     checks = targets(summaries)
     print("\nTargets (issue 5):")
-    for name, ok, value in checks:
-        print(f"  {'MET ' if ok else 'MISS'} {name}: {value}")
+    for name, ok, value, gate in checks:
+        print(f"  {('MET ' if ok else 'MISS') if gate else ('info' if ok else 'INFO')} {name}: {value}")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"migrate-pg{major}"
     meta = {"server": srv.version, "engine": engine_version(), "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}", "repeat": a.repeat,
-            "targets": [{"target": n, "met": ok, "value": v} for n, ok, v in checks]}
+            "targets": [{"target": n, "met": ok, "value": v, "decides_exit_status": g} for n, ok, v, g in checks]}
     (out / f"{stem}.json").write_text(json.dumps({**meta, "summary": summaries, "runs": results}, indent=2, default=str))
     chart(summaries, srv.version, out / f"{stem}.png")
     print(f"\nwrote {out / (stem + '.json')} and {out / (stem + '.png')}")
-    return 0 if all(ok for _, ok, _ in checks) else 1
+    return 0 if all(ok for _, ok, _, gate in checks if gate) else 1
 
 
 if __name__ == "__main__":
