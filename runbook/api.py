@@ -346,7 +346,7 @@ def restore(url: str | None, backup_path: str, *, confirm: bool = False) -> dict
                  "left_alone": sorted({t.name for t in snap.tables} - set(tables))}
     if not confirm:
         return {"restored": False, **overwrite}
-    r = restore_backup(url, path)
+    r = restore_backup(url, path, server_version_num=snap.server_version)
     if r.returncode != 0:
         raise BackupFailed(f"pg_restore failed (the restore ran in one transaction, so nothing changed): "
                            f"{(r.stderr.strip().splitlines() or ['?'])[-1]}")

@@ -127,13 +127,26 @@ def create_backup(url: str, folder: Path, name: str, server_version_num: int, *,
     return BackupInfo(str(path), path.stat().st_size, seconds, True, len(lines), len(data_lines), version)
 
 
-def restore_backup(url: str, path: Path, *, clean: bool = True) -> subprocess.CompletedProcess:
+def restore_backup(url: str, path: Path, *, server_version_num: int, clean: bool = True) -> subprocess.CompletedProcess:
+    """Restore in one transaction: ``pg_restore`` writes the script, ``psql -1`` runs it.
+
+    Not ``pg_restore --dbname`` directly: pg_restore 18 starts every restore with
+    ``SET transaction_timeout = 0``, which servers before 17 reject. Going through the
+    script lets us drop that one line for older servers.
+    """
     env, plain_url = _env_and_url(url)
-    cmd = [str(_tool("pg_restore")), "--single-transaction", "--exit-on-error", f"--dbname={plain_url}"]
+    cmd = [str(_tool("pg_restore")), "--file=-"]
     if clean:
         cmd += ["--clean", "--if-exists"]
     cmd.append(str(path))
-    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+    script = subprocess.run(cmd, capture_output=True, text=True)
+    if script.returncode != 0:
+        return script
+    sql = script.stdout
+    if server_version_num < 170000:
+        sql = re.sub(r"(?m)^SET transaction_timeout = 0;\n", "", sql)
+    return subprocess.run([str(_tool("psql")), "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1",
+                           f"--dbname={plain_url}"], input=sql, capture_output=True, text=True, env=env)
 
 
 def list_backup(path: Path) -> list[str]:

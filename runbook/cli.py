@@ -132,6 +132,7 @@ def cmd_plan(a) -> int:
 
 def _options(a) -> dict:
     return dict(lock_timeout=a.lock_timeout, statement_timeout=a.statement_timeout, attempts=a.attempts,
+                online_lock_timeout=a.online_lock_timeout,
                 backup_dir=a.backup_dir, log_dir=a.log_dir, progress=not a.no_progress and not a.json,
                 checksums=a.checksums, quiesced=not a.online, batch_size=a.batch_size)
 
@@ -242,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--lock-timeout", default="5s", help="lock_timeout per attempt (default 5s)")
         sp.add_argument("--statement-timeout", default="60s")
         sp.add_argument("--attempts", type=int, default=5, help="attempts on lock timeout (default 5)")
+        sp.add_argument("--online-lock-timeout", default="100ms",
+                        help="lock_timeout of the online steps, retried many times (default 100ms)")
         sp.add_argument("--backup-dir", default="outputs/backups")
         sp.add_argument("--log-dir", default="outputs/logs")
         sp.add_argument("--checksums", choices=["auto", "all", "none"], default="auto",

@@ -59,6 +59,10 @@ class Options:
     lock_timeout: str = "5s"
     statement_timeout: str = "60s"
     attempts: int = 5
+    # Online DDL (fill trigger, NOT VALID check, validation) must not sit in the lock queue
+    # with writers stuck behind it: a short wait, given up and retried many times.
+    online_lock_timeout: str = "100ms"
+    online_attempts: int = 40
     backoff_base: float = 0.2
     backoff_cap: float = 5.0
     batch_size: int = 5000
@@ -569,13 +573,15 @@ class Runner:
             self._with_retry(conn, tx)
 
     def _with_retry(self, conn, statements: list[str], fetch: bool = False) -> int:
-        """Run statements in one short transaction with lock_timeout; retry on 55P03."""
-        for attempt in range(1, self.opt.attempts + 1):
+        """Run statements in one short online transaction with the online lock_timeout;
+        retry on 55P03 with capped exponential backoff and jitter."""
+        attempts = self.opt.online_attempts
+        for attempt in range(1, attempts + 1):
             conn.autocommit = False
             try:
                 rc = 0
                 with conn.cursor() as cur:
-                    cur.execute(f"SET LOCAL lock_timeout = {literal(self.opt.lock_timeout)}")
+                    cur.execute(f"SET LOCAL lock_timeout = {literal(self.opt.online_lock_timeout)}")
                     cur.execute(f"SET LOCAL statement_timeout = {literal(self.opt.statement_timeout)}")
                     for s in statements:
                         cur.execute(s)
@@ -584,22 +590,22 @@ class Runner:
                 return max(rc, 0)
             except psycopg2.Error as exc:
                 conn.rollback()
-                if not _is_lock_timeout(exc) or attempt == self.opt.attempts:
+                if not _is_lock_timeout(exc) or attempt == attempts:
                     if _is_lock_timeout(exc):
-                        raise self._lock_timeout_error(conn, attempt) from None
+                        raise self._lock_timeout_error(conn, attempt, self.opt.online_lock_timeout) from None
                     raise
-                self._sleep(attempt)
+                self._sleep(attempt, attempts)
             finally:
                 conn.autocommit = True
         return 0
 
-    def _sleep(self, attempt: int) -> None:
+    def _sleep(self, attempt: int, of: int | None = None) -> None:
         # capped exponential backoff with full jitter
         delay = _jitter.uniform(0, min(self.opt.backoff_cap, self.opt.backoff_base * 2 ** (attempt - 1)))
-        self.log(f"lock not available (attempt {attempt}/{self.opt.attempts}); retrying in {delay:.2f}s")
+        self.log(f"lock not available (attempt {attempt}/{of or self.opt.attempts}); retrying in {delay:.2f}s")
         time.sleep(delay)
 
-    def _lock_timeout_error(self, conn, attempts: int) -> LockTimeout:
+    def _lock_timeout_error(self, conn, attempts: int, timeout: str | None = None) -> LockTimeout:
         blockers = []
         try:
             c = connect(self.url, application_name="runbook-diag", autocommit=True)
@@ -618,7 +624,7 @@ class Runner:
         except Exception:
             pass
         who = "; ".join(f"pid {p} ({app}, {st}, transaction open {age}s)" for p, app, age, st in blockers) or "unknown"
-        return LockTimeout(f"could not take the locks within {self.opt.lock_timeout} after {attempts} attempts; "
+        return LockTimeout(f"could not take the locks within {timeout or self.opt.lock_timeout} after {attempts} attempts; "
                            f"blocked by {who}; nothing was changed", blockers=blockers)
 
     def _lock_phase(self, conn, plan: Plan, step0: int, rehearse: bool, bar) -> tuple[float, float, int]:

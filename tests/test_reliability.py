@@ -497,12 +497,6 @@ def test_rollback_lock_transaction_is_catalog_only(db, workdir):
     assert not in_lock, f"row updates under the exclusive locks: {in_lock}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: the online prepare phase's DDL (the fill trigger's CREATE TRIGGER, ADD CONSTRAINT ... NOT VALID) "
-    "waits for its lock with the run's lock_timeout (5s by default) and every writer of the table queues behind "
-    "it meanwhile: an autovacuum or any SHARE UPDATE EXCLUSIVE holder turns the 'online' phase into a multi-second "
-    "outage (bench/migrate.py saw 434 ms behind autovacuum at 1M on PostgreSQL 15). Fix: run online DDL with a "
-    "short lock_timeout of its own (say 50-100 ms) and retry it with backoff, as the lock phase does"))
 def test_online_ddl_does_not_hold_writers_in_the_lock_queue(db, workdir):
     """While something holds SHARE UPDATE EXCLUSIVE on the sessions table (autovacuum, an
     index built CONCURRENTLY), migrate's online DDL on it must give way quickly instead of
