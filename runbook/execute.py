@@ -339,16 +339,24 @@ class Runner:
                        "NOT NULL column has no NULL": MappingError}.get(c.name, PreflightFailed)
                 raise cls(f"preflight: {c.name}: {c.detail}; nothing was changed")
             backup = None
-            if self.opt.backup and not rehearse:
-                self.log("backup: pg_dump ...")
-                backup = self._timed("backup", create_backup, self.url, Path(self.opt.backup_dir),
-                                     f"backup-{self.run_id}", snap.server_version,
-                                     compress=self.opt.backup_compress,
-                                     expect_tables=[t.old if t.state == "todo" else t.new for t in plan.tables])
-                self.log(f"backup: {backup.path} ({backup.bytes:,} bytes, {backup.toc_entries} entries, "
-                         f"verified with pg_restore --list) in {backup.seconds:.2f}s")
+            # The baseline (counts, checksums) only reads: it runs while pg_dump works, on
+            # another connection, so it costs no wall time. Nothing changes before both end.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = None
+                if self.opt.backup and not rehearse:
+                    self.log("backup: pg_dump ...")
+                    pending = pool.submit(self._timed, "backup", create_backup, self.url, Path(self.opt.backup_dir),
+                                          f"backup-{self.run_id}", snap.server_version,
+                                          compress=self.opt.backup_compress,
+                                          expect_tables=[t.old if t.state == "todo" else t.new for t in plan.tables])
+                base = self._timed("baseline", baseline, conn, snap, plan, self.mapping, checksums=self.opt.checksums)
+                if pending is not None:
+                    backup = pending.result()  # BackupFailed propagates: nothing has changed
+                    self.log(f"backup: {backup.path} ({backup.bytes:,} bytes, {backup.toc_entries} entries, "
+                             f"verified with pg_restore --list) in {backup.seconds:.2f}s")
             state.ensure(conn)
-            base = self._timed("baseline", baseline, conn, snap, plan, self.mapping, checksums=self.opt.checksums)
             if not rehearse:
                 state.record_run(conn, self.run_id, plan.fingerprint, [op_to_dict(o) for o in plan.ops], base)
                 self._audit_own_tx("migration_start", fingerprint=plan.fingerprint, operations=len(plan.ops),
