@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/runbook demo
 
+# The test suite, then every notebook under nbval on its own demo server (stopped after).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests && DATABASE_URL= RUNBOOK_DEMO_DIR=$(CURDIR)/.runbook/nbval $(BIN)/python -m pytest -q --nbval-lax notebooks/
+	$(BIN)/python -m pytest -q tests && { DATABASE_URL= RUNBOOK_DEMO_DIR=$(CURDIR)/.runbook/nbval $(BIN)/python -m pytest -q --nbval-lax notebooks/; s=$$?; $(BIN)/runbook demo-db --stop --dir $(CURDIR)/.runbook/nbval >/dev/null; exit $$s; }
 
 lab: $(STAMP)
 	$(BIN)/runbook demo-db >/dev/null

@@ -50,6 +50,14 @@ def _json(obj) -> None:
 def cmd_demo_db(a) -> int:
     from .demo import demo_server
 
+    if a.stop:
+        from .server import LocalServer
+
+        if (Path(a.dir) / "pgdata" / "PG_VERSION").exists():
+            LocalServer.create(Path(a.dir)).stop()
+            print(f"stopped the embedded PostgreSQL in {a.dir}")
+        return 0
+
     info = demo_server(Path(a.dir), messages=a.messages, reseed=a.reseed)
     if a.json:
         _json(info)
@@ -258,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dir", default=str(DEMO_DIR))
     sp.add_argument("--messages", type=int, default=10000)
     sp.add_argument("--reseed", action="store_true")
+    sp.add_argument("--stop", action="store_true", help="stop the embedded server instead")
     common(sp, db=False)
     sp.set_defaults(func=cmd_demo_db)
 

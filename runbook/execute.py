@@ -562,17 +562,19 @@ class Runner:
             return
         if type(op) is FillNulls:  # not its subclass RestoreNulls
             self._with_retry(conn, op.install_statements())
-            total = 0
             from tqdm.auto import tqdm
 
-            with conn.cursor() as cur:
-                cur.execute(f"SELECT count(*) FROM {qq(op.schema, op.table_name)} WHERE {q(op.column)} IS NULL")
-                todo = cur.fetchone()[0]
-            with tqdm(total=todo, desc=f"fill {op.table_name}.{op.column}", unit="row",
-                      disable=not self.opt.progress or todo == 0, leave=False) as pb:
-                while True:
+            with tqdm(desc=f"fill {op.table_name}.{op.column}", unit="row",
+                      disable=not self.opt.progress, leave=False) as pb:
+                after = None
+                while True:  # one pass up the primary key ...
+                    n, after_ = self._with_retry(conn, [op.keyset_statement(self.opt.batch_size, after)], fetch=2)
+                    pb.update(n)
+                    if n == 0:
+                        break
+                    after = after_
+                while True:  # ... then whatever SKIP LOCKED passed over (usually nothing)
                     n = self._with_retry(conn, [op.batch_statement(self.opt.batch_size)])
-                    total += n
                     pb.update(n)
                     if n == 0:
                         break
@@ -580,7 +582,7 @@ class Runner:
         for tx in op.transactions():
             self._with_retry(conn, tx)
 
-    def _with_retry(self, conn, statements: list[str], fetch: bool = False) -> int:
+    def _with_retry(self, conn, statements: list[str], fetch: int = 0):
         """Run statements in one short online transaction with the online lock_timeout;
         retry on 55P03 with capped exponential backoff and jitter."""
         attempts = self.opt.online_attempts
@@ -593,9 +595,12 @@ class Runner:
                     cur.execute(f"SET LOCAL statement_timeout = {literal(self.opt.statement_timeout)}")
                     for s in statements:
                         cur.execute(s)
-                        rc = cur.fetchone()[0] if fetch else cur.rowcount
+                        if fetch == 2:
+                            rc = cur.fetchone()
+                        else:
+                            rc = cur.fetchone()[0] if fetch else cur.rowcount
                 conn.commit()
-                return max(rc, 0)
+                return rc if fetch == 2 else max(rc, 0)
             except psycopg2.Error as exc:
                 conn.rollback()
                 if not _is_lock_timeout(exc) or attempt == attempts:

@@ -358,6 +358,24 @@ class FillNulls(Op):
             f"ON CONFLICT DO NOTHING"
         )
 
+    def keyset_statement(self, batch_size: int, after: str | None) -> str:
+        """One batch walking the primary key upwards (one pass over the table in all):
+        returns the rows filled and the last key, to start the next batch after it."""
+        t = qq(self.schema, self.table_name)
+        pk = q(self.pk)
+        start = f"AND {pk} > {literal(after)}::{self.pk_type} " if after is not None else ""
+        rel = _reg(self.schema, self.table_name)
+        return (
+            f"WITH todo AS (SELECT {pk} FROM {t} WHERE {q(self.column)} IS NULL {start}"
+            f"ORDER BY {pk} LIMIT {int(batch_size)} FOR UPDATE SKIP LOCKED), "
+            f"done AS (UPDATE {t} x SET {q(self.column)} = {literal(self.value)} FROM todo "
+            f"WHERE x.{pk} = todo.{pk} RETURNING x.{pk}), "
+            f"ins AS (INSERT INTO runbook.filled (relid, attnum, pk) "
+            f"SELECT {rel}, (SELECT attnum FROM pg_attribute WHERE attrelid = {rel} AND attname = "
+            f"{literal(self.column)}), {pk}::text FROM done ON CONFLICT DO NOTHING) "
+            f"SELECT count(*), max({pk})::text FROM done"
+        )
+
     def statements(self):
         # As rendered for a person running the script by hand: the same batches in a DO loop.
         loop = (
