@@ -1,6 +1,6 @@
 """Database URLs: resolution, redaction, and connections.
 
-A URL is a libpq URI (``postgresql://user:pass@host:port/db?sslmode=...``). libpq itself
+A URL is a libpq URI (``postgresql://user@host:port/db?sslmode=...``, password included or from ``PGPASSWORD``). libpq itself
 fills what the URI leaves out from the usual ``PG*`` variables (``PGHOST``,
 ``PGPASSWORD``, ``PGSSLMODE`` ...), so we hand it the URI untouched, with one
 exception: a non-local host with no ``sslmode`` anywhere gets ``sslmode=require``, as the
