@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,46 +86,129 @@ def free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
+class BackupJob:
+    """``pg_dump`` running in the background, flushed to disk while it writes.
+
+    pg_dump only reads (one snapshot, ACCESS SHARE locks), so the run starts it as soon as
+    the disk-space and version checks pass and does its analysis, preflight and baseline
+    meanwhile; nothing is changed before :meth:`wait` returns a verified backup.
+
+    A thread calls ``fdatasync`` on the growing file every ``flush_every`` seconds, so
+    the kernel writes it out while pg_dump is still producing it and the final ``fsync``
+    has little left to do (at 1M messages the final fsync alone took 0.2 s). The same
+    thread moves an optional progress bar (bytes written).
+    """
+
+    def __init__(self, url: str, folder: Path, name: str, server_version_num: int, *, compress: bool = False,
+                 expected_bytes: int | None = None, progress: bool = False, flush_every: float = 0.1):
+        self.url = url
+        self.version = check_pg_dump(server_version_num)
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackupFailed(f"cannot create backup folder {folder}: {exc.strerror}") from None
+        if not os.access(folder, os.W_OK):
+            raise BackupFailed(f"backup folder {folder} is not writable; nothing was changed")
+        self.path = folder / f"{name}.dump"
+        env, plain_url = _env_and_url(url)
+        cmd = [str(_tool("pg_dump")), "--format=custom", f"--compress={6 if compress else 0}", "--no-sync",
+               f"--file={self.path}", f"--dbname={plain_url}"]
+        self._t0 = time.perf_counter()
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        self._stop = threading.Event()
+        self._flush_error: OSError | None = None
+        self._bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=expected_bytes, desc="backup (pg_dump)", unit="B", unit_scale=True,
+                             unit_divisor=1024, leave=False)
+        self._flusher = threading.Thread(target=self._flush_loop, args=(flush_every,), name="runbook-backup-flush",
+                                         daemon=True)
+        self._flusher.start()
+        self.done = False
+
+    def _flush_loop(self, every: float) -> None:
+        fd = None
+        shown = 0
+        try:
+            while not self._stop.wait(every):
+                if fd is None:
+                    try:
+                        fd = os.open(self.path, os.O_RDONLY)
+                    except FileNotFoundError:
+                        continue
+                os.fdatasync(fd)
+                if self._bar is not None:
+                    size = os.fstat(fd).st_size
+                    self._bar.update(size - shown)
+                    shown = size
+        except OSError as exc:  # reported by wait(), which fsyncs again anyway
+            self._flush_error = exc
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def _end_threads(self) -> None:
+        self._stop.set()
+        self._flusher.join()
+        if self._bar is not None:
+            self._bar.close()
+
+    def wait(self, expect_tables: list[str] | None = None) -> BackupInfo:
+        """Wait for pg_dump, fsync the file, and verify it with ``pg_restore --list``
+        (every table in ``expect_tables`` must have its data in it). Raises :class:`BackupFailed`."""
+        try:
+            _, stderr = self._proc.communicate()
+        finally:
+            self._end_threads()
+            self.done = True
+        path = self.path
+        if self._proc.returncode != 0:
+            path.unlink(missing_ok=True)
+            err = scrub((stderr.strip().splitlines() or ["unknown error"])[-1], self.url)
+            raise BackupFailed(f"pg_dump failed, nothing was changed: {err}")
+        try:
+            with open(path, "rb+") as fh:
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise BackupFailed(f"backup could not be written to disk, nothing was changed: {exc.strerror}") from None
+        toc = subprocess.run([str(_tool("pg_restore")), "--list", str(path)], capture_output=True, text=True)
+        if toc.returncode != 0:
+            raise BackupFailed(f"backup {path.name} does not verify (pg_restore --list failed); nothing was changed")
+        lines = [l for l in toc.stdout.splitlines() if l and not l.startswith(";")]
+        data_lines = [l for l in lines if " TABLE DATA " in l]
+        missing = []
+        for t in expect_tables or []:
+            if not any(re.search(r" TABLE DATA \S+ " + re.escape(t) + r" ", l) for l in data_lines):
+                missing.append(t)
+        if missing:
+            raise BackupFailed(f"backup {path.name} lacks the data of {', '.join(missing)}; nothing was changed")
+        seconds = time.perf_counter() - self._t0  # started, dumped, fsynced and verified
+        return BackupInfo(str(path), path.stat().st_size, seconds, True, len(lines), len(data_lines), self.version)
+
+    def cancel(self) -> None:
+        """Stop pg_dump (the run stopped before it needed the backup) and remove the partial file."""
+        if self.done:
+            return
+        self.done = True
+        if self._proc.poll() is None:
+            self._proc.terminate()
+        try:
+            self._proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.communicate()
+        self._end_threads()
+        self.path.unlink(missing_ok=True)
+
+
 def create_backup(url: str, folder: Path, name: str, server_version_num: int, *, compress: bool = False,
                   expect_tables: list[str] | None = None) -> BackupInfo:
     """Dump the database to ``folder/name.dump`` and verify it. Raises :class:`BackupFailed`."""
-    version = check_pg_dump(server_version_num)
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BackupFailed(f"cannot create backup folder {folder}: {exc.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise BackupFailed(f"backup folder {folder} is not writable; nothing was changed")
-    path = folder / f"{name}.dump"
-    env, plain_url = _env_and_url(url)
-    t0 = time.perf_counter()
-    cmd = [str(_tool("pg_dump")), "--format=custom", f"--compress={6 if compress else 0}", "--no-sync",
-           f"--file={path}", f"--dbname={plain_url}"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        path.unlink(missing_ok=True)
-        err = scrub((r.stderr.strip().splitlines() or ["unknown error"])[-1], url)
-        raise BackupFailed(f"pg_dump failed, nothing was changed: {err}")
-    try:
-        with open(path, "rb+") as fh:
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        raise BackupFailed(f"backup could not be written to disk, nothing was changed: {exc.strerror}") from None
-    seconds = time.perf_counter() - t0
-    toc = subprocess.run([str(_tool("pg_restore")), "--list", str(path)], capture_output=True, text=True)
-    if toc.returncode != 0:
-        raise BackupFailed(f"backup {path.name} does not verify (pg_restore --list failed); nothing was changed")
-    lines = [l for l in toc.stdout.splitlines() if l and not l.startswith(";")]
-    data_lines = [l for l in lines if " TABLE DATA " in l]
-    missing = []
-    for t in expect_tables or []:
-        if not any(re.search(r" TABLE DATA \S+ " + re.escape(t) + r" ", l) for l in data_lines):
-            missing.append(t)
-    if missing:
-        raise BackupFailed(f"backup {path.name} lacks the data of {', '.join(missing)}; nothing was changed")
-    return BackupInfo(str(path), path.stat().st_size, seconds, True, len(lines), len(data_lines), version)
+    return BackupJob(url, folder, name, server_version_num, compress=compress).wait(expect_tables)
 
 
 def restore_backup(url: str, path: Path, *, server_version_num: int, clean: bool = True) -> subprocess.CompletedProcess:

@@ -785,16 +785,20 @@ def _load_schema(schema) -> tuple[Schema, str]:
 
 
 def check(url_or_conn=None, schema=None, *, db_schema: str = "public",
-          written: Iterable[str] = DEFAULT_WRITTEN) -> Compatibility:
+          written: Iterable[str] = DEFAULT_WRITTEN, snapshot: Snapshot | None = None) -> Compatibility:
     """Read the database (a URL, ``$DATABASE_URL``, or an open psycopg2 connection) and compare.
 
     ``schema``: a parsed :class:`~runbook.prisma.Schema`, a ``.prisma`` path (or a folder
-    of them), or None for the AI Assistant's schema (spec 3.1).
+    of them), or None for the AI Assistant's schema (spec 3.1). ``snapshot``: a catalog
+    snapshot just taken of that database, used instead of reading it again.
     """
     from .connection import connect, redact, resolve_url
 
     sch, source = _load_schema(schema)
-    if url_or_conn is None or isinstance(url_or_conn, str):
+    if snapshot is not None:
+        snap = snapshot
+        database = redact(url_or_conn) if isinstance(url_or_conn, str) else snapshot.database
+    elif url_or_conn is None or isinstance(url_or_conn, str):
         url = resolve_url(url_or_conn)
         conn = connect(url, application_name="runbook-check-schema", autocommit=True)
         try:
@@ -809,10 +813,10 @@ def check(url_or_conn=None, schema=None, *, db_schema: str = "public",
 
 
 def write_blockers(url_or_conn=None, schema=None, *, db_schema: str = "public",
-                   written: Iterable[str] = DEFAULT_WRITTEN) -> list:
+                   written: Iterable[str] = DEFAULT_WRITTEN, snapshot: Snapshot | None = None) -> list:
     """For ``runbook verify``: one failing :class:`runbook.verify.Check` per blocker that stops the
     service (read blockers of any model, write blockers of ``written``), or one passing check."""
-    return check(url_or_conn, schema, db_schema=db_schema, written=written).as_checks()
+    return check(url_or_conn, schema, db_schema=db_schema, written=written, snapshot=snapshot).as_checks()
 
 
 def predict(url: str | None = None, mapping=None, schema=None, *, db_schema: str | None = None,

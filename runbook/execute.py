@@ -19,6 +19,7 @@ by their reverses) and writes a ``migration_failed`` audit row in its own transa
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ import random
 import secrets
 import signal
 import socket
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -35,7 +37,7 @@ import psycopg2
 from psycopg2 import errorcodes
 
 from . import audit, state
-from .backup import BackupInfo, check_pg_dump, create_backup, estimated_size, free_bytes
+from .backup import BackupInfo, BackupJob, check_pg_dump, estimated_size, free_bytes
 from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact
 from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, NotOwner, PreflightFailed,
@@ -250,6 +252,24 @@ class Runner:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     # -- preflight (spec 6.2) -------------------------------------------------------------
+    def backup_checks(self, conn, server_version: int) -> list[PreflightCheck]:
+        """What must hold before pg_dump starts: a pg_dump as new as the server, and room
+        for the dump (estimated at 1.2x the database size) in the backup folder."""
+        out = []
+        try:
+            out.append(PreflightCheck("pg_dump version", True, check_pg_dump(server_version)))
+        except Exception as exc:
+            out.append(PreflightCheck("pg_dump version", False, str(exc)))
+        self._db_size = estimated_size(conn)
+        need = int(self._db_size * 1.2)
+        try:
+            free = free_bytes(Path(self.opt.backup_dir))
+            out.append(PreflightCheck("disk space for the backup", free >= need,
+                                      f"{free / 2**20:,.0f} MiB free, about {need / 2**20:,.0f} MiB needed"))
+        except OSError as exc:
+            out.append(PreflightCheck("disk space for the backup", False, f"{self.opt.backup_dir}: {exc.strerror}"))
+        return out
+
     def preflight(self, conn, snap: Snapshot, plan: Plan) -> list[PreflightCheck]:
         out = [PreflightCheck("database connection", True, f"{redact(self.url)} as {snap.current_user}")]
         ok_ver = snap.server_version >= MIN_SERVER
@@ -263,18 +283,7 @@ class Runner:
         out.append(PreflightCheck("role owns the tables", not not_owned,
                                   "current role " + snap.current_user + (" does not own " + ", ".join(not_owned) if not_owned else " owns every table in the plan")))
         if self.opt.backup:
-            try:
-                ver = check_pg_dump(snap.server_version)
-                out.append(PreflightCheck("pg_dump version", True, ver))
-            except Exception as exc:
-                out.append(PreflightCheck("pg_dump version", False, str(exc)))
-            need = int(estimated_size(conn) * 1.2)
-            try:
-                free = free_bytes(Path(self.opt.backup_dir))
-                out.append(PreflightCheck("disk space for the backup", free >= need,
-                                          f"{free / 2**20:,.0f} MiB free, about {need / 2**20:,.0f} MiB needed"))
-            except OSError as exc:
-                out.append(PreflightCheck("disk space for the backup", False, f"{self.opt.backup_dir}: {exc.strerror}"))
+            out.extend(self.backup_checks(conn, snap.server_version))
         oids = {st.oid for st in plan.tables if st.oid}
         blockers = [a for a in snap.activity if set(a.locked_oids) & oids]
         out.append(PreflightCheck(
@@ -311,6 +320,10 @@ class Runner:
     def migrate(self, *, dry_run=False, rehearse=False, approved_fingerprint: str | None = None) -> RunResult:
         lock_conn = None
         conn = None
+        job = None
+        # the plan quotes names with SQLAlchemy's PostgreSQL rules: import them while this
+        # thread waits for the server (advisory lock, catalog queries)
+        threading.Thread(target=importlib.import_module, args=("sqlalchemy.dialects.postgresql",), daemon=True).start()
         try:
             lock_conn = self._lock_runner()
             conn = connect(self.url, application_name="runbook", autocommit=True)
@@ -338,24 +351,21 @@ class Runner:
                        "pg_dump version": ToolMissing, "fill value fits its column": MappingError,
                        "NOT NULL column has no NULL": MappingError}.get(c.name, PreflightFailed)
                 raise cls(f"preflight: {c.name}: {c.detail}; nothing was changed")
+            # pg_dump only reads: the baseline is taken while it runs, and nothing changes
+            # before the backup is on disk and verified
+            if self.opt.backup and not rehearse:
+                job = self._start_backup(conn)
+            if job is not None and self.opt.crud_check and self._is_default_target():
+                # the verification's CRUD check needs SQLAlchemy's ORM: import it now, while
+                # this thread only waits for the server (baseline) and for pg_dump
+                threading.Thread(target=importlib.import_module, args=("runbook.models",), daemon=True).start()
+            base = self._timed("baseline", baseline, conn, snap, plan, self.mapping, checksums=self.opt.checksums)
             backup = None
-            # The baseline (counts, checksums) only reads: it runs while pg_dump works, on
-            # another connection, so it costs no wall time. Nothing changes before both end.
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                pending = None
-                if self.opt.backup and not rehearse:
-                    self.log("backup: pg_dump ...")
-                    pending = pool.submit(self._timed, "backup", create_backup, self.url, Path(self.opt.backup_dir),
-                                          f"backup-{self.run_id}", snap.server_version,
-                                          compress=self.opt.backup_compress,
-                                          expect_tables=[t.old if t.state == "todo" else t.new for t in plan.tables])
-                base = self._timed("baseline", baseline, conn, snap, plan, self.mapping, checksums=self.opt.checksums)
-                if pending is not None:
-                    backup = pending.result()  # BackupFailed propagates: nothing has changed
-                    self.log(f"backup: {backup.path} ({backup.bytes:,} bytes, {backup.toc_entries} entries, "
-                             f"verified with pg_restore --list) in {backup.seconds:.2f}s")
+            if job is not None:
+                backup = job.wait(expect_tables=[t.old if t.state == "todo" else t.new for t in plan.tables])
+                self.timings["backup"] = backup.seconds
+                self.log(f"backup: {backup.path} ({backup.bytes:,} bytes, {backup.toc_entries} entries, "
+                         f"verified with pg_restore --list) in {backup.seconds:.2f}s")
             state.ensure(conn)
             if not rehearse:
                 state.record_run(conn, self.run_id, plan.fingerprint, [op_to_dict(o) for o in plan.ops], base)
@@ -363,11 +373,20 @@ class Runner:
                                    database=redact(self.url))
             return self._execute(conn, snap, plan, base, checks, backup, rehearse)
         finally:
+            if job is not None and not job.done:  # stopped before the backup was needed
+                job.cancel()
+                self.log("backup: pg_dump stopped, partial file removed")
             if conn is not None:
                 conn.close()
             if lock_conn is not None:
                 lock_conn.close()
             self.log.close()
+
+    def _start_backup(self, conn) -> BackupJob:
+        job = BackupJob(self.url, Path(self.opt.backup_dir), f"backup-{self.run_id}", conn.server_version,
+                        compress=self.opt.backup_compress, expected_bytes=self._db_size, progress=self.opt.progress)
+        self.log("backup: pg_dump started (the baseline is taken while it runs)")
+        return job
 
     def recover_interrupted(self, conn) -> list[str]:
         """Undo what a killed run left behind before its lock phase committed.

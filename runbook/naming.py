@@ -11,17 +11,20 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy.dialects import postgresql
-
 from .errors import InvalidIdentifier
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
-_preparer = postgresql.dialect().identifier_preparer
+_preparer = None
 
 
 def q(name: str) -> str:
     """Quote an identifier for PostgreSQL (only when needed)."""
+    global _preparer
+    if _preparer is None:  # imported on first use: `runbook migrate` starts pg_dump before it needs this
+        from sqlalchemy.dialects import postgresql
+
+        _preparer = postgresql.dialect().identifier_preparer
     return _preparer.quote(name)
 
 

@@ -132,6 +132,15 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
     checks: list[Check] = []
     counts: list[TableCount] = []
     fwd = direction == "forward"
+    crud = None
+    if fwd and url:
+        # the CRUD check goes through the service's models on its own connection: it runs
+        # while the counts and checksums below keep the server busy
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-crud")
+        crud = pool.submit(_crud_smoke, url)
+        pool.shutdown(wait=False)
     tables = {o.old: o.new for o in plan.ops if isinstance(o, RenameTable)}
     cols = {o.old: o.new for o in plan.ops if isinstance(o, RenameColumn)}
     names = {o.old: o.new for o in plan.ops if isinstance(o, (RenameConstraint, RenameIndex, RenameSequence))}
@@ -228,10 +237,14 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
         # without default that a model the service writes does not know is a blocker
         from .compat import write_blockers
 
-        checks.extend(write_blockers(conn))
-        from .models import crud_smoke
-
-        ok, detail = crud_smoke(url)
+        checks.extend(write_blockers(conn, snapshot=snap))
+        ok, detail = crud.result()
         if ok is not None:
             checks.append(Check("chat create/read/update/delete through the target models", ok, detail))
     return Verification(tuple(checks), tuple(counts))
+
+
+def _crud_smoke(url: str) -> tuple[bool | None, str]:
+    from .models import crud_smoke
+
+    return crud_smoke(url)
