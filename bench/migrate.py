@@ -16,15 +16,21 @@ runbook
     ``runbook migrate --json`` (preflight, backup, prepare, lock, finish, verify) in a
     subprocess, then ``runbook rollback --drop-added-columns --json``.
 
-The **lock window** is measured twice. From outside, by a probe: one thread per renamed
-table, each reading and updating one row of it by primary key every 2 ms in single
-statements (switching to the other name when the one it uses disappears) and recording
-how long each statement took, retries included; its longest stall is the longest time a
-service was blocked. From inside: ``RunResult.lock_window_s`` (from LOCK TABLE granted to
-COMMIT) for runbook, and ``clock_timestamp()`` before BEGIN and after COMMIT for the
-manual transaction. The probe's statements touch one table each on purpose: a service
-transaction that locks a child table and then its parent can deadlock with runbook's
-LOCK TABLE (see tests/test_reliability.py), which is a separate finding.
+The **lock window** is measured three ways. From outside, by a probe connection: every
+2 ms it runs one single-statement transaction, cycling through the renamed tables (a read,
+then an in-place update of one row by primary key; switching to the other name when the
+one it uses disappears) and records how long each statement took, retries included; its
+longest stall is the longest time a service was blocked. By the server: the probe's
+session logs every lock wait over 1 ms (``log_lock_waits``, ``deadlock_timeout = 1ms``)
+with its exact length, read back from the server log. From inside:
+``RunResult.lock_window_s`` (from LOCK TABLE granted to COMMIT) for runbook, and
+``clock_timestamp()`` before BEGIN and after COMMIT for the manual transaction. The
+probe's statements touch one table each on purpose: a service transaction that locks a
+child table and then its parent can deadlock with runbook's LOCK TABLE (see
+tests/test_reliability.py), which is a separate finding.
+
+The end-to-end times are taken with the probe running, so both procedures share the
+machine with a service; the probe itself is light (one statement every 2 ms).
 
 Peak memory is ``ru_maxrss`` of the ``runbook`` process itself (its ``pg_dump`` child is
 reported apart). Results go to ``bench/results/migrate-pg<major>.json`` and a log-log PNG
@@ -127,101 +133,118 @@ RUNBOOK_WRAPPER = (
 
 
 class Probe:
-    """Services reading and writing the renamed tables while a procedure runs."""
+    """A service reading and writing the renamed tables while a procedure runs.
 
-    def __init__(self, url: str, ids: dict[str, str], period: float = 0.002):
-        self.url, self.ids, self.period = url, ids, period
+    One connection, as the issue describes: every ``period`` it runs one single-statement
+    transaction, cycling through the probed tables, a read and then an in-place update of
+    one row by primary key, switching to the other name of a table when the one it uses
+    stops existing (as a restarted service would). Each statement's duration, retries
+    included, is a stall; the longest is the longest time the service was blocked.
+
+    The server measures the lock waits itself: the probe's session sets
+    ``log_lock_waits = on`` and ``deadlock_timeout = 1ms``, so every wait on a lock longer
+    than 1 ms is logged by the server with its exact length ("acquired ... after 9.87 ms")
+    and the pid holding the lock. That costs nothing while nobody waits, unlike polling
+    ``pg_stat_activity`` (an earlier version did, every millisecond: it kept 0.6 of this
+    machine's 2 CPUs busy and slowed whatever procedure was being measured).
+    """
+
+    def __init__(self, url: str, ids: dict[str, str], server_log: Path, period: float = 0.002):
+        self.url, self.ids, self.period, self.server_log = url, ids, period, Path(server_log)
         self.stop = threading.Event()
         self.stalls: list[tuple[float, float, str]] = []  # (start wall time, seconds, table)
         self.errors: list[str] = []
         self.statements = 0
         self.armed = float("inf")  # stalls count once the procedure starts
-        self._lock = threading.Lock()
-        self.lock_waits: list[tuple[float, float]] = []  # (wall time sampled, seconds waited so far)
-        self.blocked_by: dict[str, tuple[float, str]] = {}  # blocking statement -> (longest wait, probe)
-        self.threads = [threading.Thread(target=self._run, args=(t,), daemon=True) for t in PROBED]
-        self.threads.append(threading.Thread(target=self._sample, daemon=True))
+        self.lock_waits: list[tuple[float, float]] = []  # (wall time the wait ended, seconds waited)
+        self.blocked_by: dict[str, float] = {}  # pid holding the lock -> longest wait it caused
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.pid = None
+        self._log_offset = 0
 
     def __enter__(self):
-        for t in self.threads:
-            t.start()
+        self._log_offset = self.server_log.stat().st_size if self.server_log.exists() else 0
+        self.thread.start()
         time.sleep(0.2)  # connected and warm: a connection's first statements are slow
         self.armed = time.time()
         return self
 
     def __exit__(self, *exc):
         self.stop.set()
-        for t in self.threads:
-            t.join(timeout=30)
+        self.thread.join(timeout=30)
+        time.sleep(0.05)  # the server's last log lines
+        self._read_server_log()
 
-    def _run(self, table) -> None:
-        old, new, col = table
-        names = [old, new]
-        pk = self.ids[old]
+    def _run(self) -> None:
+        names = {old: [old, new] for old, new, _ in PROBED}
         try:
-            conn = psycopg2.connect(self.url, application_name=f"probe-{new}")
+            conn = psycopg2.connect(self.url, application_name="probe")
             conn.autocommit = True
             cur = conn.cursor()
+            cur.execute("SET log_lock_waits = on")
+            cur.execute("SET deadlock_timeout = '1ms'")
+            cur.execute("SELECT pg_backend_pid()")
+            self.pid = cur.fetchone()[0]
         except psycopg2.Error as exc:
-            self.errors.append(f"{new}: {exc}")
+            self.errors.append(f"probe: {exc}")
             return
-        stmts = [lambda n: (f"SELECT {q(col)} FROM {q(n)} WHERE id = %s", (pk,)),
-                 lambda n: (f"UPDATE {q(n)} SET {q(col)} = {q(col)} WHERE id = %s", (pk,))]
+        kinds = [(t, w) for t in PROBED for w in (False, True)]
         i = 0
         while not self.stop.is_set():
-            make = stmts[i % 2]
+            (old, new, col), write = kinds[i % len(kinds)]
             i += 1
+            pk = self.ids[old]
             w0, t0 = time.time(), time.perf_counter()
             for _ in range(3):
+                n = names[old][0]
+                sql = (f"UPDATE {q(n)} SET {q(col)} = {q(col)} WHERE id = %s" if write
+                       else f"SELECT {q(col)} FROM {q(n)} WHERE id = %s")
                 try:
-                    cur.execute(*make(names[0]))
+                    cur.execute(sql, (pk,))
                     break
                 except psycopg2.errors.UndefinedTable:
-                    names.reverse()  # the service restarts on the other name
+                    names[old].reverse()  # the service restarts on the other name
                 except psycopg2.Error as exc:
                     self.errors.append(f"{new}: {str(exc).strip()}")
                     conn.close()
                     return
             took = time.perf_counter() - t0
-            with self._lock:
-                self.statements += 1
-                if took > 0.002 and w0 >= self.armed:
-                    self.stalls.append((w0, took, new))
+            self.statements += 1
+            if took > 0.002 and w0 >= self.armed:
+                self.stalls.append((w0, took, new))
             time.sleep(self.period)
         conn.close()
 
-    def _sample(self) -> None:
-        """Every millisecond, ask the server how long each probe statement has been waiting
-        for a lock (server clock, so a probe thread that is merely short of CPU on a busy
-        machine does not count as blocked)."""
-        conn = psycopg2.connect(self.url, application_name="probe-sampler")
-        conn.autocommit = True
-        cur = conn.cursor()
-        while not self.stop.is_set():
-            cur.execute("SELECT extract(epoch FROM clock_timestamp() - a.query_start)::float8, a.application_name, "
-                        "(SELECT string_agg(coalesce(b.application_name, '') || ': ' || left(b.query, 100) || "
-                        "  CASE WHEN b.wait_event_type = 'Lock' THEN ' <- itself waiting for ' || coalesce(("
-                        "   SELECT string_agg(coalesce(c.application_name, '') || ': ' || left(c.query, 60) "
-                        "          || ' (' || coalesce(c.backend_type, '') || ')', ' | ') "
-                        "   FROM pg_stat_activity c WHERE c.pid = ANY(pg_blocking_pids(b.pid))), '?') ELSE '' END, "
-                        "  ' | ') FROM pg_stat_activity b WHERE b.pid = ANY(pg_blocking_pids(a.pid))) "
-                        "FROM pg_stat_activity a WHERE a.datname = current_database() "
-                        "AND a.application_name LIKE 'probe-%%' AND a.wait_event_type = 'Lock' ORDER BY 1 DESC LIMIT 1")
-            now = time.time()
-            row = cur.fetchone()
-            if row and now >= self.armed:
-                with self._lock:
-                    self.lock_waits.append((now, row[0]))
-                    if row[0] > self.blocked_by.get(row[2], (0, ""))[0]:
-                        self.blocked_by[row[2]] = (row[0], row[1])
-            time.sleep(0.001)
-        conn.close()
+    _ACQUIRED = re.compile(r"^(\S+ \S+) \S+ \[(\d+)\] LOG:  process \d+ acquired \S+ on .* after ([\d.]+) ms")
+    _HOLDER = re.compile(r"^\S+ \S+ \S+ \[(\d+)\] DETAIL:  Process(?:es)? holding the lock: ([\d, ]+)\.")
+
+    def _read_server_log(self) -> None:
+        if self.pid is None or not self.server_log.exists():
+            return
+        with open(self.server_log, errors="replace") as fh:
+            fh.seek(self._log_offset)
+            text = fh.read()
+        pid = str(self.pid)
+        holder = None
+        for line in text.splitlines():
+            m = self._HOLDER.match(line)
+            if m and m.group(1) == pid:
+                holder = m.group(2).split(",")[0].strip()
+                continue
+            m = self._ACQUIRED.match(line)
+            if m and m.group(2) == pid:
+                end = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+                waited = float(m.group(3)) / 1000
+                if end - waited >= self.armed - 0.001:
+                    self.lock_waits.append((end, waited))
+                    key = f"pid {holder}" if holder else "?"
+                    self.blocked_by[key] = max(self.blocked_by.get(key, 0.0), waited)
+                holder = None
 
     def top_blockers(self, n: int = 3) -> list[dict]:
-        """The statements that held probe statements up longest (server's view)."""
-        top = sorted(self.blocked_by.items(), key=lambda kv: -kv[1][0])[:n]
-        return [{"ms": round(w * 1000, 1), "probe": who.removeprefix("probe-"), "blocked_by": (q or "?")[:400]}
-                for q, (w, who) in top]
+        """The sessions whose locks held the probe up longest (pids from the server's log)."""
+        top = sorted(self.blocked_by.items(), key=lambda kv: -kv[1])[:n]
+        return [{"ms": round(w * 1000, 1), "held_by": who} for who, w in top]
 
     def longest_lock_wait(self, within: tuple[float, float] | None = None, outside: bool = False) -> float:
         out = 0.0
@@ -267,6 +290,10 @@ class Server:
             self.version_num = int(cur.fetchone()[0])
             cur.execute("SELECT version()")
             self.version = cur.fetchone()[0].split(" on ")[0]
+
+    @property
+    def log(self) -> Path:
+        return self.local.data_dir / "server.log"
 
     def url(self, db: str) -> str:
         return self.local.url(db)
@@ -365,7 +392,7 @@ def run_manual(srv: Server, template: str, work: Path) -> dict:
     dump = work / "manual.sql"
     script = work / "manual-migration.sql"
     script.write_text(MANUAL_SQL)
-    with Probe(url, probe_ids(url)) as probe:
+    with Probe(url, probe_ids(url), srv.log) as probe:
         t_dump, _ = sh([str(bin_dir / "pg_dump"), "--format=plain", "--no-sync", f"--file={dump}", f"--dbname={url}"])
         t_tx, r = sh([str(bin_dir / "psql"), "-X", "-q", "-At", "-f", str(script), url])
         t_count, _ = sh([str(bin_dir / "psql"), "-X", "-q", "-At", "-c", COUNT_SQL, url])
@@ -390,7 +417,7 @@ def run_runbook(srv: Server, url: str, work: Path, command: str) -> dict:
     extra = ["--drop-added-columns"] if command == "rollback" else []
     cmd = [sys.executable, "-c", RUNBOOK_WRAPPER, str(rss), command, "--database-url", url, "--json", "--no-progress",
            "--backup-dir", str(work / "backups"), "--log-dir", str(work / "logs"), *extra]
-    with Probe(url, probe_ids(url) if command == "migrate" else _ids_after(url)) as probe:
+    with Probe(url, probe_ids(url) if command == "migrate" else _ids_after(url), srv.log) as probe:
         took, r = sh(cmd, cwd=work)
     s = json.loads(r.stdout)
     if s["status"] not in ("migrated", "rolled back"):
