@@ -408,7 +408,7 @@ def run_manual(srv: Server, template: str, work: Path) -> dict:
     return out
 
 
-OVERLAPPED = ("analyse", "preflight", "baseline")
+OVERLAPPED = ("baseline",)
 
 
 def run_runbook(srv: Server, url: str, work: Path, command: str) -> dict:
@@ -430,8 +430,8 @@ def run_runbook(srv: Server, url: str, work: Path, command: str) -> dict:
         if steps and command == "migrate":
             phases[ph] = sum(steps)
     phases["lock window"] = s["lock_window_s"]
-    # migrate starts pg_dump first and analyses, preflights and takes its baseline while
-    # it runs: those phases overlap the backup and are not on the critical path
+    # migrate takes its baseline while pg_dump runs: it overlaps the backup and is not on
+    # the critical path
     overlapped = {k: phases.pop(k) for k in OVERLAPPED if k in phases and "backup" in phases}
     phases["python start, connect, plan, other"] = max(0.0, took - sum(phases.values()))
     phases.update({f"{k} (while pg_dump runs)": v for k, v in overlapped.items()})

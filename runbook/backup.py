@@ -8,6 +8,7 @@ line: it goes to the child through ``PGPASSWORD``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -46,7 +47,12 @@ def _tool(name: str) -> Path:
 
 
 def tool_major(name: str) -> tuple[int, str]:
-    out = subprocess.run([str(_tool(name)), "--version"], capture_output=True, text=True).stdout.strip()
+    return _tool_version(str(_tool(name)))
+
+
+@functools.lru_cache(maxsize=None)
+def _tool_version(path: str) -> tuple[int, str]:
+    out = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip()
     m = re.search(r"(\d+)(?:\.(\d+))?", out)
     return (int(m.group(1)) if m else 0), out
 
@@ -86,6 +92,12 @@ def free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
+def table_pattern(schema: str, table: str) -> str:
+    """A ``pg_dump --table`` pattern matching exactly this table: inside double quotes a
+    pattern's wildcards and case are literal (a double quote is written twice)."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in (schema, table))
+
+
 class BackupJob:
     """``pg_dump`` running in the background, flushed to disk while it writes.
 
@@ -93,14 +105,16 @@ class BackupJob:
     the disk-space and version checks pass and does its analysis, preflight and baseline
     meanwhile; nothing is changed before :meth:`wait` returns a verified backup.
 
-    A thread calls ``fdatasync`` on the growing file every ``flush_every`` seconds, so
+    ``tables`` (schema, name) limits the dump to those tables (the rollback saves the
+    tables it drops columns from). A thread calls ``fdatasync`` on the growing file every ``flush_every`` seconds, so
     the kernel writes it out while pg_dump is still producing it and the final ``fsync``
     has little left to do (at 1M messages the final fsync alone took 0.2 s). The same
     thread moves an optional progress bar (bytes written).
     """
 
     def __init__(self, url: str, folder: Path, name: str, server_version_num: int, *, compress: bool = False,
-                 expected_bytes: int | None = None, progress: bool = False, flush_every: float = 0.1):
+                 expected_bytes: int | None = None, progress: bool = False, flush_every: float = 0.1,
+                 tables: list[tuple[str, str]] | None = None):
         self.url = url
         self.version = check_pg_dump(server_version_num)
         folder = Path(folder)
@@ -114,6 +128,7 @@ class BackupJob:
         env, plain_url = _env_and_url(url)
         cmd = [str(_tool("pg_dump")), "--format=custom", f"--compress={6 if compress else 0}", "--no-sync",
                f"--file={self.path}", f"--dbname={plain_url}"]
+        cmd += [f"--table={table_pattern(schema, table)}" for schema, table in tables or ()]
         self._t0 = time.perf_counter()
         self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         self._stop = threading.Event()

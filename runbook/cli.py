@@ -195,6 +195,7 @@ def cmd_rollback(a) -> int:
     from .api import rollback
 
     opts = _options(a)
+    opts["backup"] = not a.no_backup
     r = rollback(a.database_url, a.mapping, drop_added_columns=a.drop_added_columns, dry_run=a.dry_run, **opts)
     if a.json:
         _json(r.summary())
@@ -207,6 +208,8 @@ def cmd_rollback(a) -> int:
     if r.verification is None:
         return 0
     _print_table([{"step": s.step, "what": s.description, "ms": s.seconds * 1000} for s in r.steps])
+    if r.backup:
+        print(f"backup of the tables whose added columns were dropped: {r.backup.path} ({r.backup.bytes:,} bytes, verified)")
     ok = r.verification.ok
     print(f"{r.status}: locks held {r.lock_window_s * 1000:.1f} ms; "
           f"{sum(c.ok for c in r.verification.checks)}/{len(r.verification.checks)} checks against the original pass")
@@ -303,8 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("rollback", help="undo the last migration (its plan, reversed)")
     common(sp)
     run_opts(sp)
-    sp.add_argument("--drop-added-columns", action="store_true", help="also drop the added columns and types (spec 2.3)")
+    sp.add_argument("--drop-added-columns", action="store_true",
+                    help="also drop the added columns and types (spec 2.3); the tables they are in are dumped first")
     sp.add_argument("--dry-run", action="store_true")
+    sp.add_argument("--no-backup", action="store_true", help="skip that dump (development only)")
     sp.set_defaults(func=cmd_rollback)
 
     sp = sub.add_parser("restore", help="last resort: restore a backup (says what it overwrites first)")

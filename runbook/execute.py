@@ -27,7 +27,6 @@ import random
 import secrets
 import signal
 import socket
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -321,9 +320,6 @@ class Runner:
         lock_conn = None
         conn = None
         job = None
-        # the plan quotes names with SQLAlchemy's PostgreSQL rules: import them while this
-        # thread waits for the server (advisory lock, catalog queries)
-        threading.Thread(target=importlib.import_module, args=("sqlalchemy.dialects.postgresql",), daemon=True).start()
         try:
             lock_conn = self._lock_runner()
             conn = connect(self.url, application_name="runbook", autocommit=True)
@@ -356,10 +352,16 @@ class Runner:
             if self.opt.backup and not rehearse:
                 job = self._start_backup(conn)
             if job is not None and self.opt.crud_check and self._is_default_target():
-                # the verification's CRUD check needs SQLAlchemy's ORM: import it now, while
-                # this thread only waits for the server (baseline) and for pg_dump
-                threading.Thread(target=importlib.import_module, args=("runbook.models",), daemon=True).start()
+                # the verification's CRUD check needs SQLAlchemy's ORM: import it while pg_dump
+                # works (here, not on a thread: concurrent imports of one package can fail)
+                importlib.import_module("runbook.models")
+            if job is not None:  # pg_dump and its server process have the CPUs: no parallel workers
+                with conn.cursor() as cur:
+                    cur.execute("SET max_parallel_workers_per_gather = 0")
             base = self._timed("baseline", baseline, conn, snap, plan, self.mapping, checksums=self.opt.checksums)
+            if job is not None:
+                with conn.cursor() as cur:
+                    cur.execute("RESET max_parallel_workers_per_gather")
             backup = None
             if job is not None:
                 backup = job.wait(expect_tables=[t.old if t.state == "todo" else t.new for t in plan.tables])
@@ -888,17 +890,49 @@ class Runner:
             rev = plan0.reverse(drop_added)
             if dry_run:
                 return RunResult(self.run_id, "rollback", "planned", run["fingerprint"], rev)
+            backup = self._backup_before_drop(conn, rev)
             self._audit_own_tx("rollback_start", fingerprint=run["fingerprint"], migration=run["id"])
             result = self._rollback_plan(plan0, run["baseline"], drop_added=drop_added, reason="requested",
-                                         migration_id=run["id"], conn=conn)
+                                         migration_id=run["id"], conn=conn, backup=backup)
             return result
         finally:
             conn.close()
             lock_conn.close()
             self.log.close()
 
+    def _backup_before_drop(self, conn, rev: Plan) -> BackupInfo | None:
+        """``rollback --drop-added-columns`` drops what was written into the added columns
+        since the migration: dump the tables it drops columns from first, and verify it."""
+        tables = sorted({(o.schema, o.table_name) for o in rev.ops if o.drops_data and getattr(o, "table_name", None)})
+        if not tables or not self.opt.backup:
+            return None
+        with conn.cursor() as cur:
+            cur.execute("SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0) FROM unnest(%s::text[]) t",
+                        ([qq(s, t) for s, t in tables],))
+            size = int(cur.fetchone()[0])
+        try:
+            free = free_bytes(Path(self.opt.backup_dir))
+        except OSError as exc:
+            raise BackupFailed(f"backup folder {self.opt.backup_dir}: {exc.strerror}; nothing was changed") from None
+        if free < size * 1.2:
+            raise BackupFailed(f"backup folder {self.opt.backup_dir}: {free / 2**20:,.0f} MiB free, about "
+                               f"{size * 1.2 / 2**20:,.0f} MiB needed; nothing was changed")
+        names = ", ".join(t for _, t in tables)
+        self.log(f"backup before dropping added columns: pg_dump of {names} ...")
+        job = BackupJob(self.url, Path(self.opt.backup_dir), f"backup-{self.run_id}-before-rollback",
+                        conn.server_version, compress=self.opt.backup_compress, expected_bytes=size,
+                        progress=self.opt.progress, tables=tables)
+        try:
+            info = job.wait(expect_tables=[t for _, t in tables])
+        finally:
+            job.cancel()
+        self.log(f"backup: {info.path} ({info.bytes:,} bytes, {info.toc_entries} entries, "
+                 f"verified with pg_restore --list) in {info.seconds:.2f}s")
+        self.timings["backup"] = info.seconds
+        return info
+
     def _rollback_plan(self, plan: Plan, base: dict, *, drop_added: bool, reason: str, migration_id: str | None = None,
-                       conn=None) -> RunResult:
+                       conn=None, backup: BackupInfo | None = None) -> RunResult:
         own = conn is None
         if own:
             conn = connect(self.url, application_name="runbook", autocommit=True)
@@ -928,7 +962,7 @@ class Runner:
             self.log(f"rolled back ({reason}): lock window {window * 1000:.1f} ms; "
                      f"{sum(c.ok for c in ver.checks)}/{len(ver.checks)} checks pass")
             return RunResult(self.run_id, "rollback", "rolled back" if ver.ok else "failed", plan.fingerprint, rev,
-                             tuple(self.steps), (), None, window, wait, attempts, ver, tuple(self.audit_rows),
+                             tuple(self.steps), (), backup, window, wait, attempts, ver, tuple(self.audit_rows),
                              self._logname(), dict(self.timings))
         finally:
             if own:

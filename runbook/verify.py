@@ -138,6 +138,11 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
         # while the counts and checksums below keep the server busy
         from concurrent.futures import ThreadPoolExecutor
 
+        # imported here, before the thread starts: concurrent imports of one package can fail
+        import sqlalchemy.dialects.postgresql.psycopg2  # noqa: F401  (what create_engine loads)
+
+        from . import models  # noqa: F401
+
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-crud")
         crud = pool.submit(_crud_smoke, url)
         pool.shutdown(wait=False)

@@ -83,6 +83,36 @@ def test_rollback_keeps_added_columns_unless_asked(ref_db, tmp_path):
     assert scalar(ref_db, "SELECT to_regclass('public.users')") is None
 
 
+def test_rollback_dropping_added_columns_dumps_their_tables_first(ref_db, tmp_path):
+    """What was written into the added columns since the migration is in a verified dump
+    of exactly the tables whose columns the rollback drops."""
+    import subprocess
+
+    from runbook.server import client_bin_dir
+
+    runbook.migrate(ref_db, **opts(tmp_path))
+    execute(ref_db, "UPDATE users SET role = 'ADMIN' WHERE id = (SELECT min(id) FROM users)")
+    execute(ref_db, "UPDATE chat_folders SET color = 'teal-rollback-check' WHERE id = (SELECT min(id) FROM chat_folders)")
+    r = runbook.rollback(ref_db, drop_added_columns=True, **opts(tmp_path))
+    assert r.status == "rolled back"
+    assert r.backup and r.backup.verified and Path(r.backup.path).stat().st_size == r.backup.bytes
+    toc = subprocess.run([str(client_bin_dir() / "pg_restore"), "--list", r.backup.path],
+                         capture_output=True, text=True, check=True).stdout
+    dumped = sorted(l.split()[-2] for l in toc.splitlines() if " TABLE DATA " in l)
+    assert dumped == ["chat_folders", "chat_sessions", "users"]
+    data = subprocess.run([str(client_bin_dir() / "pg_restore"), "--data-only", "--file=-", r.backup.path],
+                          capture_output=True, text=True, check=True).stdout
+    assert "\tADMIN" in data and "teal-rollback-check" in data
+    assert scalar(ref_db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'User' "
+                          "AND column_name = 'role'") == 0
+
+
+def test_rollback_keeping_added_columns_takes_no_backup(ref_db, tmp_path):
+    runbook.migrate(ref_db, **opts(tmp_path))
+    r = runbook.rollback(ref_db, **opts(tmp_path))
+    assert r.status == "rolled back" and r.backup is None
+
+
 @pytest.mark.parametrize("where", ["first prepare step", "last prepare step", "first lock step", "middle",
                                    "last lock step"])
 def test_failure_at_a_step_leaves_the_database_as_it_was(ref_db, tmp_path, monkeypatch, where):

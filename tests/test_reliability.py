@@ -777,6 +777,24 @@ def test_backup_disk_full(db, workdir, original):
     _assert_stopped_before_ddl(url, original, r, "disk space")
 
 
+def test_rollback_stops_when_its_backup_cannot_be_written(db, workdir):
+    """`rollback --drop-added-columns` dumps the tables it drops columns from first; with
+    a read-only backup folder it stops with one line and changes nothing."""
+    _, url = db
+    rc, _, err = cli("migrate", *_args(url, workdir, "--no-backup"))
+    assert rc == 0, err
+    before = db_state(url)
+    with tmpfs(workdir / "ro", "size=16m,ro") as ro:
+        r = run_cli("rollback", "--database-url", url, "--no-progress", "--drop-added-columns", "--backup-dir", str(ro),
+                    "--log-dir", str(workdir / "logs"), cwd=workdir)
+        assert list(ro.iterdir()) == []
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]
+    line = one_line(r.stderr)
+    assert "writable" in line and "nothing was changed" in line, line
+    assert not state_diff(before, db_state(url))
+    assert advisory_lock_free(url)
+
+
 def test_backup_disk_fills_during_the_dump(db, workdir):
     """The disk fills while pg_dump writes (the preflight's estimate passed: the data is
     stored compressed, the dump is not): pg_dump fails, the partial file is removed, and
