@@ -100,3 +100,58 @@ def test_other_schemas_grants_policies_and_identity_follow_and_come_back(custom_
     # the public schema is empty here: compare the app tables' rows (NULL titles restored)
     assert {t: rows(url, content.format(t)) for t in ("Account", "BlogPost")} == before_rows
 
+
+
+# -- identifier quoting against the server's own rule --------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from runbook.naming import RESERVED_KEYWORDS, q  # noqa: E402
+
+
+def test_quoting_matches_quote_ident_for_every_keyword(empty_db):
+    """Every keyword the server reserves in any way is quoted, as its quote_ident() does;
+    a word is quoted where the server would not only when a newer PostgreSQL reserves it."""
+    c = psycopg2.connect(empty_db)
+    with c.cursor() as cur:
+        cur.execute("SELECT word, catcode, quote_ident(word) FROM pg_get_keywords()")
+        words = cur.fetchall()
+    c.close()
+    assert len(words) > 400
+    for word, cat, server in words:
+        if cat != "U":
+            assert q(word) == server == f'"{word}"', word
+        elif q(word) != server:
+            assert word in RESERVED_KEYWORDS, f"{word}: {q(word)} but the server says {server}"
+    # and every quoted name round-trips as the same name through the server's parser
+    c = psycopg2.connect(empty_db)
+    with c.cursor() as cur:
+        for word, _, _ in words:
+            cur.execute(f"SELECT 1 AS {q(word)}")
+            assert cur.description[0].name == word
+    c.close()
+
+
+_names = st.one_of(
+    st.text(alphabet="abcxyz_019$\"' ;-ABCé", min_size=1, max_size=20),
+    st.sampled_from(sorted(RESERVED_KEYWORDS) + ["users", "User", "new", "old", "a$b", "_x", "9lives"]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_names)
+def test_quoting_is_the_servers_quote_ident(empty_db, name):
+    c = psycopg2.connect(empty_db)
+    try:
+        with c.cursor() as cur:
+            cur.execute("SELECT quote_ident(%s), (SELECT catcode FROM pg_get_keywords() WHERE word = %s)",
+                        (name, name))
+            server, catcode = cur.fetchone()
+            if name in RESERVED_KEYWORDS and catcode in (None, "U"):  # reserved only by a newer server
+                assert q(name) == f'"{name}"'
+            else:
+                assert q(name) == server
+            cur.execute(f"SELECT 1 AS {q(name)}")
+            assert cur.description[0].name == name
+    finally:
+        c.close()
