@@ -87,6 +87,16 @@ def estimated_size(conn) -> int:
         return cur.fetchone()[0]
 
 
+def table_bytes(conn) -> int:
+    """The size of every table's data (heap and TOAST, no indexes): close to the size of
+    an uncompressed custom-format dump, so the progress bar's total."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT coalesce(sum(pg_table_size(c.oid)), 0) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm', 'p') "
+                    "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'")
+        return int(cur.fetchone()[0])
+
+
 def free_bytes(folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     return shutil.disk_usage(folder).free

@@ -36,7 +36,7 @@ import psycopg2
 from psycopg2 import errorcodes
 
 from . import audit, state
-from .backup import BackupInfo, BackupJob, check_pg_dump, estimated_size, free_bytes
+from .backup import BackupInfo, BackupJob, check_pg_dump, estimated_size, free_bytes, table_bytes
 from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact
 from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, NotOwner, PreflightFailed,
@@ -259,8 +259,7 @@ class Runner:
             out.append(PreflightCheck("pg_dump version", True, check_pg_dump(server_version)))
         except Exception as exc:
             out.append(PreflightCheck("pg_dump version", False, str(exc)))
-        self._db_size = estimated_size(conn)
-        need = int(self._db_size * 1.2)
+        need = int(estimated_size(conn) * 1.2)
         try:
             free = free_bytes(Path(self.opt.backup_dir))
             out.append(PreflightCheck("disk space for the backup", free >= need,
@@ -385,8 +384,9 @@ class Runner:
             self.log.close()
 
     def _start_backup(self, conn) -> BackupJob:
+        expected = table_bytes(conn) if self.opt.progress and not self.opt.backup_compress else None
         job = BackupJob(self.url, Path(self.opt.backup_dir), f"backup-{self.run_id}", conn.server_version,
-                        compress=self.opt.backup_compress, expected_bytes=self._db_size, progress=self.opt.progress)
+                        compress=self.opt.backup_compress, expected_bytes=expected, progress=self.opt.progress)
         self.log("backup: pg_dump started (the baseline is taken while it runs)")
         return job
 
