@@ -75,6 +75,7 @@ class Options:
     quiesced: bool = True
     progress: bool = True
     crud_check: bool = True
+    fill_scan: str = "auto"  # auto: by heap pages on PostgreSQL 14+, else up the key | pages | key
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,10 @@ def _progress(total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=True)
+
+
+def _reg_literal(op) -> str:
+    return f"to_regclass({literal(qq(op.schema, op.table_name))})"
 
 
 def _is_lock_timeout(exc: BaseException) -> bool:
@@ -587,13 +592,16 @@ class Runner:
 
             with tqdm(desc=f"fill {op.table_name}.{op.column}", unit="row",
                       disable=not self.opt.progress, leave=False) as pb:
-                after = None
-                while True:  # one pass up the primary key ...
-                    n, after_ = self._with_retry(conn, [op.keyset_statement(self.opt.batch_size, after)], fetch=2)
-                    pb.update(n)
-                    if n == 0:
-                        break
-                    after = after_
+                if self._fill_by_pages(conn):
+                    self._fill_pages(conn, op, pb)
+                else:
+                    after = None
+                    while True:  # one pass up the primary key ...
+                        n, after_ = self._with_retry(conn, [op.keyset_statement(self.opt.batch_size, after)], fetch=2)
+                        pb.update(n)
+                        if n == 0:
+                            break
+                        after = after_
                 while True:  # ... then whatever SKIP LOCKED passed over (usually nothing)
                     n = self._with_retry(conn, [op.batch_statement(self.opt.batch_size)])
                     pb.update(n)
@@ -602,6 +610,40 @@ class Runner:
             return
         for tx in op.transactions():
             self._with_retry(conn, tx)
+
+    def _fill_by_pages(self, conn) -> bool:
+        """Fill in heap-page order (TID Range Scan, PostgreSQL 14+), else up the primary key.
+
+        Up the key, each batch asks for the next rows in key order; when the planner
+        answers with a scan and sort of the whole table (it does on a large one whose key
+        order is not its physical order, e.g. cuid keys), every batch reads the table
+        again: at 10M messages the fill of 100k NULL titles among 1M sessions took 7.8 s,
+        against 1.9 s for the whole hand-typed transaction."""
+        return self.opt.fill_scan == "pages" or (self.opt.fill_scan == "auto" and conn.server_version >= 140000)
+
+    def _fill_pages(self, conn, op: FillNulls, pb) -> None:
+        """One pass over the table's pages as they were when the fill started (rows written
+        since are filled by the trigger). A batch covers enough pages for about ten
+        ``batch_size`` rows, halved when it filled more than ``batch_size`` rows (its
+        transaction holds those row locks) and doubled, up to 200k rows, when it filled few."""
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT pg_relation_size({_reg_literal(op)}) / current_setting('block_size')::int, "
+                        f"greatest(c.reltuples, 0) / greatest(c.relpages, 1) FROM pg_class c "
+                        f"WHERE c.oid = {_reg_literal(op)}")
+            total_pages, per_page = cur.fetchone()
+        per_page = max(float(per_page or 0), 1.0)
+        batch = self.opt.batch_size
+        pages = max(1, int(batch * 10 / per_page))
+        most = max(1, int(200_000 / per_page))
+        page = 0
+        while page < total_pages:
+            n = self._with_retry(conn, [op.pages_statement(page, pages)], fetch=True)
+            pb.update(n)
+            page += pages
+            if n > batch:
+                pages = max(1, pages // 2)
+            elif n < batch // 2:
+                pages = min(most, pages * 2)
 
     def _with_retry(self, conn, statements: list[str], fetch: int = 0):
         """Run statements in one short online transaction with the online lock_timeout;

@@ -376,6 +376,26 @@ class FillNulls(Op):
             f"SELECT count(*), max({pk})::text FROM done"
         )
 
+    def pages_statement(self, first_page: int, pages: int) -> str:
+        """One batch over a range of heap pages (a TID Range Scan, PostgreSQL 14 and later):
+        fill the NULL rows stored in pages ``[first_page, first_page + pages)``, record
+        their keys, and return how many. Walking the table in page order reads each page
+        once however the planner would order the key, so the whole fill is one pass."""
+        t = qq(self.schema, self.table_name)
+        pk = q(self.pk)
+        rel = _reg(self.schema, self.table_name)
+        lo, hi = f"'({int(first_page)},0)'::tid", f"'({int(first_page) + int(pages)},0)'::tid"
+        return (
+            f"WITH todo AS (SELECT {pk} FROM {t} WHERE ctid >= {lo} AND ctid < {hi} AND {q(self.column)} IS NULL "
+            f"FOR UPDATE SKIP LOCKED), "
+            f"done AS (UPDATE {t} x SET {q(self.column)} = {literal(self.value)} FROM todo "
+            f"WHERE x.{pk} = todo.{pk} RETURNING x.{pk}), "
+            f"ins AS (INSERT INTO runbook.filled (relid, attnum, pk) "
+            f"SELECT {rel}, (SELECT attnum FROM pg_attribute WHERE attrelid = {rel} AND attname = "
+            f"{literal(self.column)}), {pk}::text FROM done ON CONFLICT DO NOTHING) "
+            f"SELECT count(*) FROM done"
+        )
+
     def statements(self):
         # As rendered for a person running the script by hand: the same batches in a DO loop.
         loop = (

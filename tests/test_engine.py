@@ -75,6 +75,26 @@ def test_migrate_then_rollback_leaves_catalog_and_data_identical(ref_db, tmp_pat
     assert runbook.migrate(ref_db, **opts(tmp_path)).status == "migrated"
 
 
+@pytest.mark.parametrize("fill_scan", ["pages", "key"])
+@pytest.mark.parametrize("batch_size", [3, 5000])
+def test_fill_by_pages_and_by_key_fill_and_record_exactly_the_null_rows(ref_db, tmp_path, fill_scan, batch_size):
+    """Both fill scans (heap pages on PostgreSQL 14+, the key on older servers), with
+    batches of 3 rows (many batches, the page window shrinking and growing) and of 5000."""
+    if fill_scan == "pages" and int(scalar(ref_db, "SHOW server_version_num")) < 140000:
+        pytest.skip("TID Range Scan needs PostgreSQL 14")
+    null_ids = sorted(r[0] for r in rows(ref_db, 'SELECT id FROM "AssistantChatSession" WHERE "sessionName" IS NULL'))
+    assert len(null_ids) > 3
+    before = state(ref_db)
+    r = runbook.migrate(ref_db, fill_scan=fill_scan, batch_size=batch_size, **opts(tmp_path))
+    assert r.status == "migrated"
+    assert scalar(ref_db, "SELECT count(*) FROM chat_sessions WHERE title IS NULL") == 0
+    filled = sorted(x[0] for x in rows(ref_db, "SELECT pk FROM runbook.filled"))
+    assert filled == null_ids
+    assert sorted(x[0] for x in rows(ref_db, "SELECT id FROM chat_sessions WHERE title = 'Untitled chat'")) == null_ids
+    runbook.rollback(ref_db, drop_added_columns=True, **opts(tmp_path))
+    assert state(ref_db) == before
+
+
 def test_rollback_keeps_added_columns_unless_asked(ref_db, tmp_path):
     runbook.migrate(ref_db, **opts(tmp_path))
     execute(ref_db, "UPDATE users SET role = 'ADMIN' WHERE id = (SELECT min(id) FROM users)")
