@@ -385,11 +385,14 @@ class FillNulls(Op):
         pk = q(self.pk)
         rel = _reg(self.schema, self.table_name)
         lo, hi = f"'({int(first_page)},0)'::tid", f"'({int(first_page) + int(pages)},0)'::tid"
+        # The rows are found and locked by ctid and updated by ctid (a locked row keeps
+        # it): joined by key instead, the planner hashes the batch and scans the whole
+        # table for every batch once the batch has some thousands of rows.
         return (
-            f"WITH todo AS (SELECT {pk} FROM {t} WHERE ctid >= {lo} AND ctid < {hi} AND {q(self.column)} IS NULL "
+            f"WITH todo AS (SELECT ctid FROM {t} WHERE ctid >= {lo} AND ctid < {hi} AND {q(self.column)} IS NULL "
             f"FOR UPDATE SKIP LOCKED), "
-            f"done AS (UPDATE {t} x SET {q(self.column)} = {literal(self.value)} FROM todo "
-            f"WHERE x.{pk} = todo.{pk} RETURNING x.{pk}), "
+            f"done AS (UPDATE {t} x SET {q(self.column)} = {literal(self.value)} "
+            f"WHERE x.ctid = ANY(ARRAY(SELECT ctid FROM todo)) RETURNING x.{pk}), "
             f"ins AS (INSERT INTO runbook.filled (relid, attnum, pk) "
             f"SELECT {rel}, (SELECT attnum FROM pg_attribute WHERE attrelid = {rel} AND attname = "
             f"{literal(self.column)}), {pk}::text FROM done ON CONFLICT DO NOTHING) "
