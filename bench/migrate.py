@@ -318,14 +318,18 @@ class Server:
         self.local.stop()
 
 
-def probe_ids(url: str) -> dict[str, str]:
-    """One row per probed table, not one whose NULL title the fill step will touch."""
+def probe_ids(url: str, after: bool = False) -> dict[str, str]:
+    """One row per probed table (under its new name ``after`` the migration), not one whose
+    NULL title the fill step touches."""
     conn = psycopg2.connect(url)
     out = {}
     with conn.cursor() as cur:
-        for old, _, _ in PROBED:
-            extra = ' WHERE "sessionName" IS NOT NULL' if old == "AssistantChatSession" else ""
-            cur.execute(f"SELECT id FROM {q(old)}{extra} ORDER BY id LIMIT 1")
+        for old, new, _ in PROBED:
+            if after:
+                extra = " WHERE title <> 'Untitled chat'" if new == "chat_sessions" else ""
+            else:
+                extra = ' WHERE "sessionName" IS NOT NULL' if old == "AssistantChatSession" else ""
+            cur.execute(f"SELECT id FROM {q(new if after else old)}{extra} ORDER BY id LIMIT 1")
             out[old] = cur.fetchone()[0]
     conn.close()
     return out
@@ -417,7 +421,7 @@ def run_runbook(srv: Server, url: str, work: Path, command: str) -> dict:
     extra = ["--drop-added-columns"] if command == "rollback" else []
     cmd = [sys.executable, "-c", RUNBOOK_WRAPPER, str(rss), command, "--database-url", url, "--json", "--no-progress",
            "--backup-dir", str(work / "backups"), "--log-dir", str(work / "logs"), *extra]
-    with Probe(url, probe_ids(url) if command == "migrate" else _ids_after(url), srv.log) as probe:
+    with Probe(url, probe_ids(url, after=command != "migrate"), srv.log) as probe:
         took, r = sh(cmd, cwd=work)
     s = json.loads(r.stdout)
     if s["status"] not in ("migrated", "rolled back"):
@@ -452,18 +456,6 @@ def run_runbook(srv: Server, url: str, work: Path, command: str) -> dict:
                                "ms": round(st["seconds"] * 1000, 3)}
                               for st in sorted(s["steps"], key=lambda st: -st["seconds"])[:6]],
             "verified": bool(s.get("verification") and s["verification"]["ok"])}
-
-
-def _ids_after(url: str) -> dict[str, str]:
-    conn = psycopg2.connect(url)
-    out = {}
-    with conn.cursor() as cur:
-        for old, new, _ in PROBED:
-            extra = " WHERE title <> 'Untitled chat'" if new == "chat_sessions" else ""
-            cur.execute(f"SELECT id FROM {q(new)}{extra} ORDER BY id LIMIT 1")
-            out[old] = cur.fetchone()[0]
-    conn.close()
-    return out
 
 
 # -- one N -----------------------------------------------------------------------------------

@@ -186,9 +186,11 @@ class BackupJob:
         (every table in ``expect_tables`` must have its data in it). Raises :class:`BackupFailed`."""
         try:
             _, stderr = self._proc.communicate()
-        finally:
-            self._end_threads()
-            self.done = True
+        except BaseException:  # interrupted while waiting: stop pg_dump too
+            self.cancel()
+            raise
+        self._end_threads()
+        self.done = True
         path = self.path
         if self._proc.returncode != 0:
             path.unlink(missing_ok=True)
@@ -228,12 +230,6 @@ class BackupJob:
             self._proc.communicate()
         self._end_threads()
         self.path.unlink(missing_ok=True)
-
-
-def create_backup(url: str, folder: Path, name: str, server_version_num: int, *, compress: bool = False,
-                  expect_tables: list[str] | None = None) -> BackupInfo:
-    """Dump the database to ``folder/name.dump`` and verify it. Raises :class:`BackupFailed`."""
-    return BackupJob(url, folder, name, server_version_num, compress=compress).wait(expect_tables)
 
 
 def restore_backup(url: str, path: Path, *, server_version_num: int, clean: bool = True) -> subprocess.CompletedProcess:

@@ -964,10 +964,7 @@ class Runner:
         job = BackupJob(self.url, Path(self.opt.backup_dir), f"backup-{self.run_id}-before-rollback",
                         conn.server_version, compress=self.opt.backup_compress, expected_bytes=size,
                         progress=self.opt.progress, tables=tables)
-        try:
-            info = job.wait(expect_tables=[t for _, t in tables])
-        finally:
-            job.cancel()
+        info = job.wait(expect_tables=[t for _, t in tables])
         self.log(f"backup: {info.path} ({info.bytes:,} bytes, {info.toc_entries} entries, "
                  f"verified with pg_restore --list) in {info.seconds:.2f}s")
         self.timings["backup"] = info.seconds

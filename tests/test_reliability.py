@@ -795,6 +795,18 @@ def test_rollback_stops_when_its_backup_cannot_be_written(db, workdir):
     assert advisory_lock_free(url)
 
 
+def test_a_backup_stopped_before_it_is_needed_leaves_no_process_and_no_file(db, workdir):
+    """What migrate does when it stops after pg_dump started (an interrupt, a failed baseline)."""
+    from runbook.backup import BackupJob
+
+    _, url = db
+    job = BackupJob(url, workdir / "backups", "stopped", int(scalar(url, "SHOW server_version_num")))
+    job.cancel()
+    assert job._proc.poll() is not None, "pg_dump still running"
+    assert not job.path.exists()
+    assert not job._flusher.is_alive()
+
+
 def test_backup_disk_fills_during_the_dump(db, workdir):
     """The disk fills while pg_dump writes (the preflight's estimate passed: the data is
     stored compressed, the dump is not): pg_dump fails, the partial file is removed, and
