@@ -44,7 +44,7 @@ from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, 
 from .errors import MappingError
 from .mapping import Mapping
 from .naming import literal, q, qq
-from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, RestoreNulls, op_from_dict, op_to_dict
+from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, RestoreNulls, _reg, op_from_dict, op_to_dict
 from .plan import Plan, build_plan
 from .verify import Verification, baseline, verify_state
 
@@ -180,10 +180,6 @@ def _progress(total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=True)
-
-
-def _reg_literal(op) -> str:
-    return f"to_regclass({literal(qq(op.schema, op.table_name))})"
 
 
 def _is_lock_timeout(exc: BaseException) -> bool:
@@ -627,9 +623,9 @@ class Runner:
         ``batch_size`` rows, halved when it filled more than ``batch_size`` rows (its
         transaction holds those row locks) and doubled, up to 200k rows, when it filled few."""
         with conn.cursor() as cur:
-            cur.execute(f"SELECT pg_relation_size({_reg_literal(op)}) / current_setting('block_size')::int, "
+            cur.execute(f"SELECT pg_relation_size({_reg(op.schema, op.table_name)}) / current_setting('block_size')::int, "
                         f"greatest(c.reltuples, 0) / greatest(c.relpages, 1) FROM pg_class c "
-                        f"WHERE c.oid = {_reg_literal(op)}")
+                        f"WHERE c.oid = {_reg(op.schema, op.table_name)}")
             total_pages, per_page = cur.fetchone()
         per_page = max(float(per_page or 0), 1.0)
         batch = self.opt.batch_size
