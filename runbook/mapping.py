@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -95,12 +96,50 @@ class EnumSpec:
 
 
 @dataclass(frozen=True)
+class ServiceSpec:
+    """The service that must work after the migration (the mapping's ``[service]``).
+
+    ``target_schema`` is the service's Prisma schema (resolved against the mapping
+    file's folder); without it, the service checks are skipped. ``writes`` names the
+    models the service inserts into (None: every model of the target schema).
+    """
+
+    name: str | None = None
+    target_schema: Path | None = None
+    writes: tuple[str, ...] | None = None
+    health_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.target_schema is not None
+
+    def load_schema(self):
+        """The parsed target schema (:class:`runbook.prisma.Schema`), or None."""
+        if self.target_schema is None:
+            return None
+        from .prisma import load
+
+        try:
+            return load(self.target_schema)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MappingError(f"cannot read the service's target schema {self.target_schema}: "
+                               f"{getattr(exc, 'strerror', None) or 'not UTF-8'}") from None
+
+    def written_models(self, schema) -> tuple[str, ...]:
+        """The models the service writes: ``writes``, or every model of ``schema``."""
+        if self.writes is not None:
+            return self.writes
+        return tuple(m.name for m in schema.models if not m.is_ignored)
+
+
+@dataclass(frozen=True)
 class Mapping:
     schema: str
     tables: tuple[TableMapping, ...]
     enums: tuple[EnumSpec, ...] = ()
     audit_table: str | None = "AuditLog"
     source: str = "<default>"
+    service: ServiceSpec = field(default_factory=ServiceSpec)
 
     def final_name(self, name: str) -> str:
         """A mapped table's new name (given its old or new name); other names unchanged."""
@@ -169,11 +208,47 @@ def _default(v, where):
     raise MappingError(f"{where}: default must be a string, number or boolean")
 
 
-def parse_mapping(data: dict, source: str = "<mapping>") -> Mapping:
-    """Validate a decoded mapping document into a :class:`Mapping`."""
+def _service(d, source: str, base_dir: Path | None) -> ServiceSpec:
+    where = f"{source}: [service]"
+    _check_keys(d, {"name", "target_schema", "writes", "health_url"}, where)
+    name = _expect(d, "name", str, where, False)
+    ts = _expect(d, "target_schema", str, where, False)
+    path = None
+    if ts is not None:
+        if not ts.strip() or any(unicodedata.category(c).startswith("C") for c in ts):
+            raise MappingError(f"{where}: target_schema must be a file name without control characters")
+        path = Path(ts)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if not path.is_file():
+            raise MappingError(f"{where}: target_schema {ts!r} does not exist (resolved to {path})")
+    writes = _expect(d, "writes", list, where, False)
+    if writes is not None:
+        if not all(isinstance(w, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", w) for w in writes):
+            raise MappingError(f"{where}: 'writes' must list Prisma model names")
+        if path is None:
+            raise MappingError(f"{where}: 'writes' needs a 'target_schema' to name models of")
+        writes = tuple(writes)
+    url = _expect(d, "health_url", str, where, False)
+    if url is not None and not re.match(r"https?://[^\s]+\Z", url):
+        raise MappingError(f"{where}: health_url must be an http:// or https:// URL")
+    spec = ServiceSpec(name, path, writes, url)
+    if path is not None and writes:
+        schema = spec.load_schema()
+        unknown = [w for w in writes if not schema.has_model(w)]
+        if unknown:
+            raise MappingError(f"{where}: 'writes' names {', '.join(unknown)}, not a model of {path.name}")
+    return spec
+
+
+def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None = None) -> Mapping:
+    """Validate a decoded mapping document into a :class:`Mapping`.
+
+    ``base_dir``: the folder relative paths in the mapping (``[service] target_schema``)
+    are resolved against, the mapping file's own."""
     if not isinstance(data, dict):
         raise MappingError(f"{source}: the mapping must be a table of keys")
-    _check_keys(data, {"schema", "tables", "enums", "audit_table"}, source)
+    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service"}, source)
     schema = validate_identifier(_expect(data, "schema", str, source, False, "public"), "schema")
     audit = data.get("audit_table", "AuditLog")
     if audit is not None and audit is not False:
@@ -273,19 +348,15 @@ def parse_mapping(data: dict, source: str = "<mapping>") -> Mapping:
     chained = set(olds) & set(news)
     if chained:
         raise MappingError(f"{source}: {sorted(chained)[0]!r} is both renamed and a rename target; chains and swaps are refused")
-    m = Mapping(schema, tuple(tables), tuple(enums.values()), audit, source)
-    for t in tables:
-        for a in t.add_columns:
-            if a.references and a.references.table not in olds + news:
-                pass  # a table outside the mapping: checked against the catalog at plan time
-    return m
+    service = _service(data["service"], source, base_dir) if "service" in data else ServiceSpec()
+    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service)
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:
     """The mapping in ``path`` (``.toml``, ``.yaml``/``.yml``), or the default one."""
     if path is None:
-        text = resources.files("runbook.data").joinpath("mapping.toml").read_text()
-        return parse_mapping(tomllib.loads(text), "default mapping")
+        res = resources.files("runbook.data").joinpath("mapping.toml")
+        return parse_mapping(tomllib.loads(res.read_text()), "default mapping", Path(str(res)).parent)
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -301,4 +372,4 @@ def load_mapping(path: str | Path | None = None) -> Mapping:
     except Exception as exc:  # the parsers raise their own types; all mean "malformed"
         msg = " ".join(str(exc).split())
         raise MappingError(f"mapping {p.name} is malformed: {msg}") from None
-    return parse_mapping(data, p.name)
+    return parse_mapping(data, p.name, p.resolve().parent)
