@@ -347,7 +347,7 @@ def propose(snap, conn, c: Checked) -> tuple[list[TableProposal], list[str], lis
             new = target_name(t.name, o.convention)
             new = _reserved_fix(new, o.reserved, f"table {t.name!r}", conflicts, pnotes)
         if new == t.name:
-            skipped.append(f"{t.name} (already {o.convention})")
+            skipped.append(f"{t.name} (already its target name)")
             continue
         if len(new.encode()) > MAX_IDENTIFIER_BYTES:
             conflicts.append(f"table {t.name!r} would become {new[:40]!r}..., {len(new.encode())} bytes "
@@ -563,19 +563,23 @@ class _Text:
             return start, self.offset(self.toks[j]) + 1, i + 2
         return start, self.end(self.toks[i + 1]), -1
 
-    def after_type(self, field_line: int) -> int:
-        """Offset just after a field's type (and its ``[]``/``?``/``Unsupported(...)``)."""
+    def field_end(self, field_line: int) -> int:
+        """Offset just after a field's last attribute (or its type): before a trailing
+        comment, the end of the line, or a closing '}'."""
         i = self.index_at(field_line, "IDENT")
-        j = i + 1  # the type
-        end = self.end(self.toks[j])
-        k = j + 1
-        if self.toks[k].kind == "(":
-            k2 = self.close_paren(k)
-            end, k = self.offset(self.toks[k2]) + 1, k2 + 1
-        while self.toks[k].kind in ("[", "]", "?"):
-            end = self.offset(self.toks[k]) + 1
-            k += 1
-        return end
+        depth, last = 0, i
+        for j in range(i, len(self.toks)):
+            k = self.toks[j].kind
+            if depth == 0 and k in ("NL", "DOC", "}", "EOF"):
+                break
+            if k in "([":
+                depth += 1
+            elif k in ")]":
+                depth -= 1
+            if k != "NL":
+                last = j
+        t = self.toks[last]
+        return self.offset(t) + 1 if t.kind in ")]?" else self.end(t)
 
     def block_close(self, model_line: int) -> int:
         """Offset of the '}' closing the block declared on ``model_line``."""
@@ -653,7 +657,7 @@ def build_target_schema(text: str, schema, props: list[TableProposal], c: Checke
                 if f.attribute("relation") is not None:
                     edits.append(_replace_string_arg(tx, f.line, "@", "relation", "name", p.relation, True))
                 else:
-                    pos = tx.after_type(f.line)
+                    pos = tx.field_end(f.line)
                     edits.append((pos, pos, f" @relation({render_value(p.relation)})"))
                 counts["@relation"] += 1
             continue
@@ -670,10 +674,11 @@ def build_target_schema(text: str, schema, props: list[TableProposal], c: Checke
             if m.fields:
                 fl = text[tx.starts[m.fields[0].line - 1]:]
                 indent = fl[: len(fl) - len(fl.lstrip(" \t"))] or "  "
+            gap = "" if m.attributes or not m.fields else "\n"  # a blank line after the fields, as prisma format does
             if text[line_start:close].strip():
-                edits.append((close, close, f"\n{indent}@@map({render_value(p.new)})\n"))
+                edits.append((close, close, f"\n{gap}{indent}@@map({render_value(p.new)})\n"))
             else:
-                edits.append((line_start, line_start, f"{indent}@@map({render_value(p.new)})\n"))
+                edits.append((line_start, line_start, f"{gap}{indent}@@map({render_value(p.new)})\n"))
         counts["@@map"] += 1
         cols = dict(p.columns)
         for f in m.scalar_fields():
@@ -681,7 +686,7 @@ def build_target_schema(text: str, schema, props: list[TableProposal], c: Checke
                 if f.attribute("map") is not None:
                     edits.append(_replace_string_arg(tx, f.line, "@", "map", "name", cols[f.db_name], True))
                 else:
-                    pos = tx.after_type(f.line)
+                    pos = tx.field_end(f.line)
                     edits.append((pos, pos, f" @map({render_value(cols[f.db_name])})"))
                 counts["@map"] += 1
     # explicit constraint names (map: "...") that the engine renames
