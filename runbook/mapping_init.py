@@ -295,31 +295,22 @@ def _model_for(schema, table: str, S: str):
 
 
 def _m2m_relations(schema) -> dict[str, tuple[str, list]]:
-    """Implicit many-to-many relations: join table name -> (relation name, [(model, field)])."""
+    """Implicit many-to-many relations of the Prisma schema: join table (``_`` + the
+    relation's name) -> (relation name, [(model, field)] of both sides)."""
+    from .compat import _implicit_m2m
+
     out: dict[str, tuple[str, list]] = {}
     if schema is None:
         return out
-    names = {m.name for m in schema.models}
-    sides: dict[tuple, list] = {}
-    for m in schema.models:
-        for f in m.relation_fields():
-            if not f.list or f.type not in names or (f.relation and f.relation.fields):
-                continue
-            other = schema.model(f.type)
-            back = [g for g in other.relation_fields() if g.type == m.name and g.list and
-                    (g.relation.name if g.relation else None) == (f.relation.name if f.relation else None) and
-                    not (g.relation and g.relation.fields)]
-            if m.name == other.name:
-                back = [g for g in back if g.name != f.name]
-            if not back:
-                continue
-            rel = f.relation.name if f.relation and f.relation.name else "To".join(sorted((m.name, other.name)))
-            key = (rel, tuple(sorted((m.name, other.name))))
-            sides.setdefault(key, [])
-            if (m, f) not in sides[key]:
-                sides[key].append((m, f))
-    for (rel, _), fl in sides.items():
-        out["_" + rel] = (rel, fl)
+    for a, b, name in _implicit_m2m(schema):
+        sides = []
+        for m, other in ((a, b), (b, a)) if a.name != b.name else ((a, a),):
+            for f in m.relation_fields():
+                rname = f.relation.name if f.relation and f.relation.name else None
+                if f.list and f.type == other.name and (rname or f"{a.name}To{b.name}") == name \
+                        and not (f.relation and f.relation.fields):
+                    sides.append((m, f))
+        out["_" + name] = (name, sides)
     return out
 
 
@@ -417,7 +408,8 @@ def propose(snap, conn, c: Checked) -> tuple[list[TableProposal], list[str], lis
     for p in props:
         kind = kinds.get(f"{S}.{p.new}")
         if kind and not (kind == "table" and p.new in renamed):
-            conflicts.append(f"table {p.old!r} would become {p.new!r}, which a {kind} of schema {S!r} already is")
+            conflicts.append(f"table {p.old!r} would become {p.new!r}, which {'an' if kind[0] in 'aeiou' else 'a'} "
+                             f"{kind} of schema {S!r} already is")
     if c.prisma is not None:
         seen = {p.old for p in props}
         for m in c.prisma.models:
