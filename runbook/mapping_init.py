@@ -410,6 +410,13 @@ def propose(snap, conn, c: Checked) -> tuple[list[TableProposal], list[str], lis
         if kind and not (kind == "table" and p.new in renamed):
             conflicts.append(f"table {p.old!r} would become {p.new!r}, which {'an' if kind[0] in 'aeiou' else 'a'} "
                              f"{kind} of schema {S!r} already is")
+    if o.columns:
+        renamed_now = {p.old for p in props}
+        for t in snap.tables:
+            if t.schema == S and t.name not in renamed_now and t.name != PRISMA_MIGRATIONS and \
+                    not _m2m_columns(t) and any(snake(col.name) != col.name for col in t.columns):
+                notes.append(f"the columns of {t.name!r} keep their names: a mapping renames the columns only of "
+                             "the tables it renames")
     if c.prisma is not None:
         seen = {p.old for p in props}
         for m in c.prisma.models:
@@ -797,6 +804,11 @@ def mapping_init(opts: InitOptions) -> Result:
     else:
         target_rel = None
     text = render_mapping(props, c, snap, target_rel, skipped)
+    import tomllib
+
+    doc = tomllib.loads(text)
+    doc.pop("service", None)  # its target schema is checked once written, below
+    parse_mapping(doc, "the written mapping")  # it must load as written, before anything is written
     result = Result(props, text, target_text, skipped, notes, counts)
     if target_text is not None:
         _write_atomic(c.target_out, target_text)

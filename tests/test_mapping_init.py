@@ -239,3 +239,11 @@ def test_stdout_is_the_default_and_the_summary_goes_to_stderr(capsys, workdir, m
     assert out.startswith("# Written by `runbook mapping init`") and "[[tables]]" in out
     assert "5 tables (1 many-to-many)" in err and "[[tables]]" not in err
     assert not any(workdir.iterdir())
+
+
+def test_columns_of_a_table_that_is_not_renamed_are_reported_kept(capsys, workdir, mixed_db):
+    code, out, err = run(capsys, "--database-url", mixed_db, "--columns", "snake_case")
+    assert code == 0, err
+    assert "note: the columns of 'audit_log' keep their names" in err
+    assert '{ from = "emailAddress", to = "email_address" }' in out
+    assert '"A"' not in out.split("_CategoryToPost -> _category_to_post")[1]  # A and B are Prisma's: never renamed
