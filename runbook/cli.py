@@ -19,7 +19,8 @@ from .errors import BadInput, RunbookError
 DEMO_DIR = Path(os.environ.get("RUNBOOK_DEMO_DIR", ".runbook/demo"))
 
 
-def _print_table(rows: list[dict], cols: list[str] | None = None, out=sys.stdout) -> None:
+def _print_table(rows: list[dict], cols: list[str] | None = None, out=None) -> None:
+    out = out or sys.stdout
     if not rows:
         print("  (none)", file=out)
         return
@@ -104,7 +105,7 @@ def cmd_analyze(a) -> int:
     _print_table([asdict(c) for c in an.conflicts])
     print(f"\nObjects at risk ({len(an.at_risk)}):")
     _print_table([asdict(r) for r in an.at_risk], ["kind", "name", "table", "action"])
-    print(f"\nThe AI Assistant's client after the migration ({len(an.service_findings)} findings):")
+    print(f"\n{an.service_name or 'The service'}'s client after the migration ({len(an.service_findings)} findings):")
     _print_table([{k: r[k] for k in ("model", "column", "severity", "problem", "fix")} for r in an.service_findings])
     for n in an.service_notes:
         print(f"  note: {n}")
@@ -171,6 +172,8 @@ def cmd_migrate(a) -> int:
     print(f"{r.status}: exclusive locks held {r.lock_window_s * 1000:.1f} ms (attempt {r.attempts}); "
           f"plan sha256:{r.fingerprint[:12]}")
     if r.verification:
+        for n in r.verification.notes:
+            print(f"note: {n}")
         print(f"verification: {sum(c.ok for c in r.verification.checks)}/{len(r.verification.checks)} checks passed")
     if r.log_file:
         print(f"log {r.log_file}")
@@ -185,6 +188,8 @@ def cmd_verify(a) -> int:
         _json(v.to_dict())
     else:
         _print_table([{"check": c.name, "ok": "pass" if c.ok else "FAIL", "detail": c.detail} for c in v.checks])
+        for n in v.notes:
+            print(f"note: {n}")
         print(f"{'verified' if v.ok else 'FAILED'}: {sum(c.ok for c in v.checks)}/{len(v.checks)} checks passed")
     if not v.ok:
         print(f"runbook: verification failed: {v.failed[0].name}: {v.failed[0].detail}", file=sys.stderr)

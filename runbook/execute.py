@@ -351,10 +351,10 @@ class Runner:
             # before the backup is on disk and verified
             if self.opt.backup and not rehearse:
                 job = self._start_backup(conn)
-            if job is not None and self.opt.crud_check and self._is_default_target():
-                # the verification's CRUD check needs SQLAlchemy's ORM: import it while pg_dump
-                # works (here, not on a thread: concurrent imports of one package can fail)
-                importlib.import_module("runbook.models")
+            if job is not None and self.opt.crud_check and self.mapping.service.configured:
+                # the verification's service check: import it while pg_dump works (here, not
+                # on a thread: concurrent imports of one package can fail)
+                importlib.import_module("runbook.service")
             if job is not None:  # pg_dump and its server process have the CPUs: no parallel workers
                 with conn.cursor() as cur:
                     cur.execute("SET max_parallel_workers_per_gather = 0")
@@ -497,7 +497,7 @@ class Runner:
         try:
             after = inspect(conn)
             ver = self._timed("verify", verify_state, conn, after, plan, base, quiesced=self.opt.quiesced,
-                              url=self.url if self.opt.crud_check and self._is_default_target() else None)
+                              url=self.url if self.opt.crud_check else None, service=self.mapping.service)
         except Exception as exc:  # a check that cannot run is a check that failed
             from .verify import Check
 
@@ -521,9 +521,6 @@ class Runner:
         return RunResult(self.run_id, "migrate", "migrated", plan.fingerprint, plan, tuple(self.steps), tuple(checks),
                          backup, self.lock_window, self.lock_wait, self.attempts, ver, tuple(self.audit_rows),
                          self._logname(), dict(self.timings))
-
-    def _is_default_target(self) -> bool:
-        return {t.new for t in self.mapping.tables} >= {"users", "chat_folders", "chat_sessions", "chat_messages"}
 
     def _set_status(self, status, summary):
         try:

@@ -638,7 +638,8 @@ SELECT (SELECT count(*) FROM {s(DST_MESSAGES)} t WHERE left(t.id, length(%(prefi
 # --------------------------------------------------------------------------- command line
 
 
-def _print_result(r: MergeResult, out=sys.stdout) -> None:
+def _print_result(r: MergeResult, out=None) -> None:
+    out = out or sys.stdout
     from .cli import _print_table
 
     print(f"merge run {r.run}: {r.status}" + (" (resumed)" if r.resumed else ""), file=out)

@@ -426,13 +426,16 @@ def at_risk(analysis) -> Table | Markdown:
 
 
 def service_compat(analysis) -> Table | Markdown:
-    """The AI Assistant's models against the database as the plan will leave it."""
+    """The service's models (the mapping's ``[service]``) against the database as the plan will leave it."""
     rows = [dict(r) for r in analysis.service_findings]
     notes = "; ".join(analysis.service_notes)
+    name = getattr(analysis, "service_name", None)
+    if name is None:
+        return _note(f"**No service check**: {notes or 'the mapping names no target schema'}.")
     if not rows:
-        return _note("**The AI Assistant's Prisma client will find every table, column and key it needs.**"
+        return _note(f"**{name}'s Prisma client will find every table, column and key it needs.**"
                      + (f" ({notes})" if notes else ""))
-    return Table(pd.DataFrame(rows), caption="What the AI Assistant's client will find after the migration "
+    return Table(pd.DataFrame(rows), caption=f"What {name}'s client will find after the migration "
                                              "(a blocker of a model it never writes does not stop it)"
                                              + (f"; {notes}" if notes else ""))
 
