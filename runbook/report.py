@@ -328,11 +328,12 @@ def _focus(analysis, table: str | None) -> str | None:
     return max(counts, key=counts.get) if counts else None
 
 
-def references(analysis, table: str = "User") -> Table | Markdown:
-    """The foreign keys that point at ``table`` (and at the tables that point at it)."""
+def references(analysis, table: str | None = None) -> Table | Markdown:
+    """The foreign keys that point at ``table`` (default: the table most referenced), and at the
+    tables that point at it."""
     focus = _focus(analysis, table)
     if focus is None:
-        return _note(f"_No foreign key references {table!r}._")
+        return _note(f"_No foreign key references {table!r}._" if table else "_No foreign key references a table of the plan._")
     renamed = {t.old: t.new for t in analysis.tables}
     direct = [f for f in analysis.foreign_keys if f.references == focus]
     ring = {f.table for f in direct}
@@ -346,13 +347,13 @@ def references(analysis, table: str = "User") -> Table | Markdown:
     return Table(pd.DataFrame(rows), caption=cap)
 
 
-def references_chart(analysis, table: str = "User") -> Chart | Markdown:
+def references_chart(analysis, table: str | None = None) -> Chart | Markdown:
     """A fan diagram: ``table`` in the middle, every table referencing it on either side,
     coloured by ON DELETE action; tables that reference those (one step further) next to
     the table they reference."""
     focus = _focus(analysis, table)
     if focus is None:
-        return _note(f"_No foreign key references {table!r}._")
+        return _note(f"_No foreign key references {table!r}._" if table else "_No foreign key references a table of the plan._")
     renamed = {t.old: t.new for t in analysis.tables}
     direct = [f for f in analysis.foreign_keys if f.references == focus]
     children: dict[str, list] = {}
