@@ -755,6 +755,8 @@ def _category(name: str) -> str:
             return cat
     if "storage untouched" in name:
         return "storage (relfilenode)"
+    if "create/read/update/delete" in name or name.startswith("target schema:"):
+        return "service"
     if "rows and content" in name:
         return "rows and content"
     if "NULL" in name:
@@ -769,7 +771,8 @@ def checks(obj) -> Table | Markdown:
         return _note("_No verification ran._")
     rows = [{"check": c.name, "kind": _category(c.name), "result": _ok(c.ok), "detail": c.detail}
             for c in sorted(v.checks, key=lambda c: c.ok)]
-    return Table(pd.DataFrame(rows), caption=f"Checks: {sum(c.ok for c in v.checks)}/{len(rows)} pass",
+    notes = "".join(f"; note: {n}" for n in getattr(v, "notes", ()))
+    return Table(pd.DataFrame(rows), caption=f"Checks: {sum(c.ok for c in v.checks)}/{len(rows)} pass{notes}",
                  status=("result",))
 
 
