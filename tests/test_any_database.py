@@ -179,3 +179,16 @@ def test_a_role_whose_search_path_puts_analytics_first_changes_nothing_there(not
     assert code == 0, err + out
     an = [l for l in schema_dump(notes_db).splitlines() if "analytics." in l]
     assert an == [l for l in before.splitlines() if "analytics." in l]
+
+
+def test_merge_legacy_reads_what_to_merge_from_the_mapping(notes_db, notes_mapping, capsys):
+    """The notes mapping has no [merge]: one line, exit 2, before connecting (the URL is
+    not even read). Before, merge-legacy knew the AI Assistant's four tables itself."""
+    code, out, err = run(capsys, "merge-legacy", "--database-url", "postgresql://nobody@127.0.0.1:1/x",
+                         "--mapping", notes_mapping)
+    assert code == 2
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and "has no [merge] section" in lines[0] and "Traceback" not in err
+    from runbook.merge import tables_of
+
+    assert tables_of(None).all == ("chat_sessions_temp", "chat_messages_temp", "chat_sessions", "chat_messages")
