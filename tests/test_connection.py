@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,9 @@ from psycopg2.extensions import make_dsn, parse_dsn
 
 from runbook.backup import _env_and_url
 from runbook.cli import main
-from runbook.connection import connection, password_of, redact, resolve_url, scrub, with_default_sslmode
+from runbook.connection import (DEFAULT_CONNECT_TIMEOUT, connect, connection, password_of, redact, resolve_url, scrub,
+                                with_default_sslmode)
+from runbook.errors import ConnectionFailed
 from snapshots import execute, scalar
 
 
@@ -181,3 +184,57 @@ def test_the_pipeline_takes_a_keyword_value_string_from_its_variable(ref_db, wor
     assert summary["verdict"] == "planned" and "password=***" in summary["database"]
     assert pw not in r.stdout + r.stderr
     assert not [f.name for f in folder.rglob("*") if f.is_file() and pw.encode() in f.read_bytes()]
+
+
+# -- the connect timeout (issue 10, 9) -------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_port():
+    """A TCP port on 127.0.0.1 whose listener never accepts nor answers: the kernel
+    completes the handshake, then libpq waits for the server's first byte."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    yield s.getsockname()[1]
+    s.close()
+
+
+def test_connect_timeout_in_the_url_is_honoured(silent_port, monkeypatch):
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    url = f"postgresql://u:Zq9pw@127.0.0.1:{silent_port}/db?connect_timeout=2"
+    with pytest.raises(ConnectionFailed) as e:
+        connect(url)
+    assert e.value.connect_timeout == 2 and e.value.connect_timeout_from == "the URL's connect_timeout"
+    assert "timeout expired (connect_timeout 2 s" in str(e.value) and "Zq9pw" not in str(e.value)
+
+
+def test_pgconnect_timeout_is_honoured(silent_port, monkeypatch):
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "2")
+    with pytest.raises(ConnectionFailed) as e:
+        connect(f"host=127.0.0.1 port={silent_port} dbname=db user=u password=Zq9pw")
+    assert e.value.connect_timeout == 2 and e.value.connect_timeout_from == "PGCONNECT_TIMEOUT"
+    assert "timeout expired" in str(e.value) and "Zq9pw" not in str(e.value)
+
+
+def test_the_cli_names_the_timeout_it_waited(silent_port):
+    r = cli("analyze", "--database-url", f"postgresql://u:Zq9pw@127.0.0.1:{silent_port}/db",
+            env={"PGCONNECT_TIMEOUT": "2"})
+    line = one_line(r.stderr)
+    assert r.returncode == 2 and "timeout expired (connect_timeout 2 s, from PGCONNECT_TIMEOUT)" in line, line
+    assert "Zq9pw" not in line
+
+
+def test_the_default_timeout_applies_only_when_none_is_given(ref_db, monkeypatch):
+    """What libpq used, as the live connection reports it (PQconninfo)."""
+    def used(url: str) -> str:
+        with connection(url) as c:
+            return c.get_dsn_parameters().get("connect_timeout")
+
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    assert used(ref_db) == str(DEFAULT_CONNECT_TIMEOUT)
+    assert used(ref_db + "?connect_timeout=7") == "7"
+    assert used(conninfo(ref_db, connect_timeout="6")) == "6"
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "5")
+    assert used(ref_db) == "5"
+    assert used(ref_db + "?connect_timeout=7") == "7"  # the URL wins over the variable, as in libpq
