@@ -1,4 +1,5 @@
-"""URLs and connection strings: parsing, redaction, default sslmode and connect timeout,\nand the pg_dump version rule."""
+"""URLs and connection strings: parsing, redaction, default sslmode and connect timeout,
+and the pg_dump version rule."""
 
 from __future__ import annotations
 
