@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, db=True):
         if db:
-            sp.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
+            sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
             sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
         sp.add_argument("--json", action="store_true", help="print JSON")
 
