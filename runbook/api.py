@@ -111,6 +111,8 @@ class Analysis:
     service_findings: tuple[dict, ...] = ()
     service_notes: tuple[str, ...] = ()
     service_name: str | None = None  # the mapping's [service] name; None: no service configured
+    #: why pg_dump of the database would fail for this role (the backup cannot be taken)
+    dump_problems: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -125,7 +127,7 @@ class Analysis:
 
 def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/backups") -> Analysis:
     """Read the database and build the plan, changing nothing."""
-    from .backup import free_bytes
+    from .backup import dump_problems, free_bytes
 
     url = resolve_url(url)
     m = _mapping(mapping)
@@ -150,6 +152,7 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                         n = cur.fetchone()[0]
                     conflicts.append(Conflict(f"{m.schema}.{st.new}", "target exists",
                                               f"{st.new!r} already exists ({'empty' if n == 0 else f'{n} rows'})"))
+        unreadable = tuple(dump_problems(conn))
     finally:
         conn.close()
     for b in plan.blockers:
@@ -216,7 +219,8 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                     tuple(tables), tuple(fks), tuple(risk), tuple(conflicts), tuple(blocking), owns, free,
                     snap.database_bytes, round(est_lock, 3), round(est_backup, 2), plan, plan.notes,
                     tuple(_dependencies(snap, plan)), *_service_prediction(url, m, plan),
-                    service_name=(m.service.name or "the service") if m.service.configured else None)
+                    service_name=(m.service.name or "the service") if m.service.configured else None,
+                    dump_problems=unreadable)
 
 
 def _service_prediction(url: str, m: Mapping, plan: Plan) -> tuple[tuple[dict, ...], tuple[str, ...]]:

@@ -95,7 +95,7 @@ def cmd_analyze(a) -> int:
     an = analyze(a.database_url, a.mapping)
     if a.json:
         _json(an.to_dict())
-        return 0
+        return 2 if an.plan.blockers or an.dump_problems else 0
     print(f"database {an.database} ({an.server_version}) as {an.current_user}")
     print(f"\nTables to rename ({len(an.tables)}):")
     _print_table([{"from": t.old, "to": t.new, "state": t.state, "rows": t.rows, "MiB": (t.total_bytes or 0) / 2**20,
@@ -121,7 +121,14 @@ def cmd_analyze(a) -> int:
           f"free disk for the backup: {(an.free_disk_bytes or 0) / 2**30:,.1f} GiB (database {an.database_bytes / 2**20:,.1f} MiB)")
     print(f"estimated backup {an.estimated_backup_s:.1f}s (online); estimated lock window (downtime) {an.estimated_downtime_s * 1000:.0f} ms")
     print(f"\nplan: {len(an.plan.ops)} operations, fingerprint sha256:{an.plan.fingerprint}")
-    return 2 if an.plan.blockers else 0
+    if an.dump_problems:
+        print(f"\nThe backup cannot be taken: pg_dump would fail ({len(an.dump_problems)} problems):")
+        for p_ in an.dump_problems:
+            print(f"  {p_}")
+        from .backup import problems_line
+
+        print(f"runbook: the backup cannot be taken: {problems_line(list(an.dump_problems), 1)}", file=sys.stderr)
+    return 2 if an.plan.blockers or an.dump_problems else 0
 
 
 def cmd_plan(a) -> int:
@@ -251,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, db=True):
         if db:
-            sp.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
+            sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
             sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
         sp.add_argument("--json", action="store_true", help="print JSON")
 

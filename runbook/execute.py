@@ -37,11 +37,12 @@ from psycopg2 import errorcodes
 
 from . import audit, state
 from .backup import BackupInfo, BackupJob, check_pg_dump, estimated_size, free_bytes, table_bytes
+from .backup import dump_problems, problems_line
 from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact
 from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, NotOwner, PreflightFailed,
                      RollbackFailed, ServerTooOld, ToolMissing, VerificationFailed, WrongState)
-from .errors import MappingError
+from .errors import DumpNotPossible, MappingError
 from .mapping import Mapping
 from .naming import literal, q, qq
 from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, RestoreNulls, _reg, op_from_dict, op_to_dict
@@ -267,6 +268,9 @@ class Runner:
                                       f"{free / 2**20:,.0f} MiB free, about {need / 2**20:,.0f} MiB needed"))
         except OSError as exc:
             out.append(PreflightCheck("disk space for the backup", False, f"{self.opt.backup_dir}: {exc.strerror}"))
+        problems = dump_problems(conn)  # pg_dump would stop at the first of them
+        out.append(PreflightCheck("pg_dump can read the whole database", not problems,
+                                  problems_line(problems) or "every table, sequence and large object is readable"))
         return out
 
     def preflight(self, conn, snap: Snapshot, plan: Plan) -> list[PreflightCheck]:
@@ -345,6 +349,7 @@ class Runner:
                 c = failed[0]
                 cls = {"role owns the tables": NotOwner, "server version": ServerTooOld,
                        "pg_dump version": ToolMissing, "fill value fits its column": MappingError,
+                       "pg_dump can read the whole database": DumpNotPossible,
                        "NOT NULL column has no NULL": MappingError}.get(c.name, PreflightFailed)
                 raise cls(f"preflight: {c.name}: {c.detail}; nothing was changed")
             # pg_dump only reads: the baseline is taken while it runs, and nothing changes
