@@ -418,11 +418,9 @@ def propose(snap, conn, c: Checked) -> tuple[list[TableProposal], list[str], lis
                 notes.append(f"the columns of {t.name!r} keep their names: a mapping renames the columns only of "
                              "the tables it renames")
     if c.prisma is not None:
-        seen = {p.old for p in props}
         for m in c.prisma.models:
             if (m.schema is None or m.schema == S) and snap.table(S, m.db_name) is None:
                 notes.append(f"model {m.name} maps table {m.db_name!r}, which schema {S!r} does not have")
-        del seen
     return props, conflicts, skipped, notes
 
 
@@ -716,7 +714,6 @@ def _check_target(text: str, props: list[TableProposal], c: Checked, source: str
     from .prisma import parse
 
     sch = parse(text, source=source)
-    S = c.opts.schema
     for p in props:
         if p.kind == "m2m":
             if p.old in _m2m_relations(c.prisma) and p.new not in _m2m_relations(sch):
@@ -829,7 +826,7 @@ def add_commands(sub) -> None:
     sp = sub.add_parser("mapping", help="derive a mapping from the database (mapping init)")
     msub = sp.add_subparsers(dest="mapping_command", metavar="SUBCOMMAND")
     ip = msub.add_parser("init", help="write a reviewable mapping (and the service's target Prisma schema)")
-    ip.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
+    ip.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
     ip.add_argument("--schema", default="public", help="the PostgreSQL schema of the tables (default public)")
     ip.add_argument("--convention", default="snake_case_plural",
                     help="snake_case or snake_case_plural (default): UserProfile -> user_profile / user_profiles")

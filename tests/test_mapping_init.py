@@ -4,6 +4,7 @@ conflicts that refuse, the target Prisma schema, and the mapping migrated end to
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -238,6 +239,8 @@ def test_stdout_is_the_default_and_the_summary_goes_to_stderr(capsys, workdir, m
     assert code == 0
     assert out.startswith("# Written by `runbook mapping init`") and "[[tables]]" in out
     assert "5 tables (1 many-to-many)" in err and "[[tables]]" not in err
+    password = urlsplit(mixed_db).password
+    assert password and password not in out + err and mixed_db not in out + err
     assert not any(workdir.iterdir())
 
 
