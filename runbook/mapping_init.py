@@ -643,6 +643,7 @@ def build_target_schema(text: str, schema, props: list[TableProposal], c: Checke
 
     S = c.opts.schema
     tx = _Text(text)
+    nl = "\r\n" if "\r\n" in text else "\n"  # the file's own line endings
     edits: list[tuple[int, int, str]] = []
     counts = {"@@map": 0, "@map": 0, "@relation": 0, "map:": 0}
     m2m = _m2m_relations(schema)
@@ -671,11 +672,11 @@ def build_target_schema(text: str, schema, props: list[TableProposal], c: Checke
             if m.fields:
                 fl = text[tx.starts[m.fields[0].line - 1]:]
                 indent = fl[: len(fl) - len(fl.lstrip(" \t"))] or "  "
-            gap = "" if m.attributes or not m.fields else "\n"  # a blank line after the fields, as prisma format does
+            gap = "" if m.attributes or not m.fields else nl  # a blank line after the fields, as prisma format does
             if text[line_start:close].strip():
-                edits.append((close, close, f"\n{gap}{indent}@@map({render_value(p.new)})\n"))
+                edits.append((close, close, f"{nl}{gap}{indent}@@map({render_value(p.new)}){nl}"))
             else:
-                edits.append((line_start, line_start, f"{gap}{indent}@@map({render_value(p.new)})\n"))
+                edits.append((line_start, line_start, f"{gap}{indent}@@map({render_value(p.new)}){nl}"))
         counts["@@map"] += 1
         cols = dict(p.columns)
         for f in m.scalar_fields():

@@ -250,3 +250,34 @@ def test_columns_of_a_table_that_is_not_renamed_are_reported_kept(capsys, workdi
     assert "note: the columns of 'audit_log' keep their names" in err
     assert '{ from = "emailAddress", to = "email_address" }' in out
     assert '"A"' not in out.split("_CategoryToPost -> _category_to_post")[1]  # A and B are Prisma's: never renamed
+
+
+def _edit(text: str, props):
+    from runbook.mapping_init import Checked, InitOptions, build_target_schema
+    from runbook.prisma import parse
+
+    schema = parse(text)
+    c = Checked(InitOptions(), "", None, None, text, schema, None, None)
+    return build_target_schema(text, schema, props, c, {})[0]
+
+
+def test_target_schema_edits_keep_crlf_tabs_and_every_way_of_writing_the_arguments():
+    from runbook.mapping_init import TableProposal
+    from runbook.prisma import parse
+
+    text = ("model Post {\r\n\tid   Int   @id\r\n\ttags Tag[] @relation(name: \"PostTags\")\r\n"
+            "\tauthorId Int // who\r\n\r\n\t@@map(\r\n\t\tname: \"BlogPost\"\r\n\t)\r\n}\r\n"
+            "model Tag {\r\n\tid    Int    @id\r\n\tposts Post[] @relation(\"PostTags\")\r\n}\r\n")
+    props = [TableProposal("BlogPost", "blog_posts", "table", 0, 0, True, 0, columns=[("authorId", "author_id")],
+                           model="Post"),
+             TableProposal("Tag", "tags", "table", 0, 0, True, 0, model="Tag"),
+             TableProposal("_PostTags", "_post_tags", "m2m", 0, 0, True, 0, relation="post_tags")]
+    out = _edit(text, props)
+    s = parse(out)
+    assert s.model("Post").db_name == "blog_posts" and s.model("Tag").db_name == "tags"
+    assert s.model("Post").column("authorId") == "author_id"
+    assert s.model("Post").field("tags").relation.name == s.model("Tag").field("posts").relation.name == "post_tags"
+    assert "\r\n" in out and "\n" not in out.replace("\r\n", "")  # line endings kept
+    assert '\tauthorId Int @map("author_id") // who\r\n' in out
+    assert '\t@@map("tags")\r\n' in out  # indented as the fields are
+    assert out.count("@@map") == 2
