@@ -8,6 +8,7 @@ proved untouched by the catalog; it is counted but not checksummed unless asked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from .catalog.inspect import Snapshot
@@ -117,13 +118,32 @@ def baseline(conn, snap: Snapshot, plan, mapping, *, checksums: str = "auto", pr
     return out
 
 
-def _expected_def(defn: str, tables: dict[str, str], columns: dict[str, str], names: dict[str, str]) -> str:
+def _expected_def(defn: str, tables: dict[str, str], columns: dict[str, str], names: dict[str, str],
+                  ref_columns: dict[str, str] | None = None) -> str:
+    """A constraint's or index's definition after the plan: tables and names renamed,
+    and the columns of *its own* table (``columns``); in a foreign key, the referenced
+    columns are those of the referenced table (``ref_columns``), never the other's."""
     from .rewrite import UnsafeRewrite
 
+    if not defn:
+        return defn
     try:
-        return rewrite_source(defn, {**tables, **names}, columns) if defn else defn
+        if ref_columns is not None and " REFERENCES " in defn:
+            local, ref = defn.split(" REFERENCES ", 1)
+            return (rewrite_source(local, {**tables, **names}, columns) + " REFERENCES "
+                    + rewrite_source(ref, {**tables, **names}, ref_columns))
+        return rewrite_source(defn, {**tables, **names}, columns)
     except UnsafeRewrite:
         return defn
+
+
+def _referenced_table(defn: str) -> str | None:
+    """The (unqualified, unquoted) table a foreign key definition references."""
+    m = re.search(r' REFERENCES ((?:"(?:[^"]|"")*"|[^\s(."]+)\.)?("(?:[^"]|"")*"|[^\s(."]+)\(', defn)
+    if not m:
+        return None
+    name = m.group(2)
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name
 
 
 def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = True, direction: str = "forward",
@@ -159,10 +179,23 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
         crud = pool.submit(_service.run_crud_check, url, service, S)
         pool.shutdown(wait=False)
     tables = {o.old: o.new for o in plan.ops if isinstance(o, RenameTable)}
-    cols = {o.old: o.new for o in plan.ops if isinstance(o, RenameColumn)}
+    # column renames per table (by its new name): a column of that name in another table is not renamed
+    cols_of: dict[str, dict[str, str]] = {}
+    for o in plan.ops:
+        if isinstance(o, RenameColumn):
+            cols_of.setdefault(o.table_name, {})[o.old] = o.new
     names = {o.old: o.new for o in plan.ops if isinstance(o, (RenameConstraint, RenameIndex, RenameSequence))}
     if not fwd:
-        tables, cols, names = {}, {}, {}
+        tables, cols_of, names = {}, {}, {}
+
+    def cols(table: str | None) -> dict[str, str]:
+        """The column renames of a table, given its name before or after the plan."""
+        return cols_of.get(tables.get(table, table), {}) if table else {}
+
+    def expected(rec: dict) -> str:
+        ref = _referenced_table(rec["def"]) if rec.get("type") == "f" else None
+        return _expected_def(rec["def"], tables, cols(rec.get("table")), names,
+                             cols(ref) if rec.get("type") == "f" else None)
 
     # 1. tables present under their expected names, old names gone
     for oid_s, t in base["tables"].items():
@@ -183,13 +216,13 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
         if now is None:  # re-created by hand with the same name and definition?
             want_name = names.get(c["name"], c["name"])
             now = next((x for x in snap.constraints if x.name == want_name and _in_schema(snap, x, S)
-                        and x.definition == _expected_def(c["def"], tables, cols, names)), None)
+                        and x.definition == expected(c)), None)
         if now is None:
             want_name = names.get(c["name"], c["name"])
             was = f" (was {c['name']})" if want_name != c["name"] else ""
             checks.append(Check(f"constraint {want_name}", False, f"missing{was}"))
             continue
-        want = _expected_def(c["def"], tables, cols, names)
+        want = expected(c)
         checks.append(Check(f"constraint {now.name}", now.definition == want,
                             "definition unchanged" if now.definition == want else f"{now.definition!r} != {want!r}"))
         if c["type"] == "f":
@@ -200,7 +233,7 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
             want_name = names.get(i["name"], i["name"])
             checks.append(Check(f"index {want_name}", False, f"missing (was {i['name']})" if want_name != i["name"] else "missing"))
             continue
-        want = _expected_def(i["def"], tables, cols, names)
+        want = expected(i)
         checks.append(Check(f"index {now.name}", now.definition == want and now.is_valid,
                             "definition unchanged" if now.definition == want else f"{now.definition!r} != {want!r}"))
     # 3. no object still carries an old name
@@ -228,7 +261,7 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
             if now is None:
                 continue
             if t["checksum_raw"] is not None:
-                orig_cols = [cols.get(c, c) if fwd else c for c in t["columns"]]
+                orig_cols = [cols(t["new"]).get(c, c) if fwd else c for c in t["columns"]]
                 n, (s,) = count_and_checksum(cur, now.schema, now.name, [row_expr(orig_cols)])
                 before = t["checksum_expected"] if fwd else t["checksum_raw"]
                 tc = TableCount(t["name"], now.name, t["rows"], n, before, s, "checksum")
@@ -245,7 +278,7 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
         # 6. filled columns hold no NULL (forward)
         for t in base["tables"].values():
             for c in (t.get("fills") or {}) if fwd else {}:
-                newc = cols.get(c, c)
+                newc = cols(t["new"]).get(c, c)
                 cur.execute(f"SELECT count(*) FROM {qq(S, t['new'])} "
                             f"WHERE {q(newc)} IS NULL")
                 nulls = cur.fetchone()[0]

@@ -192,3 +192,27 @@ def test_merge_legacy_reads_what_to_merge_from_the_mapping(notes_db, notes_mappi
     from runbook.merge import tables_of
 
     assert tables_of(None).all == ("chat_sessions_temp", "chat_messages_temp", "chat_sessions", "chat_messages")
+
+
+def test_a_column_renamed_in_one_table_is_not_expected_renamed_in_another(notes_db, tmp_path, capsys):
+    """``Note."authorId"`` becomes ``author_id``; the table ``comments`` (not in the
+    mapping) keeps its own ``"authorId"``, and its foreign key into ``"Author"`` must be
+    expected unchanged. Before, verification used one column map for every table, expected
+    ``FOREIGN KEY (author_id)`` on ``comments`` and rolled the migration back."""
+    _q_exec(notes_db, 'CREATE TABLE comments (id text PRIMARY KEY, "authorId" text NOT NULL '
+                      'REFERENCES "Author"(id), "noteId" text REFERENCES "Note"(id)); '
+                      "INSERT INTO comments VALUES ('c1', 'a2', 'n1')")
+    text = (NOTES / "mapping.toml").read_text().replace(
+        'from = "Note"\nto = "notes"\n',
+        'from = "Note"\nto = "notes"\nrename_columns = [ { from = "authorId", to = "author_id" } ]\n')
+    assert "author_id" in text
+    m = tmp_path / "m.toml"
+    m.write_text("\n".join(l for l in text.splitlines() if not l.startswith(("name =", "target_schema ="))))
+    code, out, err = run(capsys, "migrate", "--database-url", notes_db, "--mapping", str(m),
+                         "--backup-dir", str(tmp_path / "b"), "--log-dir", str(tmp_path / "l"), "--no-progress")
+    assert code == 0, err + out
+    fks = dict(_q(notes_db, "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+                            "WHERE contype = 'f' AND conname LIKE 'comments%authorId%'"))
+    assert fks == {"comments": 'FOREIGN KEY ("authorId") REFERENCES authors(id)'}
+    code, out, err = run(capsys, "verify", "--database-url", notes_db, "--mapping", str(m))
+    assert code == 0, err + out
