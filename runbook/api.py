@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .catalog.inspect import Snapshot, inspect
@@ -316,7 +316,9 @@ def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud:
         ops = tuple(op_from_dict(d) for d in run["plan"])
         snap = inspect(conn)
         p = build_plan_from_ops(snap, m, ops)
-        return verify_state(conn, snap, p, run["baseline"], quiesced=quiesced, url=url if crud else None)
+        v = verify_state(conn, snap, p, run["baseline"], quiesced=quiesced, url=url if crud else None)
+        # the names left as they were: custom ones, and those with the old table's prefix
+        return replace(v, notes=build_plan(snap, m, strict=False).notes)
     finally:
         conn.close()
 

@@ -108,6 +108,9 @@ def cmd_analyze(a) -> int:
     _print_table([{k: r[k] for k in ("model", "column", "severity", "problem", "fix")} for r in an.service_findings])
     for n in an.service_notes:
         print(f"  note: {n}")
+    print(f"\nNames kept ({len(an.plan.notes)}):" + ("" if an.plan.notes else " none"))
+    for n in an.plan.notes:
+        print(f"  note: {n}")
     print(f"\nSessions that could block the lock ({len(an.blocking)}):")
     _print_table([asdict(b) for b in an.blocking])
     by_kind: dict[str, int] = {}
@@ -185,6 +188,8 @@ def cmd_verify(a) -> int:
         _json(v.to_dict())
     else:
         _print_table([{"check": c.name, "ok": "pass" if c.ok else "FAIL", "detail": c.detail} for c in v.checks])
+        for n in v.notes:
+            print(f"note: {n}")
         print(f"{'verified' if v.ok else 'FAILED'}: {sum(c.ok for c in v.checks)}/{len(v.checks)} checks passed")
     if not v.ok:
         print(f"runbook: verification failed: {v.failed[0].name}: {v.failed[0].detail}", file=sys.stderr)

@@ -140,6 +140,9 @@ class Mapping:
     audit_table: str | None = "AuditLog"
     source: str = "<default>"
     service: ServiceSpec = field(default_factory=ServiceSpec)
+    #: rename hand-made indexes, constraints and statistics objects whose name starts
+    #: with the old table's name (``User_email_trgm_idx`` -> ``users_email_trgm_idx``)
+    rename_prefixed: bool = False
 
     def final_name(self, name: str) -> str:
         """A mapped table's new name (given its old or new name); other names unchanged."""
@@ -248,7 +251,8 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     are resolved against, the mapping file's own."""
     if not isinstance(data, dict):
         raise MappingError(f"{source}: the mapping must be a table of keys")
-    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service"}, source)
+    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service", "rename_prefixed"}, source)
+    rename_prefixed = _expect(data, "rename_prefixed", bool, source, False, False)
     schema = validate_identifier(_expect(data, "schema", str, source, False, "public"), "schema")
     audit = data.get("audit_table", "AuditLog")
     if audit is not None and audit is not False:
@@ -349,7 +353,7 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     if chained:
         raise MappingError(f"{source}: {sorted(chained)[0]!r} is both renamed and a rename target; chains and swaps are refused")
     service = _service(data["service"], source, base_dir) if "service" in data else ServiceSpec()
-    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service)
+    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service, rename_prefixed)
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:

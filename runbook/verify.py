@@ -43,6 +43,8 @@ class TableCount:
 class Verification:
     checks: tuple[Check, ...]
     counts: tuple[TableCount, ...] = ()
+    #: informational: names the plan leaves as they are (custom, or the old table's prefix)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -54,7 +56,7 @@ class Verification:
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "checks": [asdict(c) for c in self.checks],
-                "counts": [asdict(c) | {"ok": c.ok} for c in self.counts]}
+                "counts": [asdict(c) | {"ok": c.ok} for c in self.counts], "notes": list(self.notes)}
 
 
 def row_expr(columns: list[str], fills: dict[str, str] | None = None) -> str:
