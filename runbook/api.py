@@ -278,9 +278,10 @@ def _dependencies(snap: Snapshot, plan: Plan) -> list[Dependency]:
 
 def plan(url: str | None = None, mapping=None, *, strict: bool = False) -> Plan:
     url = resolve_url(url)
+    m = _mapping(mapping)  # bad input is refused before connecting
     conn = connect(url, application_name="runbook-plan", autocommit=True)
     try:
-        return build_plan(inspect(conn), _mapping(mapping), strict=strict)
+        return build_plan(inspect(conn), m, strict=strict)
     finally:
         conn.close()
 

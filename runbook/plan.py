@@ -238,11 +238,11 @@ def _dependent_names(snap: Snapshot, mapping: Mapping, tm: TableMapping, cur: Ta
                                             f'"{side}" of relation {join_rel.relation!r} is {mdl.name} ({mdl.db_name!r}): '
                                             f"Prisma would read the join rows backwards"))
 
-    def expected(kind: str, cols: tuple[str, ...]) -> tuple[str, bool, set[str]]:
+    def expected(kind: str, cols: tuple[str, ...], old_cols: tuple[str, ...]) -> tuple[str, bool, set[str]]:
         """(the name the object should get, whether the target schema says so, the
         default names of the old table that make an object "named by default")."""
         key = _M2M_KEYS.get((kind, cols)) if join else None
-        olds = _default_names(old_t, cols, _SUFFIX[kind])
+        olds = _default_names(old_t, old_cols, _SUFFIX[kind])
         if key:
             return m2m_new[key], join_rel is not None, olds | {m2m_old[key]}
         if want is not None:
@@ -266,8 +266,9 @@ def _dependent_names(snap: Snapshot, mapping: Mapping, tm: TableMapping, cur: Ta
             con_names.add(new)
         return True
 
-    def decide(what: str, name: str, kind: str, cols: tuple[str, ...], obj, make) -> None:
-        new, from_target, olds = expected(kind, cols)
+    def decide(what: str, name: str, kind: str, obj, make) -> None:
+        cols = tuple(newcol(c) for c in obj.columns)
+        new, from_target, olds = expected(kind, cols, tuple(obj.columns))
         if from_target and new in claimed and new != name:
             kept.append((what, name, obj))  # two objects for one entry of the schema
             return
@@ -309,7 +310,6 @@ def _dependent_names(snap: Snapshot, mapping: Mapping, tm: TableMapping, cur: Ta
             if con.name.startswith(f"{old_t}_"):
                 kept.append(("constraint", con.name, con))
             continue
-        cols = tuple(newcol(c) for c in con.columns)
         backed = con.type in ("p", "u")  # the constraint's index carries its name
 
         def make(new, con=con, backed=backed):
@@ -320,7 +320,7 @@ def _dependent_names(snap: Snapshot, mapping: Mapping, tm: TableMapping, cur: Ta
                 renamed_idx.add(con.index_oid)
             return True
 
-        decide("constraint", con.name, kind, cols, con, make)
+        decide("constraint", con.name, kind, con, make)
     for idx in snap.indexes_of(cur.oid):
         if idx.oid in renamed_idx or idx.backs_constraint:
             continue
@@ -339,12 +339,12 @@ def _dependent_names(snap: Snapshot, mapping: Mapping, tm: TableMapping, cur: Ta
         if " WHERE " in idx.definition and want is not None and not join:
             # a partial index is not what an @@index of the target schema describes
             new = prisma_constraint_name(new_t, cols, _SUFFIX[kind])
-            if idx.name in _default_names(old_t, cols, _SUFFIX[kind]) and idx.name != new:
+            if idx.name in _default_names(old_t, idx.columns, _SUFFIX[kind]) and idx.name != new:
                 make(new)
             elif idx.name != new:
                 kept.append(("index", idx.name, idx))
             continue
-        decide("index", idx.name, kind, cols, idx, make)
+        decide("index", idx.name, kind, idx, make)
     for trg in snap.triggers_on(cur.oid):
         # not Prisma's, but a trigger named after its table should not keep the old name
         if trg.name.startswith(f"{old_t}_"):
