@@ -218,7 +218,7 @@ def _dependent_names(snap: Snapshot, mapping: Mapping, tm: TableMapping, cur: Ta
     """
     S, old_t, new_t = mapping.schema, tm.old, tm.new
     out = _Names()
-    model, want, join_rel = _target_of(target, S, new_t)
+    _, want, join_rel = _target_of(target, S, new_t)
     join = _is_join_table(cur, old_t, new_t)
     m2m_new, m2m_old = (prisma_m2m_names(new_t), prisma_m2m_names(old_t)) if join else (None, None)
     constraints = snap.constraints_of(cur.oid)
@@ -281,8 +281,7 @@ def _dependent_names(snap: Snapshot, mapping: Mapping, tm: TableMapping, cur: Ta
         if from_target or name in olds:
             if from_target:
                 claimed.add(new)
-            if make(new):
-                return
+            make(new)  # or a blocker: the name is taken
             return
         kept.append((what, name, obj))
 
