@@ -109,6 +109,9 @@ def cmd_analyze(a) -> int:
     _print_table([{k: r[k] for k in ("model", "column", "severity", "problem", "fix")} for r in an.service_findings])
     for n in an.service_notes:
         print(f"  note: {n}")
+    print(f"\nNames kept ({len(an.plan.notes)}):" + ("" if an.plan.notes else " none"))
+    for n in an.plan.notes:
+        print(f"  note: {n}")
     print(f"\nSessions that could block the lock ({len(an.blocking)}):")
     _print_table([asdict(b) for b in an.blocking])
     by_kind: dict[str, int] = {}

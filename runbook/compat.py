@@ -44,7 +44,8 @@ from typing import Iterable
 from .catalog.inspect import Column, Snapshot, Table, inspect
 from .errors import BadInput
 from .naming import literal, q, qq
-from .prisma import Call, Enum, Field, Model, Ref, Schema, load, prisma_default_names
+from .prisma import (Call, Enum, Field, Model, Ref, Schema, load, prisma_default_names,
+                     prisma_join_table_name, prisma_m2m_names)
 
 __all__ = [
     "Finding",
@@ -708,8 +709,8 @@ def _m2m_findings(schema: Schema, snap: Snapshot, db_schema: str) -> list[Findin
     """Implicit many-to-many relations: Prisma's join table ``_<Relation>`` with ``A`` and ``B``."""
     out: list[Finding] = []
     for a, b, name in _implicit_m2m(schema):
-        t = snap.table(a.schema or db_schema, f"_{name}")
-        tq = qq(a.schema or db_schema, f"_{name}")
+        t = snap.table(a.schema or db_schema, prisma_join_table_name(name))
+        tq = qq(a.schema or db_schema, prisma_join_table_name(name))
         if t is None:
             out.append(Finding(a.name, tq, "", "relation", WARNING, f"join table {tq} does not exist",
                                f"queries that include or connect {a.name} <-> {b.name} fail",
@@ -959,12 +960,13 @@ def render_ddl(schema: Schema, db_schema: str = "public") -> list[str]:
         sch = a.schema or db_schema
         ta = expected_type(a.field(a.id_fields[0]), schema, db_schema)
         tb = expected_type(b.field(b.id_fields[0]), schema, db_schema)
-        jt = qq(sch, f"_{name}")
+        jt = qq(sch, prisma_join_table_name(name))
+        m2m = prisma_m2m_names(prisma_join_table_name(name))
         out.append(f'CREATE TABLE {jt} ("A" {ta.upper()} NOT NULL, "B" {tb.upper()} NOT NULL, '
-                   f'CONSTRAINT {q(f"_{name}_AB_pkey")} PRIMARY KEY ("A", "B"))')
-        out.append(f'CREATE INDEX {q(f"_{name}_B_index")} ON {jt} ("B")')
+                   f'CONSTRAINT {q(m2m["pkey"])} PRIMARY KEY ("A", "B"))')
+        out.append(f'CREATE INDEX {q(m2m["index"])} ON {jt} ("B")')
         for side, mdl in (("A", a), ("B", b)):
-            out.append(f'ALTER TABLE {jt} ADD CONSTRAINT {q(f"_{name}_{side}_fkey")} FOREIGN KEY ({q(side)}) '
+            out.append(f'ALTER TABLE {jt} ADD CONSTRAINT {q(m2m[side + "_fkey"])} FOREIGN KEY ({q(side)}) '
                        f'REFERENCES {qq(mdl.schema or db_schema, mdl.db_name)} ({q(mdl.column(mdl.id_fields[0]))}) '
                        f'ON DELETE CASCADE ON UPDATE CASCADE')
     for m in models:

@@ -152,6 +152,9 @@ class Mapping:
     source: str = "<default>"
     service: ServiceSpec = field(default_factory=ServiceSpec)
     merge: MergeSpec | None = None
+    #: rename hand-made indexes, constraints and statistics objects whose name starts
+    #: with the old table's name (``User_email_trgm_idx`` -> ``users_email_trgm_idx``)
+    rename_prefixed: bool = False
 
     def final_name(self, name: str) -> str:
         """A mapped table's new name (given its old or new name); other names unchanged."""
@@ -260,7 +263,8 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     are resolved against, the mapping file's own."""
     if not isinstance(data, dict):
         raise MappingError(f"{source}: the mapping must be a table of keys")
-    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service", "merge"}, source)
+    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service", "merge", "rename_prefixed"}, source)
+    rename_prefixed = _expect(data, "rename_prefixed", bool, source, False, False)
     schema = validate_identifier(_expect(data, "schema", str, source, False, "public"), "schema")
     audit = data.get("audit_table", "AuditLog")
     if audit is not None and audit is not False:
@@ -361,21 +365,8 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     if chained:
         raise MappingError(f"{source}: {sorted(chained)[0]!r} is both renamed and a rename target; chains and swaps are refused")
     service = _service(data["service"], source, base_dir) if "service" in data else ServiceSpec()
-    merge = _merge(data["merge"], source) if "merge" in data else None
-    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service, merge)
-
-
-def _merge(d, source: str) -> MergeSpec:
-    where = f"{source}: [merge]"
-    _check_keys(d, {"conversations", "messages"}, where)
-    out = []
-    for key in ("conversations", "messages"):
-        part = _expect(d, key, dict, where)
-        _check_keys(part, {"from", "into"}, f"{where} {key}")
-        out += [validate_identifier(_expect(part, k, str, f"{where} {key}"), f"{where} {key}.{k}") for k in ("from", "into")]
-    if len(set(out)) != 4:
-        raise MappingError(f"{where}: the four tables must be different")
-    return MergeSpec(*out)
+    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service", "merge", "rename_prefixed"}, source)
+    rename_prefixed = _expect(data, "rename_prefixed", bool, source, False, False)
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:

@@ -160,6 +160,34 @@ class RenameSequence(RenameIndex):
 
 
 @dataclass(frozen=True)
+class RenameStatistics(Op):
+    """An extended statistics object (``CREATE STATISTICS``) named after the old table.
+    Its names live in ``pg_statistic_ext``, per schema, not among the relations."""
+
+    schema: str  # the statistics object's schema
+    table_name: str
+    old: str
+    new: str
+    kind = "rename statistics"
+
+    def statements(self):
+        return [f"ALTER STATISTICS {qq(self.schema, self.old)} RENAME TO {q(self.new)}"]
+
+    def reverse(self):
+        return RenameStatistics(self.schema, self.table_name, self.new, self.old)
+
+    def _exists(self, name: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM pg_statistic_ext WHERE stxnamespace = to_regnamespace({literal(q(self.schema))}) "
+                f"AND stxname = {literal(name)})")
+
+    def check(self):
+        return f"({self._exists(self.new)} AND NOT {self._exists(self.old)})"
+
+    def describe(self):
+        return f"rename statistics {self.old} -> {self.new}"
+
+
+@dataclass(frozen=True)
 class RenameConstraint(Op):
     schema: str
     table_name: str  # the table's name when this runs (its new name)

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .catalog.inspect import Snapshot, Table
+from .catalog.inspect import Constraint, Snapshot, Statistics, Table
 from .errors import ConflictError, UnsafeFunction
 from .mapping import Mapping, TableMapping
-from .naming import literal, pg_object_name, prisma_constraint_name, q, qq
+from .naming import MAX_IDENTIFIER_BYTES, literal, pg_object_name, prisma_constraint_name, q, qq
 from .ops import (FINISH, LOCK, PREPARE, AddColumn, AddForeignKey, AddNotNullCheck, CreateEnum, FillNulls, Op,
-                  RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameTable, RenameTrigger, ReplaceFunction,
-                  SetDefault, SetNotNull, ValidateConstraint)
+                  RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameStatistics, RenameTable, RenameTrigger,
+                  ReplaceFunction, SetDefault, SetNotNull, ValidateConstraint)
+from .prisma import Schema as PrismaSchema
+from .prisma import implicit_many_to_many, prisma_default_names, prisma_m2m_names
 from .rewrite import REWRITABLE_LANGUAGES, UnsafeRewrite, names_any, rewrite_definition, rewrite_source
 
 MIGRATION_FILE = "rename-tables-to-snake-case.sql"
@@ -158,10 +160,6 @@ class Plan:
 
 # ----------------------------------------------------------------------------------------
 
-def _index_suffix(idx) -> str:
-    return "key" if idx.is_unique else "idx"
-
-
 def _default_names(table: str, cols, suffix: str) -> set[str]:
     """The names Prisma or PostgreSQL would have given this object."""
     names = {prisma_constraint_name(table, list(cols) if suffix != "pkey" else [], suffix)}
@@ -170,6 +168,227 @@ def _default_names(table: str, cols, suffix: str) -> set[str]:
     else:
         names.add(pg_object_name(table, None, "pkey"))
     return names
+
+
+#: Prisma's suffix of each kind of object: primary key, unique index, index, foreign key
+_SUFFIX = {"pkey": "pkey", "unique": "key", "index": "idx", "fkey": "fkey"}
+#: the objects of an implicit many-to-many join table: (kind, columns) -> prisma_m2m_names key
+_M2M_KEYS = {("pkey", ("A", "B")): "pkey", ("unique", ("A", "B")): "unique", ("index", ("B",)): "index",
+             ("fkey", ("A",)): "A_fkey", ("fkey", ("B",)): "B_fkey"}
+
+
+@dataclass
+class _Names:
+    """What the plan does with the names of one table's dependent objects."""
+
+    ops: list = field(default_factory=list)
+    blockers: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+def _is_join_table(table: Table, *names: str) -> bool:
+    """An implicit many-to-many join table of Prisma: ``_<Relation>`` with columns A and B."""
+    return all(n.startswith("_") for n in names) and {c.name for c in table.columns} == {"A", "B"}
+
+
+def _target_of(target: PrismaSchema | None, schema: str, table: str):
+    """The target schema's model mapped to ``table`` and its names (``map:`` applied), and
+    the implicit many-to-many relation whose join table ``table`` is (either None)."""
+    if target is None:
+        return None, None, None
+    model = next((m for m in target.models if m.db_name == table and m.schema in (None, schema)
+                  and not m.is_ignored), None)
+    names = prisma_default_names(model, target, use_map=True) if model else None
+    join = next((j for j in implicit_many_to_many(target) if j.table == table and j.schema in (None, schema)), None)
+    return model, names, join
+
+
+def _dependent_names(snap: Snapshot, mapping: Mapping, tm: TableMapping, cur: Table, newcol, taken: set[str],
+                     target: PrismaSchema | None) -> _Names:
+    """Rename the table's constraints, indexes, triggers, sequences and statistics objects
+    to the names Prisma (or PostgreSQL) gives them on the new table.
+
+    The name each object should have: with a target schema that maps the table, the name
+    Prisma would use there (its ``map:``, or its default); for an implicit many-to-many
+    join table ``_<T>_AB_pkey``, ``_<T>_B_index``, ``_<T>_A_fkey``, ``_<T>_B_fkey``;
+    otherwise Prisma's default for the new table, and only for objects whose name is
+    the default for the old one. Every other name is kept and listed in the notes;
+    names that start with the old table's name are renamed by prefix with the mapping's
+    ``rename_prefixed``.
+    """
+    S, old_t, new_t = mapping.schema, tm.old, tm.new
+    out = _Names()
+    _, want, join_rel = _target_of(target, S, new_t)
+    join = _is_join_table(cur, old_t, new_t)
+    m2m_new, m2m_old = (prisma_m2m_names(new_t), prisma_m2m_names(old_t)) if join else (None, None)
+    constraints = snap.constraints_of(cur.oid)
+    con_names = {c.name for c in constraints}  # constraint names of this table, as the plan leaves them
+    claimed: set[str] = set()  # names given (or kept) by the target schema on this table
+    renamed_idx: set[int] = set()
+    kept: list[tuple[str, str, object]] = []  # (what, name, object): keeps its name
+
+    if join_rel is not None:
+        # A references the model whose name sorts first: renamed models could swap them
+        for side, mdl in (("A", join_rel.a), ("B", join_rel.b)):
+            fk = next((c for c in constraints if c.type == "f" and c.columns == (side,)), None)
+            ref = snap.table_by_oid(fk.ref_table_oid) if fk else None
+            if ref is not None and mapping.final_name(ref.name) != mdl.db_name:
+                out.blockers.append(Blocker("conflict", f"{S}.{new_t}",
+                                            f'column "{side}" references {ref.name!r}, but in the target schema '
+                                            f'"{side}" of relation {join_rel.relation!r} is {mdl.name} ({mdl.db_name!r}): '
+                                            f"Prisma would read the join rows backwards"))
+
+    def expected(kind: str, cols: tuple[str, ...], old_cols: tuple[str, ...]) -> tuple[str, bool, set[str]]:
+        """(the name the object should get, whether the target schema says so, the
+        default names of the old table that make an object "named by default")."""
+        key = _M2M_KEYS.get((kind, cols)) if join else None
+        olds = _default_names(old_t, old_cols, _SUFFIX[kind])
+        if key:
+            return m2m_new[key], join_rel is not None, olds | {m2m_old[key]}
+        if want is not None:
+            name = want["pkey"] if kind == "pkey" else want[kind].get(cols)
+            if name:
+                return name, True, olds
+        return prisma_constraint_name(new_t, cols if kind != "pkey" else (), _SUFFIX[kind]), False, olds
+
+    def rename_ok(what: str, old: str, new: str, relation: bool, constraint: bool, schema: str = S) -> bool:
+        if relation and f"{schema}.{new}" in taken:
+            out.blockers.append(Blocker("conflict", f"{schema}.{new}", f"{what} name {new!r} is taken"))
+            return False
+        if constraint and new in con_names:
+            out.blockers.append(Blocker("conflict", f"{new_t}.{new}",
+                                        f"constraint name {new!r} is taken on {new_t!r} ({what} {old!r})"))
+            return False
+        if relation:
+            taken.add(f"{schema}.{new}")
+        if constraint:
+            con_names.discard(old)
+            con_names.add(new)
+        return True
+
+    def decide(what: str, name: str, kind: str, obj, make) -> None:
+        cols = tuple(newcol(c) for c in obj.columns)
+        new, from_target, olds = expected(kind, cols, tuple(obj.columns))
+        if from_target and new in claimed and new != name:
+            kept.append((what, name, obj))  # two objects for one entry of the schema
+            return
+        if name == new:
+            if from_target:
+                claimed.add(new)
+                if new != prisma_constraint_name(new_t, cols if kind != "pkey" else (), _SUFFIX[kind]) and not join:
+                    out.notes.append(f"{what} {name!r} on {new_t!r} keeps its custom name, as the target schema maps it")
+            return
+        if from_target or name in olds:
+            if from_target:
+                claimed.add(new)
+            make(new)  # or a blocker: the name is taken
+            return
+        kept.append((what, name, obj))
+
+    for con in constraints:
+        if con.type == "n":
+            cols = con.columns
+            if cols and con.name == pg_object_name(old_t, cols[0], "not_null"):
+                new = pg_object_name(new_t, newcol(cols[0]), "not_null")
+                if rename_ok("constraint", con.name, new, False, True):
+                    out.ops.append(RenameConstraint(S, new_t, con.name, new))
+            elif con.name.startswith(f"{old_t}_"):
+                kept.append(("constraint", con.name, con))
+            continue
+        if con.type in ("c", "x"):
+            label = "check" if con.type == "c" else "excl"
+            if con.columns and con.name == pg_object_name(old_t, con.columns[0], label):
+                new = pg_object_name(new_t, newcol(con.columns[0]), label)
+                if rename_ok("constraint", con.name, new, con.type == "x", True):
+                    out.ops.append(RenameConstraint(S, new_t, con.name, new))
+            elif con.name.startswith(f"{old_t}_"):
+                kept.append(("constraint", con.name, con))
+            continue
+        kind = {"p": "pkey", "u": "unique", "f": "fkey"}.get(con.type)
+        if kind is None:
+            if con.name.startswith(f"{old_t}_"):
+                kept.append(("constraint", con.name, con))
+            continue
+        backed = con.type in ("p", "u")  # the constraint's index carries its name
+
+        def make(new, con=con, backed=backed):
+            if not rename_ok("constraint", con.name, new, backed, True):
+                return False
+            out.ops.append(RenameConstraint(S, new_t, con.name, new))
+            if backed and con.index_oid:
+                renamed_idx.add(con.index_oid)
+            return True
+
+        decide("constraint", con.name, kind, con, make)
+    for idx in snap.indexes_of(cur.oid):
+        if idx.oid in renamed_idx or idx.backs_constraint:
+            continue
+        if "(expr)" in idx.columns:
+            kept.append(("expression index", idx.name, idx))
+            continue
+        kind = "unique" if idx.is_unique else "index"
+        cols = tuple(newcol(c) for c in idx.columns)
+
+        def make(new, idx=idx):
+            if not rename_ok("index", idx.name, new, True, False):
+                return False
+            out.ops.append(RenameIndex(S, new_t, idx.name, new))
+            return True
+
+        if " WHERE " in idx.definition and want is not None and not join:
+            # a partial index is not what an @@index of the target schema describes
+            new = prisma_constraint_name(new_t, cols, _SUFFIX[kind])
+            if idx.name in _default_names(old_t, idx.columns, _SUFFIX[kind]) and idx.name != new:
+                make(new)
+            elif idx.name != new:
+                kept.append(("index", idx.name, idx))
+            continue
+        decide("index", idx.name, kind, idx, make)
+    for trg in snap.triggers_on(cur.oid):
+        # not Prisma's, but a trigger named after its table should not keep the old name
+        if trg.name.startswith(f"{old_t}_"):
+            new = new_t + trg.name[len(old_t):]
+            if len(new.encode()) <= 63 and not any(t.name == new for t in snap.triggers_on(cur.oid)):
+                out.ops.append(RenameTrigger(S, new_t, trg.name, new))
+    for seq in snap.sequences_of(cur.oid):
+        if seq.column and seq.name == pg_object_name(old_t, seq.column, "seq"):
+            new = pg_object_name(new_t, newcol(seq.column), "seq")
+            if f"{seq.schema}.{new}" in taken:
+                out.blockers.append(Blocker("conflict", f"{seq.schema}.{new}", f"sequence name {new!r} is taken"))
+                continue
+            out.ops.append(RenameSequence(seq.schema, new_t, seq.name, new))
+            taken.add(f"{seq.schema}.{new}")
+    stats_taken = {(st.schema, st.name) for st in snap.statistics}
+    for st in snap.statistics_on(cur.oid):
+        if st.name.startswith(f"{old_t}_"):
+            kept.append(("statistics object", st.name, st))
+    # -- names kept: listed; those that start with the old table's name renamed by prefix
+    for what, name, obj in kept:
+        if not name.startswith(f"{old_t}_"):
+            out.notes.append(f"{what} {name!r} on {new_t!r} keeps its custom name")
+            continue
+        new = new_t + name[len(old_t):]
+        if len(new.encode()) > MAX_IDENTIFIER_BYTES:
+            out.notes.append(f"{what} {name!r} on {new_t!r} keeps the old table's name as its prefix "
+                             f"({new!r} would be {len(new.encode())} bytes)")
+            continue
+        if not mapping.rename_prefixed:
+            out.notes.append(f"{what} {name!r} on {new_t!r} keeps the old table's name as its prefix; "
+                             f"rename_prefixed = true in the mapping renames it to {new!r}")
+            continue
+        if isinstance(obj, Statistics):
+            if (obj.schema, new) in stats_taken:
+                out.blockers.append(Blocker("conflict", f"{obj.schema}.{new}", f"statistics name {new!r} is taken"))
+                continue
+            stats_taken.add((obj.schema, new))
+            out.ops.append(RenameStatistics(obj.schema, new_t, name, new))
+        elif isinstance(obj, Constraint):
+            backed = obj.type in ("p", "u", "x")
+            if rename_ok("constraint", name, new, backed, True):
+                out.ops.append(RenameConstraint(S, new_t, name, new))
+        elif rename_ok("index", name, new, True, False):
+            out.ops.append(RenameIndex(S, new_t, name, new))
+    return out
 
 
 def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan:
@@ -191,6 +410,7 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
     lock_tables: list[str] = []
     taken = set(snap.relation_names())
     created_enums: set[str] = set()
+    target = mapping.service.load_schema()  # the service's Prisma schema: its map: names win
 
     for tm in mapping.tables:
         src, dst = snap.table(S, tm.old), snap.table(S, tm.new)
@@ -245,72 +465,11 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
                 ops_notnull.append(SetNotNull(S, tm.new, rc.new, check_name, fill))
         newcol = lambda c: colmap.get(c, tm.new_column_name(c))  # noqa: E731
         # -- dependent names: constraints, indexes, sequences ---------------------------
-        if True:  # also for a table renamed by hand: its dependent names may still be old
-            old_tbl = tm.old
-            renamed_idx: set[int] = set()
-            for con in snap.constraints_of(cur.oid):
-                suffix = {"p": "pkey", "u": "key", "f": "fkey"}.get(con.type)
-                if con.type == "n":
-                    cols = con.columns
-                    if con.name == pg_object_name(old_tbl, cols[0] if cols else "", "not_null"):
-                        new = pg_object_name(tm.new, newcol(cols[0]), "not_null")
-                        ops_names.append(RenameConstraint(S, tm.new, con.name, new))
-                    continue
-                if con.type in ("c", "x") and len(con.columns) >= 1:
-                    label = "check" if con.type == "c" else "excl"
-                    if con.name == pg_object_name(old_tbl, con.columns[0], label):
-                        new = pg_object_name(tm.new, newcol(con.columns[0]), label)
-                        ops_names.append(RenameConstraint(S, tm.new, con.name, new))
-                        continue
-                if suffix is None:
-                    if con.name.startswith(f"{old_tbl}_"):
-                        notes.append(f"constraint {con.name!r} on {tm.old!r} keeps its name (not a Prisma default name)")
-                    continue
-                cols = [] if suffix == "pkey" else list(con.columns)
-                if con.name in _default_names(old_tbl, cols, suffix):
-                    new = prisma_constraint_name(tm.new, [newcol(c) for c in cols], suffix)
-                    if new != con.name:
-                        if f"{S}.{new}" in taken and con.index_oid:
-                            blockers.append(Blocker("conflict", f"{S}.{new}", f"index name {new!r} is taken"))
-                            continue
-                        ops_names.append(RenameConstraint(S, tm.new, con.name, new))
-                        if con.index_oid:
-                            renamed_idx.add(con.index_oid)
-                            taken.add(f"{S}.{new}")
-                else:
-                    notes.append(f"constraint {con.name!r} on {tm.old!r} keeps its custom name")
-            for idx in snap.indexes_of(cur.oid):
-                if idx.oid in renamed_idx or idx.backs_constraint:
-                    continue
-                suffix = _index_suffix(idx)
-                if "(expr)" in idx.columns:
-                    notes.append(f"expression index {idx.name!r} keeps its name")
-                    continue
-                if idx.name in _default_names(old_tbl, idx.columns, suffix):
-                    new = prisma_constraint_name(tm.new, [newcol(c) for c in idx.columns], suffix)
-                    if new == idx.name:
-                        continue
-                    if f"{S}.{new}" in taken:
-                        blockers.append(Blocker("conflict", f"{S}.{new}", f"index name {new!r} is taken"))
-                        continue
-                    ops_names.append(RenameIndex(S, tm.new, idx.name, new))
-                    taken.add(f"{S}.{new}")
-                else:
-                    notes.append(f"index {idx.name!r} on {tm.old!r} keeps its custom name")
-            for trg in snap.triggers_on(cur.oid):
-                # not Prisma's, but a trigger named after its table should not keep the old name
-                if trg.name.startswith(f"{old_tbl}_"):
-                    new = tm.new + trg.name[len(old_tbl):]
-                    if len(new.encode()) <= 63 and not any(t.name == new for t in snap.triggers_on(cur.oid)):
-                        ops_names.append(RenameTrigger(S, tm.new, trg.name, new))
-            for seq in snap.sequences_of(cur.oid):
-                if seq.column and seq.name == pg_object_name(old_tbl, seq.column, "seq"):
-                    new = pg_object_name(tm.new, newcol(seq.column), "seq")
-                    if f"{seq.schema}.{new}" in taken:
-                        blockers.append(Blocker("conflict", f"{seq.schema}.{new}", f"sequence name {new!r} is taken"))
-                        continue
-                    ops_names.append(RenameSequence(seq.schema, tm.new, seq.name, new))
-                    taken.add(f"{seq.schema}.{new}")
+        # (also for a table renamed by hand: its dependent names may still be old)
+        dn = _dependent_names(snap, mapping, tm, cur, newcol, taken, target)
+        ops_names += dn.ops
+        blockers += dn.blockers
+        notes += dn.notes
         # -- added columns ---------------------------------------------------------------
         for ac in tm.add_columns:
             existing = cur.column(ac.name)

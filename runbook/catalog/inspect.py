@@ -69,6 +69,17 @@ class Sequence:
 
 
 @dataclass(frozen=True)
+class Statistics:
+    """An extended statistics object (``CREATE STATISTICS``)."""
+
+    oid: int
+    schema: str
+    name: str
+    table_oid: int
+    definition: str
+
+
+@dataclass(frozen=True)
 class View:
     oid: int
     schema: str
@@ -179,6 +190,7 @@ class Snapshot:
     enums: tuple[EnumType, ...]
     activity: tuple[Activity, ...]
     database_bytes: int = 0
+    statistics: tuple[Statistics, ...] = ()
 
     # -- look-ups -------------------------------------------------------------------
     @cached_property
@@ -218,6 +230,9 @@ class Snapshot:
 
     def views_on(self, table_oid: int) -> list[View]:
         return [v for v in self.views if table_oid in v.table_oids]
+
+    def statistics_on(self, table_oid: int) -> list[Statistics]:
+        return [s for s in self.statistics if s.table_oid == table_oid]
 
     def triggers_on(self, table_oid: int) -> list[Trigger]:
         return [t for t in self.triggers if t.table_oid == table_oid]
@@ -327,6 +342,10 @@ def inspect(conn) -> Snapshot:
                 for r in _rows(cur, query("functions"))
             )
             enums = tuple(EnumType(r["oid"], r["schema"], r["name"], tuple(r["labels"])) for r in _rows(cur, query("enums")))
+            statistics = tuple(
+                Statistics(r["oid"], r["schema"], r["name"], r["table_oid"], r["definition"])
+                for r in _rows(cur, query("statistics"))
+            )
             activity = tuple(
                 Activity(r["pid"], r["application"], r["role"], r["state"] or "", r["xact_age_s"] or 0.0,
                          tuple(r["locked_oids"]), tuple(r["modes"]))
@@ -340,4 +359,4 @@ def inspect(conn) -> Snapshot:
             conn.set_session(isolation_level="DEFAULT", readonly=False)
             conn.autocommit = True
     return Snapshot(ver, vtext, db, user, bool(superuser), tuple(member_of), tables, constraints, indexes,
-                    sequences, views, triggers, policies, functions, enums, activity, dbsize)
+                    sequences, views, triggers, policies, functions, enums, activity, dbsize, statistics)
