@@ -365,8 +365,21 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     if chained:
         raise MappingError(f"{source}: {sorted(chained)[0]!r} is both renamed and a rename target; chains and swaps are refused")
     service = _service(data["service"], source, base_dir) if "service" in data else ServiceSpec()
-    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service", "merge", "rename_prefixed"}, source)
-    rename_prefixed = _expect(data, "rename_prefixed", bool, source, False, False)
+    merge = _merge(data["merge"], source) if "merge" in data else None
+    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service, merge, rename_prefixed)
+
+
+def _merge(d, source: str) -> MergeSpec:
+    where = f"{source}: [merge]"
+    _check_keys(d, {"conversations", "messages"}, where)
+    out = []
+    for key in ("conversations", "messages"):
+        part = _expect(d, key, dict, where)
+        _check_keys(part, {"from", "into"}, f"{where} {key}")
+        out += [validate_identifier(_expect(part, k, str, f"{where} {key}"), f"{where} {key}.{k}") for k in ("from", "into")]
+    if len(set(out)) != 4:
+        raise MappingError(f"{where}: the four tables must be different")
+    return MergeSpec(*out)
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:
