@@ -103,7 +103,8 @@ class Analysis:
     """What one body refers to, and (given renames) how to rewrite it."""
 
     table_refs: list[tuple[str | None, str]] = field(default_factory=list)  # (schema or None, name)
-    string_mentions: set[str] = field(default_factory=set)  # names inside string literals
+    strings: list[str] = field(default_factory=list)  # the string literals of its SQL
+    string_mentions: set[str] = field(default_factory=set)  # renamed tables' old names inside them
     dynamic: bool = False  # the body runs EXECUTE of a built string
     edits: list[tuple[int, int, str]] = field(default_factory=list)  # in prosrc offsets, end exclusive
     unsafe: list[str] = field(default_factory=list)
@@ -403,6 +404,7 @@ class _Stmt:
             elif k == "A_Const":
                 s = (v.get("sval") or {}).get("sval")
                 if s is not None:
+                    self.out.strings.append(s)
                     self.out.string_mentions |= _mentions(s, self.ctx)
             elif isinstance(v, (dict, list)):
                 self.walk(v, scopes, ctes)
