@@ -159,7 +159,7 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
         now = snap.table_by_oid(int(oid_s))
         checks.append(Check(f"table {want} exists", bool(now and now.name == want),
                             f"found {now.name!r}" if now else "table is missing"))
-        if snap.table(snap.tables[0].schema if snap.tables else "public", gone) and gone != want:
+        if snap.table(plan.schema, gone) and gone != want:
             checks.append(Check(f"name {gone} is free", False, f"a table named {gone!r} still exists"))
         if now:
             same = now.relfilenode == t["relfilenode"]
@@ -233,7 +233,7 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
         for t in base["tables"].values():
             for c in (t.get("fills") or {}) if fwd else {}:
                 newc = cols.get(c, c)
-                cur.execute(f"SELECT count(*) FROM {qq(snap.tables[0].schema if snap.tables else 'public', t['new'])} "
+                cur.execute(f"SELECT count(*) FROM {qq(plan.schema, t['new'])} "
                             f"WHERE {q(newc)} IS NULL")
                 nulls = cur.fetchone()[0]
                 checks.append(Check(f"{t['new']}.{newc} has no NULL", nulls == 0, f"{nulls} NULL rows"))
