@@ -200,6 +200,14 @@ class _Ctx:
             self.by_name[(r.schema, r.new)] = r
         self.renamed_cols = {c for r in self.renames for c in r.columns}
         self.old_names = {r.old for r in self.renames if r.rename_table}
+        # PL/pgSQL record variables filled by a query (FOR r IN SELECT ..., SELECT ... INTO r):
+        # their fields now -> after; None when not known
+        self.records: dict[str, dict[str, str] | None] = {}
+
+    def record_from(self, name: str, cols: dict[str, str] | None) -> None:
+        if name in self.records and self.records[name] != cols:
+            cols = None
+        self.records[name] = cols
 
 
 class _Stmt:
@@ -314,6 +322,8 @@ class _Stmt:
             return self._column(item, col, loc, nparts, quals)
         if len(quals) == 1 and quals[0] in ("new", "old") and self.ctx.trigger_tables is not None:
             return self._trigger_column(col, loc, nparts)
+        if len(quals) == 1 and self.ctx.records.get(quals[0]) is not None:
+            return self._column(_Item(quals[0], cols=self.ctx.records[quals[0]], aliased=True), col, loc, nparts, [])
         if col in self.ctx.renamed_cols:
             self.unsafe(f"cannot tell which table {'.'.join(quals)}.{col!r} refers to (a record or composite variable?)")
         return None
@@ -584,10 +594,13 @@ def _parse_sql(text: str) -> list[dict]:
         raise BodyError(_msg(exc)) from None
 
 
-def _sql_statement(ctx: _Ctx, text: str, offset: int | None, out: Analysis) -> None:
+def _sql_statement(ctx: _Ctx, text: str, offset: int | None, out: Analysis) -> dict[str, str] | None:
+    """Analyse the statements of ``text``; the last one's output columns (now -> after)."""
+    cols = None
     for s in _parse_sql(text):
         st = _Stmt(ctx, text, offset, 0, out)
-        st.walk(s["stmt"], [], set())
+        cols = st.query(s["stmt"], [], set())
+    return cols
 
 
 def _sql_expression(ctx: _Ctx, text: str, offset: int | None, out: Analysis) -> None:
@@ -667,9 +680,10 @@ def _plpgsql(ctx: _Ctx, definition: str, source: str, out: Analysis) -> None:
             _assign_target(ctx, query[:toks[k][0]], offset, out)
             _sql_expression(ctx, query[head:], offset + head if offset is not None else None, out)
         elif mode == 0:
-            _sql_statement(ctx, query, offset, out)
+            return _sql_statement(ctx, query, offset, out)
         else:
             _sql_expression(ctx, query, offset, out)
+        return None
 
     def walk(node, lineno, dynamic: bool, perform: bool = False):
         if isinstance(node, list):
@@ -689,6 +703,14 @@ def _plpgsql(ctx: _Ctx, definition: str, source: str, out: Analysis) -> None:
                 walk(v, lineno, True)
             elif k == "PLpgSQL_stmt_perform":
                 walk(v, v.get("lineno", lineno), False, True)
+            elif k in ("PLpgSQL_stmt_fors", "PLpgSQL_stmt_execsql"):
+                ln = v.get("lineno", lineno)
+                q_ = (v.get("query") or v.get("sqlstmt") or {}).get("PLpgSQL_expr")
+                cols = expr(q_, ln, dynamic, False) if q_ is not None else None
+                rec = (v.get("var") or v.get("target") or {}).get("PLpgSQL_rec")
+                if rec and (k == "PLpgSQL_stmt_fors" or v.get("into")):
+                    ctx.record_from(rec["refname"], cols)
+                walk({kk: vv for kk, vv in v.items() if kk not in ("query", "sqlstmt")}, ln, dynamic)
             elif k == "PLpgSQL_type":
                 typ = v.get("typname", "")
                 if "%" in typ:
@@ -717,6 +739,8 @@ def _assign_target(ctx: _Ctx, target: str, offset: int | None, out: Analysis) ->
     st = _Stmt(ctx, target, offset, 0, out)
     if var in ("new", "old") and ctx.trigger_tables is not None:
         st._trigger_column(col, toks[0][0], 2)
+    elif ctx.records.get(var) is not None:
+        st._column(_Item(var, cols=ctx.records[var], aliased=True), col, toks[0][0], 2, [])
     elif col in ctx.renamed_cols:
         st.unsafe(f"cannot tell which table {var}.{col!r} refers to (a record or composite variable?)")
 
@@ -729,12 +753,17 @@ def analyze(language: str, source: str, definition: str | None, catalog: Catalog
     Raises :class:`BodyError` when the parser cannot read it."""
     out = Analysis()
     ctx = _Ctx(catalog, path, renames, trigger_tables)
-    if language == "sql":
-        _sql_statement(ctx, source, 0, out)
-    elif language == "plpgsql":
-        _plpgsql(ctx, definition or "", source, out)
-    else:
+    if language not in REWRITABLE_LANGUAGES:
         raise BodyError(f"{language} bodies are not parsed")
+    try:
+        if language == "sql":
+            _sql_statement(ctx, source, 0, out)
+        else:
+            _plpgsql(ctx, definition or "", source, out)
+    except BodyError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError) as exc:  # a parse tree of a shape not handled here
+        raise BodyError(f"its parse tree could not be read ({type(exc).__name__}: {exc})") from None
     if out.dynamic and out.string_mentions:
         names = ", ".join(sorted(out.string_mentions))
         out.unsafe.append(f"runs EXECUTE of a built string, and a string literal names {names} (dynamic SQL)")
