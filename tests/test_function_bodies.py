@@ -72,8 +72,12 @@ BEGIN
     PERFORM 1 FROM "User" WHERE id = NEW."userId";
     RETURN NEW;
 END $$;
-CREATE TRIGGER session_owner BEFORE INSERT ON "Session" FOR EACH ROW EXECUTE FUNCTION check_owner();''')
-    migrate(url, mapping, tmp_path)
+CREATE TRIGGER session_owner BEFORE INSERT ON "Session" FOR EACH ROW EXECUTE FUNCTION check_owner();
+-- a SQL-standard body is stored parsed: it follows the rename by OID, and is not flagged
+CREATE FUNCTION user_count() RETURNS bigint LANGUAGE sql STABLE BEGIN ATOMIC SELECT count(*) FROM "User"; END;''')
+    r = migrate(url, mapping, tmp_path)
+    assert not [o for o in r.plan.ops if o.kind == "replace function" and "user_count" in o.signature]
+    assert scalar(url, "SELECT user_count()") == 1
     src = prosrc(url, "check_owner")
     assert '-- reads "User" to check the owner' in src and '/* "Session" rows only */' in src
     assert 'PERFORM 1 FROM public.users WHERE id = NEW."userId";' in src
@@ -173,3 +177,16 @@ CREATE TRIGGER session_stamp BEFORE INSERT ON "Session" FOR EACH ROW EXECUTE FUN
     assert prosrc(url, "stamp_session").count('NEW."lastSeenAt"') == 2
     execute(url, "INSERT INTO sessions (id, \"userId\") VALUES ('s3', 'u1')")
     assert rows(url, "SELECT \"lastSeenAt\"::text FROM sessions WHERE id = 's3'") == [("2025-02-02 02:02:00",)]
+
+
+def test_a_body_the_parser_cannot_read_is_a_named_blocker(db, tmp_path):
+    url, mapping = db
+    execute(url, '''SET check_function_bodies = off;
+CREATE FUNCTION broken() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE "User" SET email = WHERE;
+END $$;''')
+    before = state(url)
+    with pytest.raises(UnsafeFunction, match=r"broken\(\): its body could not be parsed"):
+        runbook.migrate(url, mapping, backup_dir=str(tmp_path / "b"), log_dir=str(tmp_path / "l"), progress=False)
+    assert state(url) == before
