@@ -189,7 +189,7 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
 
     rewritten = {o.signature for o in plan.ops if isinstance(o, ReplaceFunction)}
     for st in plan.tables:
-        for f in snap.functions_naming(st.old):
+        for f in snap.functions_naming(st.old, plan.schema):
             unsafe = [b for b in plan.blockers if b.object == f.signature]
             risk.append(AtRisk("function", f.signature, st.old, False,
                                "BLOCKER: " + unsafe[0].reason if unsafe else
@@ -278,7 +278,7 @@ def _dependencies(snap: Snapshot, plan: Plan) -> list[Dependency]:
             out.append(Dependency(t.name, "trigger", tr.name, tr.definition, True, act(tr.name)))
         for p in snap.policies_on(t.oid):
             out.append(Dependency(t.name, "policy", p.name, p.using_expr or "", True, "kept: follows the table"))
-        for f in snap.functions_naming(st.old):
+        for f in snap.functions_naming(st.old, plan.schema):
             out.append(Dependency(t.name, "function", f.signature, f"{f.language} body names {st.old!r} as text",
                                   False, "body rewritten" if f.signature in rewritten else "BLOCKER"))
     return out

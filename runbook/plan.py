@@ -22,7 +22,7 @@ from .ops import (FINISH, LOCK, PREPARE, AddColumn, AddForeignKey, AddNotNullChe
                   ReplaceFunction, SetDefault, SetNotNull, ValidateConstraint)
 from .prisma import Schema as PrismaSchema
 from .prisma import implicit_many_to_many, prisma_default_names, prisma_m2m_names
-from .rewrite import REWRITABLE_LANGUAGES, UnsafeRewrite, names_any, rewrite_definition, rewrite_source
+from .rewrite import UnsafeRewrite, names_any, rewrite_definition
 
 MIGRATION_FILE = "rename-tables-to-snake-case.sql"
 ROLLBACK_FILE = "rollback-table-rename.sql"
@@ -518,27 +518,42 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
                 ops_add.append(SetDefault(S, tm.new, newcol(col.name), want, col.default))
 
     # -- functions naming old tables ----------------------------------------------------
+    # Bodies are read by PostgreSQL's parser (runbook/sqlbody.py): a reference is renamed
+    # only where it resolves to a renamed table of schema S (or a renamed column of one).
+    from .sqlbody import REWRITABLE_LANGUAGES, BodyError, TableRename, analyze, apply_edits
+
     renamed = {t.old: t.new for t, st in zip(mapping.tables, states) if st.state in ("todo", "done")}
-    col_renames: dict[str, str] = {}
-    for tm in mapping.tables:
-        for rc in tm.rename_columns:
-            col_renames[rc.old] = rc.new
+    fn_renames = [TableRename(S, old, new, {o.old: o.new for o in ops_cols if o.table_name == new})
+                  for old, new in renamed.items()]
+    watched = set(renamed) | {c for r in fn_renames for c in r.columns}
     ops_fn: list[Op] = []
     for fn in snap.functions:
         if not fn.source:
             continue  # BEGIN ATOMIC bodies are parsed and follow OIDs
-        hits = names_any(fn.source, set(renamed))
-        if not hits:
-            continue
         if fn.language not in REWRITABLE_LANGUAGES:
-            blockers.append(Blocker("unsafe function", fn.signature,
-                                    f"{fn.language} function names {sorted(hits)[0]!r}; runbook rewrites only SQL and PL/pgSQL bodies"))
+            hits = names_any(fn.source, set(renamed))
+            if hits:
+                blockers.append(Blocker("unsafe function", fn.signature,
+                                        f"{fn.language} function names {sorted(hits)[0]!r}; runbook rewrites only SQL and PL/pgSQL bodies"))
             continue
         try:
-            new_src = rewrite_source(fn.source, {h: renamed[h] for h in hits},
-                                     {o: n for o, n in col_renames.items()})
+            body = analyze(fn.language, fn.source, fn.definition, snap.sql_catalog, fn.search_path(snap.current_user),
+                           fn_renames, snap.trigger_tables_of(fn))
+        except BodyError as exc:
+            if names_any(fn.source, watched):
+                blockers.append(Blocker("unsafe function", fn.signature,
+                                        f"its body could not be parsed ({exc}); rewrite it by hand before migrating"))
+            continue
+        if body.unsafe:
+            blockers.append(Blocker("unsafe function", fn.signature,
+                                    f"{'; '.join(body.unsafe)}; rewrite it by hand before migrating"))
+            continue
+        if not body.edits:
+            continue
+        try:
+            new_src = apply_edits(fn.source, body.edits)
             new_def = rewrite_definition(fn.definition or "", fn.source, new_src)
-        except UnsafeRewrite as exc:
+        except (UnsafeRewrite, BodyError) as exc:
             blockers.append(Blocker("unsafe function", fn.signature, f"{exc}; rewrite it by hand before migrating"))
             continue
         if new_src != fn.source:

@@ -1,14 +1,12 @@
-"""Rewrite the table (and column) names inside a SQL or PL/pgSQL function body.
+"""Replace table (and column) names in text PostgreSQL generated itself.
 
-Views, triggers, policies and foreign keys point at tables by OID and follow a rename;
-a function body is text, parsed at call time, and does not. A trigger function that
-still says ``UPDATE "AssistantChatSession"`` breaks every insert after the migration.
-
-We scan the body with a small lexer that knows SQL's quoting (``"identifiers"``,
-``'strings'``, ``E'...'``, ``$tag$ ... $tag$``, ``--`` and ``/* */`` comments) and
-replace only identifier tokens. Anything we cannot rewrite with certainty is refused:
-the old name inside a string literal (dynamic SQL via ``EXECUTE``/``format``), or a
-function in another language.
+Function bodies are read by PostgreSQL's parser in :mod:`runbook.sqlbody`; this module is
+for definitions the server prints (``pg_get_constraintdef``, ``pg_get_indexdef``), where
+a simple lexer that knows SQL's quoting (``"identifiers"``, ``'strings'``, ``E'...'``,
+``$tag$ ... $tag$``, ``--`` and ``/* */`` comments) and replaces identifier tokens is
+exact, for :func:`runbook.verify._expected_def`; :func:`names_any` is the text search the
+plan keeps for bodies in other languages and bodies the parser cannot read, and
+:func:`rewrite_definition` puts a rewritten body back into its ``CREATE FUNCTION`` text.
 """
 
 from __future__ import annotations
@@ -17,8 +15,6 @@ import re
 from dataclasses import dataclass
 
 from .naming import q
-
-REWRITABLE_LANGUAGES = {"sql", "plpgsql"}
 
 
 @dataclass(frozen=True)

@@ -244,7 +244,8 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
                          or f"{o.schema}.{o.old}" in snap.relation_names())
                 if still:
                     checks.append(Check(f"old name {o.old} gone", False, "an object still carries it"))
-        stale = [f.signature for t in tables for f in snap.functions_naming(t)]
+        stale = list(dict.fromkeys(f.signature for o in plan.ops if isinstance(o, RenameTable)
+                                   for f in snap.functions_naming(o.old, o.schema)))
         checks.append(Check("no function names an old table", not stale, ", ".join(stale)))
     # 4. every step of the plan took effect (its own check), or was undone
     with conn.cursor() as cur:

@@ -2,7 +2,8 @@
 SELECT p.oid, n.nspname AS schema, p.proname AS name,
        pg_get_function_identity_arguments(p.oid) AS identity_args,
        p.oid::regprocedure::text AS regprocedure, l.lanname AS language, p.prokind AS kind, coalesce(p.prosrc, '') AS source,
-       CASE WHEN p.prokind IN ('f', 'p', 'w') THEN pg_get_functiondef(p.oid) END AS definition
+       CASE WHEN p.prokind IN ('f', 'p', 'w') THEN pg_get_functiondef(p.oid) END AS definition,
+       (SELECT substr(c, length('search_path=') + 1) FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%') AS own_search_path
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang

@@ -119,10 +119,20 @@ class Function:
     kind: str
     source: str
     definition: str | None
+    own_search_path: str | None = None  # its SET search_path (proconfig), if any
+    session_search_path: str | None = None  # the search_path of the session that read the catalog
 
     @property
     def signature(self) -> str:
         return f"{self.schema}.{self.name}({self.identity_args})"
+
+    def search_path(self, user: str | None = None) -> tuple[str, ...]:
+        """The schemas an unqualified table name in the body is looked up in: its own
+        ``SET search_path``, else the session's (see :mod:`runbook.sqlbody`)."""
+        from ..sqlbody import effective_path, parse_search_path
+
+        own = self.own_search_path
+        return effective_path(parse_search_path(own if own is not None else self.session_search_path), user)
 
 
 @dataclass(frozen=True)
@@ -246,11 +256,65 @@ class Snapshot:
                 return e
         return None
 
-    def functions_naming(self, name: str) -> list[Function]:
-        """Functions whose source text contains the identifier ``name`` (quoted or bare)."""
+    @cached_property
+    def sql_catalog(self):
+        """Relations and columns, for resolving names in function bodies."""
+        from ..sqlbody import Catalog
+
+        return Catalog.from_snapshot(self)
+
+    def trigger_tables_of(self, fn: Function) -> list[tuple[str, str]] | None:
+        """The tables a trigger function's triggers are on (None: not a trigger function)."""
+        tabs = [self.table_by_oid(t.table_oid) for t in self.triggers if t.function_oid == fn.oid]
+        out = sorted({(t.schema, t.name) for t in tabs if t})
+        if out or re.search(r"\bRETURNS\s+(event_)?trigger\b", fn.definition or "", re.I):
+            return out
+        return None
+
+    @cached_property
+    def _body_refs(self) -> dict[int, object]:
+        """Per function: its parsed references (:class:`runbook.sqlbody.Analysis`), or the
+        parser's error text."""
+        from ..sqlbody import REWRITABLE_LANGUAGES, BodyError, analyze
+
+        out: dict[int, object] = {}
+        for f in self.functions:
+            if not f.source or f.language not in REWRITABLE_LANGUAGES:
+                continue
+            try:
+                out[f.oid] = analyze(f.language, f.source, f.definition, self.sql_catalog, f.search_path(self.current_user))
+            except BodyError as exc:
+                out[f.oid] = str(exc)
+        return out
+
+    def functions_naming(self, name: str, schema: str | None = None) -> list[Function]:
+        """Functions whose body refers to the table ``schema.name`` (any schema when None).
+
+        SQL and PL/pgSQL bodies are read by PostgreSQL's parser (:mod:`runbook.sqlbody`):
+        comments and string literals are not references, except string literals of a
+        body that runs EXECUTE; an unqualified name counts when it resolves to ``schema``
+        along the function's search_path. Bodies the parser cannot read, and other
+        languages, are searched as text. BEGIN ATOMIC bodies follow OIDs: never counted."""
+        from ..sqlbody import resolves_to
+
         pat = re.compile(r'"' + re.escape(name.replace('"', '""')) + r'"' + (
             r"|\b" + re.escape(name) + r"\b" if name == name.lower() else ""))
-        return [f for f in self.functions if f.source and pat.search(f.source)]
+        out = []
+        for f in self.functions:
+            if not f.source:
+                continue
+            a = self._body_refs.get(f.oid)
+            if a is None or isinstance(a, str):
+                if pat.search(f.source):
+                    out.append(f)
+                continue
+            path = f.search_path(self.current_user)
+            hit = any(n == name and (schema is None or s == schema or
+                                     (s is None and resolves_to(name, schema, path, self.sql_catalog)))
+                      for s, n in a.table_refs)
+            if hit or (a.dynamic and _string_names(a, name)):
+                out.append(f)
+        return out
 
     def relation_names(self) -> dict[str, str]:
         """``schema.name`` -> kind, of every table, index, sequence and view."""
@@ -266,6 +330,11 @@ class Snapshot:
         for v in self.views:
             out[f"{v.schema}.{v.name}"] = "view"
         return out
+
+
+def _string_names(analysis, name: str) -> bool:
+    return any(re.search(r'(?<![A-Za-z0-9_])"?' + re.escape(name) + r'"?(?![A-Za-z0-9_$])', s)
+               for s in getattr(analysis, "strings", ()))
 
 
 def _rows(cur, sql: str) -> list[dict]:
@@ -338,7 +407,7 @@ def inspect(conn) -> Snapshot:
             )
             functions = tuple(
                 Function(r["oid"], r["schema"], r["name"], r["identity_args"], r["regprocedure"], r["language"], r["kind"], r["source"],
-                         r["definition"])
+                         r["definition"], r["own_search_path"], saved_path)  # the session's own path, not the fixed one
                 for r in _rows(cur, query("functions"))
             )
             enums = tuple(EnumType(r["oid"], r["schema"], r["name"], tuple(r["labels"])) for r in _rows(cur, query("enums")))
