@@ -36,7 +36,7 @@ import psycopg2
 from psycopg2 import errorcodes
 
 from . import audit, state
-from .backup import BackupInfo, BackupJob, check_pg_dump, estimated_size, free_bytes, table_bytes
+from .backup import BackupInfo, BackupJob, check_pg_dump, data_tables, estimated_size, free_bytes, table_bytes
 from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact
 from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, NotOwner, PreflightFailed,
@@ -46,7 +46,7 @@ from .mapping import Mapping
 from .naming import literal, q, qq
 from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, RestoreNulls, _reg, op_from_dict, op_to_dict
 from .plan import Plan, build_plan
-from .verify import Verification, baseline, verify_state
+from .verify import Verification, baseline, storage_pairs, verify_state
 
 ADVISORY_KEY = 0x72756E626F6F6B  # "runbook"
 MIN_SERVER = 120000  # SET NOT NULL skipping its scan on a validated CHECK: PostgreSQL 12
@@ -364,7 +364,7 @@ class Runner:
                     cur.execute("RESET max_parallel_workers_per_gather")
             backup = None
             if job is not None:
-                backup = job.wait(expect_tables=[t.old if t.state == "todo" else t.new for t in plan.tables])
+                backup = job.wait(expect_tables=data_tables(snap, [t.oid for t in plan.tables if t.oid]))
                 self.timings["backup"] = backup.seconds
                 self.log(f"backup: {backup.path} ({backup.bytes:,} bytes, {backup.toc_entries} entries, "
                          f"verified with pg_restore --list) in {backup.seconds:.2f}s")
@@ -721,10 +721,11 @@ class Runner:
                 chunks.append([])
         base = self._base_tables(plan)
         relfile_check = ""
-        if base:
-            pairs = ", ".join(f"({int(oid)}, {int(t['relfilenode'])})" for oid, t in base.items())
+        storage = sorted({p for oid, t in base.items() for p in storage_pairs(oid, t)})
+        if storage:  # a partitioned table's leaves: its own relfilenode is 0
+            pairs = ", ".join(f"({o}, {f})" for o, f in storage)
             relfile_check = (f"DO $rb$ BEGIN IF (SELECT count(*) FROM pg_class WHERE (oid, relfilenode) IN ({pairs})) "
-                             f"<> {len(base)} THEN RAISE EXCEPTION 'runbook: a table''s storage changed under the lock "
+                             f"<> {len(storage)} THEN RAISE EXCEPTION 'runbook: a table''s storage changed under the lock "
                              f"(relfilenode)'; END IF; END $rb$")
 
         # After each step, one plain SELECT stores its server time and its check's result in
