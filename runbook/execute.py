@@ -945,9 +945,13 @@ class Runner:
         tables = sorted({(o.schema, o.table_name) for o in rev.ops if o.drops_data and getattr(o, "table_name", None)})
         if not tables or not self.opt.backup:
             return None
+        # a dropped column goes from every partition and inheritance child too: their data
+        # is dumped with the table (pg_dump --table of a partitioned table dumps no rows)
+        snap = inspect(conn)
+        leaves = data_tables(snap, [x.oid for x in (snap.table(s, t) for s, t in tables) if x])
         with conn.cursor() as cur:
             cur.execute("SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0) FROM unnest(%s::text[]) t",
-                        ([qq(s, t) for s, t in tables],))
+                        ([qq(s, t) for s, t in dict.fromkeys(tables + leaves)],))
             size = int(cur.fetchone()[0])
         try:
             free = free_bytes(Path(self.opt.backup_dir))
@@ -960,8 +964,8 @@ class Runner:
         self.log(f"backup before dropping added columns: pg_dump of {names} ...")
         job = BackupJob(self.url, Path(self.opt.backup_dir), f"backup-{self.run_id}-before-rollback",
                         conn.server_version, compress=self.opt.backup_compress, expected_bytes=size,
-                        progress=self.opt.progress, tables=tables)
-        info = job.wait(expect_tables=[t for _, t in tables])
+                        progress=self.opt.progress, tables=list(dict.fromkeys(tables + leaves)))
+        info = job.wait(expect_tables=leaves)
         self.log(f"backup: {info.path} ({info.bytes:,} bytes, {info.toc_entries} entries, "
                  f"verified with pg_restore --list) in {info.seconds:.2f}s")
         self.timings["backup"] = info.seconds

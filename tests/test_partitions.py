@@ -232,6 +232,24 @@ def test_storage_proof_covers_every_leaf(part_db, tmp_path):
     assert "Event_2025_b" in failed["events: storage untouched (relfilenode)"]
 
 
+def test_dropping_a_column_added_to_a_partitioned_table_dumps_its_partitions_first(part_db, tmp_path):
+    url, _ = part_db
+    m = tmp_path / "add.toml"
+    m.write_text('audit_table = false\n[[tables]]\nfrom = "Event"\nto = "events"\n'
+                 'add_columns = [{ name = "source", type = "text" }]\n'
+                 '[[tables]]\nfrom = "Animal"\nto = "animals"\nadd_columns = [{ name = "legs", type = "integer" }]\n')
+    before = state(url)
+    assert runbook.migrate(url, str(m), **opts(tmp_path)).status == "migrated"
+    execute(url, "UPDATE events SET source = 'app' WHERE kind = 'a'; UPDATE animals SET legs = 4")
+    rb = runbook.rollback(url, str(m), drop_added_columns=True, **opts(tmp_path))
+    assert rb.status == "rolled back"
+    # what was written into the dropped columns, in every partition and child, is in the dump
+    toc = list_backup(Path(rb.backup.path))
+    data = {l.split(" TABLE DATA ")[1].split()[1] for l in toc if " TABLE DATA " in l}
+    assert {"Event_2024", "Event_2025_a", "Event_2025_b", "Event_default", "animals", "Dog"} <= data
+    assert state(url) == before
+
+
 def test_column_changes_on_a_partition_are_refused_before_anything_runs(part_db, tmp_path):
     url, _ = part_db
     m = tmp_path / "bad.toml"
