@@ -1,9 +1,12 @@
 -- Every ordinary or partitioned table, with its size and exact-enough facts, and where
 -- it sits in a hierarchy (pg_inherits: declarative partitions and inheritance children).
--- relfilenode of a partitioned table ('p') is 0: it has no storage of its own.
+-- relfilenode of a partitioned table ('p') is 0: it has no storage of its own; its
+-- total_bytes are its partitions'.
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
        c.relfilenode, pg_get_userbyid(c.relowner) AS owner,
-       pg_total_relation_size(c.oid) AS total_bytes,
+       CASE WHEN c.relkind = 'p'  -- its partitions hold its rows and its size
+            THEN (SELECT coalesce(sum(pg_total_relation_size(pt.relid)), 0) FROM pg_partition_tree(c.oid) pt)::bigint
+            ELSE pg_total_relation_size(c.oid) END AS total_bytes,
        c.reltuples::bigint AS row_estimate,
        coalesce(c.relacl::text, '') AS acl,
        c.relrowsecurity AS rls,
