@@ -148,6 +148,21 @@ def table_pattern(schema: str, table: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in (schema, table))
 
 
+def data_tables(snap, oids) -> list[tuple[str, str]]:
+    """(schema, name) of every table whose ``TABLE DATA`` a backup of these tables holds.
+
+    A partitioned table has no data of its own (pg_dump writes none for it): its leaf
+    partitions, sub-partitions included, hold the rows. An inheritance parent has its own
+    rows, and its children theirs (a query of the parent reads them all).
+    """
+    out: list[tuple[str, str]] = []
+    for oid in oids:
+        for t in snap.storage_tables(oid):
+            if (t.schema, t.name) not in out:
+                out.append((t.schema, t.name))
+    return out
+
+
 class BackupJob:
     """``pg_dump`` running in the background, flushed to disk while it writes.
 
@@ -221,9 +236,10 @@ class BackupJob:
         if self._bar is not None:
             self._bar.close()
 
-    def wait(self, expect_tables: list[str] | None = None) -> BackupInfo:
+    def wait(self, expect_tables: list[str | tuple[str, str]] | None = None) -> BackupInfo:
         """Wait for pg_dump, fsync the file, and verify it with ``pg_restore --list``
-        (every table in ``expect_tables`` must have its data in it). Raises :class:`BackupFailed`."""
+        (every table in ``expect_tables``, a name or (schema, name), must have its data in
+        it: see :func:`data_tables`). Raises :class:`BackupFailed`."""
         try:
             _, stderr = self._proc.communicate()
         except BaseException:  # interrupted while waiting: stop pg_dump too
@@ -249,8 +265,10 @@ class BackupJob:
         data_lines = [l for l in lines if " TABLE DATA " in l]
         missing = []
         for t in expect_tables or []:
-            if not any(re.search(r" TABLE DATA \S+ " + re.escape(t) + r" ", l) for l in data_lines):
-                missing.append(t)
+            schema, name = t if isinstance(t, tuple) else (None, t)
+            where = re.escape(schema) if schema is not None else r"\S+"
+            if not any(re.search(r" TABLE DATA " + where + " " + re.escape(name) + r" ", l) for l in data_lines):
+                missing.append(name if schema is None else f"{schema}.{name}")
         if missing:
             raise BackupFailed(f"backup {path.name} lacks the data of {', '.join(missing)}; nothing was changed")
         seconds = time.perf_counter() - self._t0  # started, dumped, fsynced and verified

@@ -36,7 +36,7 @@ import psycopg2
 from psycopg2 import errorcodes
 
 from . import audit, state
-from .backup import BackupInfo, BackupJob, check_pg_dump, estimated_size, free_bytes, table_bytes
+from .backup import BackupInfo, BackupJob, check_pg_dump, data_tables, estimated_size, free_bytes, table_bytes
 from .backup import dump_problems, problems_line
 from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact
@@ -47,7 +47,7 @@ from .mapping import Mapping
 from .naming import literal, q, qq
 from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, RestoreNulls, _reg, op_from_dict, op_to_dict
 from .plan import Plan, build_plan
-from .verify import Verification, baseline, verify_state
+from .verify import Verification, baseline, storage_pairs, verify_state
 
 ADVISORY_KEY = 0x72756E626F6F6B  # "runbook"
 MIN_SERVER = 120000  # SET NOT NULL skipping its scan on a validated CHECK: PostgreSQL 12
@@ -369,7 +369,7 @@ class Runner:
                     cur.execute("RESET max_parallel_workers_per_gather")
             backup = None
             if job is not None:
-                backup = job.wait(expect_tables=[t.old if t.state == "todo" else t.new for t in plan.tables])
+                backup = job.wait(expect_tables=data_tables(snap, [t.oid for t in plan.tables if t.oid]))
                 self.timings["backup"] = backup.seconds
                 self.log(f"backup: {backup.path} ({backup.bytes:,} bytes, {backup.toc_entries} entries, "
                          f"verified with pg_restore --list) in {backup.seconds:.2f}s")
@@ -723,10 +723,11 @@ class Runner:
                 chunks.append([])
         base = self._base_tables(plan)
         relfile_check = ""
-        if base:
-            pairs = ", ".join(f"({int(oid)}, {int(t['relfilenode'])})" for oid, t in base.items())
+        storage = sorted({p for oid, t in base.items() for p in storage_pairs(oid, t)})
+        if storage:  # a partitioned table's leaves: its own relfilenode is 0
+            pairs = ", ".join(f"({o}, {f})" for o, f in storage)
             relfile_check = (f"DO $rb$ BEGIN IF (SELECT count(*) FROM pg_class WHERE (oid, relfilenode) IN ({pairs})) "
-                             f"<> {len(base)} THEN RAISE EXCEPTION 'runbook: a table''s storage changed under the lock "
+                             f"<> {len(storage)} THEN RAISE EXCEPTION 'runbook: a table''s storage changed under the lock "
                              f"(relfilenode)'; END IF; END $rb$")
 
         # After each step, one plain SELECT stores its server time and its check's result in
@@ -946,9 +947,13 @@ class Runner:
         tables = sorted({(o.schema, o.table_name) for o in rev.ops if o.drops_data and getattr(o, "table_name", None)})
         if not tables or not self.opt.backup:
             return None
+        # a dropped column goes from every partition and inheritance child too: their data
+        # is dumped with the table (pg_dump --table of a partitioned table dumps no rows)
+        snap = inspect(conn)
+        leaves = data_tables(snap, [x.oid for x in (snap.table(s, t) for s, t in tables) if x])
         with conn.cursor() as cur:
             cur.execute("SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0) FROM unnest(%s::text[]) t",
-                        ([qq(s, t) for s, t in tables],))
+                        ([qq(s, t) for s, t in dict.fromkeys(tables + leaves)],))
             size = int(cur.fetchone()[0])
         try:
             free = free_bytes(Path(self.opt.backup_dir))
@@ -961,8 +966,8 @@ class Runner:
         self.log(f"backup before dropping added columns: pg_dump of {names} ...")
         job = BackupJob(self.url, Path(self.opt.backup_dir), f"backup-{self.run_id}-before-rollback",
                         conn.server_version, compress=self.opt.backup_compress, expected_bytes=size,
-                        progress=self.opt.progress, tables=tables)
-        info = job.wait(expect_tables=[t for _, t in tables])
+                        progress=self.opt.progress, tables=list(dict.fromkeys(tables + leaves)))
+        info = job.wait(expect_tables=leaves)
         self.log(f"backup: {info.path} ({info.bytes:,} bytes, {info.toc_entries} entries, "
                  f"verified with pg_restore --list) in {info.seconds:.2f}s")
         self.timings["backup"] = info.seconds

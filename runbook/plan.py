@@ -286,6 +286,8 @@ def _dependent_names(snap: Snapshot, mapping: Mapping, tm: TableMapping, cur: Ta
         kept.append((what, name, obj))
 
     for con in constraints:
+        if con.type == "f" and con.parent_oid:
+            continue  # a partition's clone of its parent's foreign key: _partition_names
         if con.type == "n":
             cols = con.columns
             if cols and con.name == pg_object_name(old_t, cols[0], "not_null"):
@@ -429,6 +431,7 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
             continue
         cur: Table = src or dst
         states.append(TableState(tm.old, tm.new, "todo" if src else "done", cur.oid))
+        blockers.extend(_hierarchy_blockers(snap, tm, cur))
         lock_tables.append(qq(S, cur.name))
         if src:
             ops_rename.append(RenameTable(S, tm.old, tm.new))
@@ -517,6 +520,8 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
             if col.default is None or (want and _norm_default(col.default) != _norm_default(want)):
                 ops_add.append(SetDefault(S, tm.new, newcol(col.name), want, col.default))
 
+    ops_names += _partition_names(snap, mapping, states, ops_names, notes)
+
     # -- functions naming old tables ----------------------------------------------------
     # Bodies are read by PostgreSQL's parser (runbook/sqlbody.py): a reference is renamed
     # only where it resolves to a renamed table of schema S (or a renamed column of one).
@@ -559,7 +564,7 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
         if new_src != fn.source:
             ops_fn.append(ReplaceFunction(fn.signature, fn.regprocedure, fn.definition, new_def, new_src))
 
-    lock_tables = _children_first(snap, S, lock_tables)
+    lock_tables = _children_first(snap, S, _lock_through_parents(snap, lock_tables))
     ops = (ops_prep + ops_enum + ops_rename + ops_cols + ops_names + ops_add + ops_notnull + ops_fk + ops_fn
            + ops_fin)
     plan = Plan(S, tuple(ops), tuple(states), tuple(blockers), tuple(notes), tuple(lock_tables),
@@ -567,6 +572,85 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
     if strict and blockers:
         raise_for_blockers(plan)
     return plan
+
+
+def _hierarchy_blockers(snap: Snapshot, tm: TableMapping, cur: Table) -> list[Blocker]:
+    """Column changes PostgreSQL refuses on a partition or an inherited column: they are
+    made on the partitioned (parent) table, which passes them on."""
+    out = []
+    parents = [snap.table_by_oid(o) for o in cur.parents]
+    inherited = {c.name for p_ in parents if p_ for c in p_.columns}
+    what = "partition" if cur.is_partition else "inheritance child"
+    for rc in tm.rename_columns:
+        if rc.old in inherited or rc.new in inherited:
+            out.append(Blocker("unsupported", f"{cur.name}.{rc.old}",
+                               f"column {rc.old!r} of {what} {cur.name!r} is inherited: rename it on "
+                               f"{parents[0].name!r}, which renames it in every {what}"))
+    if cur.is_partition and tm.add_columns:
+        out.append(Blocker("unsupported", cur.name, f"columns cannot be added to partition {cur.name!r}: add them "
+                                                    f"to the partitioned table {parents[0].name!r}"))
+    return out
+
+
+def _partition_names(snap: Snapshot, mapping: Mapping, states: list[TableState], ops_names: list[Op],
+                     notes: list[str]) -> list[Op]:
+    """Names inside a partition hierarchy of a renamed table.
+
+    - A foreign key of a partitioned table is cloned onto each partition under the same
+      name, and a foreign key referencing a partitioned table gets one clone per
+      partition on the referencing table (``..._fkey1``, PostgreSQL 18 ``..._fkey_1``);
+      ``RENAME CONSTRAINT`` renames only the parent's, so the clones are renamed here.
+      (CHECK and NOT NULL constraints are inherited by name: their rename recurses;
+      indexes of partitions are named after the partition, not the parent.)
+    - Partitions and inheritance children are tables of their own and keep their names
+      unless the mapping names them: noted, so that a reviewer sees ``"Event_2024"``.
+    """
+    final = {st.oid: st.new for st in states if st.state in ("todo", "done") and st.oid}
+    by_table = {st.new: st.oid for st in states if st.oid in final}
+    clones: dict[int, list] = {}
+    for c in snap.constraints:
+        if c.parent_oid:
+            clones.setdefault(c.parent_oid, []).append(c)
+    out: list[Op] = []
+    for op in ops_names:
+        if not isinstance(op, RenameConstraint) or op.table_name not in by_table:
+            continue
+        con = next((c for c in snap.constraints_of(by_table[op.table_name]) if c.name == op.old and c.type == "f"), None)
+        todo = list(clones.get(con.oid, ())) if con else []
+        while todo:
+            clone = todo.pop(0)
+            todo.extend(clones.get(clone.oid, ()))
+            rest = clone.name[len(op.old):] if clone.name.startswith(op.old) else None
+            table = snap.table_by_oid(clone.table_oid)
+            if table is None or rest is None or not (rest == "" or rest.lstrip("_").isdigit()):
+                continue
+            new = op.new + rest
+            if len(new.encode()) > 63 or any(x.name == new for x in snap.constraints_of(clone.table_oid)):
+                notes.append(f"foreign key {clone.name!r} on {table.name!r} (a clone of {op.old!r}) keeps its name: "
+                             f"{new!r} is too long or taken")
+                continue
+            out.append(RenameConstraint(table.schema, final.get(table.oid, table.name), clone.name, new))
+    for st in states:
+        if st.state != "todo":
+            continue
+        for d in snap.descendants(st.oid):
+            if d.oid in final:
+                continue
+            what = "partition" if d.is_partition else "inheritance child"
+            prefix = " (it starts with the old name)" if d.name.startswith(st.old) else ""
+            notes.append(f"{what} {d.name!r} of {st.old!r} keeps its name{prefix}: name it in the mapping "
+                         f"([[tables]] from = {d.name!r}) to rename it")
+    return out
+
+
+def _lock_through_parents(snap: Snapshot, quoted: list[str]) -> list[str]:
+    """``LOCK TABLE`` on a partitioned table or an inheritance parent locks its partitions
+    and children too, parent first, as a query through the parent does
+    (https://www.postgresql.org/docs/current/sql-lock.html): a mapped partition whose
+    ancestor is locked is left to that ancestor, so it is never locked before it."""
+    by_q = {qq(t.schema, t.name): t for t in snap.tables}
+    locked = {by_q[x].oid for x in quoted if x in by_q}
+    return [x for x in quoted if x not in by_q or not any(a.oid in locked for a in snap.ancestors(by_q[x].oid))]
 
 
 def _children_first(snap: Snapshot, schema: str, quoted: list[str]) -> list[str]:

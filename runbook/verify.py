@@ -102,6 +102,9 @@ def baseline(conn, snap: Snapshot, plan, mapping, *, checksums: str = "auto", pr
             n, sums = count_and_checksum(cur, t.schema, t.name, exprs)
             out["tables"][str(t.oid)] = {
                 "old": st.old, "new": st.new, "name": t.name, "relfilenode": t.relfilenode, "rows": n,
+                # the storage the count read: a partitioned table's relfilenode is 0, its
+                # leaves hold the rows; an inheritance parent's count reads its children too
+                "storage": {str(x.oid): x.relfilenode for x in snap.storage_tables(t.oid)},
                 "columns": cols, "checksum_raw": sums[0] if sums else None,
                 "checksum_expected": sums[1] if sums else None, "fills": fills,
             }
@@ -116,6 +119,31 @@ def baseline(conn, snap: Snapshot, plan, mapping, *, checksums: str = "auto", pr
             if progress:
                 progress(t.name)
     return out
+
+
+def storage_pairs(oid: int | str, base_table: dict) -> list[tuple[int, int]]:
+    """(oid, relfilenode) of the storage a baseline table's rows live in: the table
+    itself, or for a partitioned table (relfilenode 0) its leaf partitions, and for an
+    inheritance parent its children too. A baseline recorded before runbook knew
+    partitions has only the table's own."""
+    storage = base_table.get("storage")
+    if storage is None:
+        return [(int(oid), int(base_table["relfilenode"]))]
+    return [(int(o), int(f)) for o, f in storage.items()]
+
+
+def _storage_same(snap: Snapshot, oid: str, t: dict) -> tuple[bool, str]:
+    pairs = storage_pairs(oid, t)
+    changed = []
+    for oid, before in pairs:
+        now = snap.table_by_oid(oid)
+        if now is None or now.relfilenode != before:
+            changed.append(f"{now.name if now else oid}: {before} -> {now.relfilenode if now else 'gone'}")
+    if changed:
+        return False, "relfilenode " + "; ".join(changed)
+    if len(pairs) == 1:
+        return True, f"relfilenode {pairs[0][1]} unchanged"
+    return True, f"relfilenode of its {len(pairs)} leaf tables unchanged"
 
 
 def _expected_def(defn: str, tables: dict[str, str], columns: dict[str, str], names: dict[str, str],
@@ -207,9 +235,8 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
         if snap.table(S, gone) and gone != want:
             checks.append(Check(f"name {gone} is free", False, f"a table named {gone!r} still exists"))
         if now:
-            same = now.relfilenode == t["relfilenode"]
-            checks.append(Check(f"{want}: storage untouched (relfilenode)", same,
-                                f"relfilenode {t['relfilenode']} -> {now.relfilenode}"))
+            same, detail = _storage_same(snap, oid_s, t)
+            checks.append(Check(f"{want}: storage untouched (relfilenode)", same, detail))
     # 2. constraints and indexes: every one that existed exists, same definition
     for oid_s, c in base["constraints"].items():
         now = next((x for x in snap.constraints if x.oid == int(oid_s)), None)
@@ -268,7 +295,7 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
                 tc = TableCount(t["name"], now.name, t["rows"], n, before, s, "checksum")
             else:
                 n, _ = count_and_checksum(cur, now.schema, now.name, [])
-                proof = "catalog" if now.relfilenode == t["relfilenode"] else "count"
+                proof = "catalog" if _storage_same(snap, oid_s, t)[0] else "count"
                 tc = TableCount(t["name"], now.name, t["rows"], n, None, None, proof)
             counts.append(tc)
             if quiesced:

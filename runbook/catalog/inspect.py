@@ -43,6 +43,8 @@ class Constraint:
     validated: bool
     columns: tuple[str, ...]
     index_oid: int
+    #: the constraint of the partitioned table this one was cloned from (conparentid), or 0
+    parent_oid: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,16 @@ class Table:
     acl: str
     rls: bool
     columns: tuple[Column, ...] = ()
+    is_partition: bool = False
+    partition_key: str = ""  # of a partitioned table ('p'): "RANGE ("createdAt")"
+    partition_bound: str = ""  # of a partition: "FOR VALUES FROM (...) TO (...)", "DEFAULT"
+    parents: tuple[int, ...] = ()  # pg_inherits: the partitioned table, or the inheritance parents
+    children: tuple[int, ...] = ()  # its partitions, or its inheritance children
+
+    @property
+    def has_storage(self) -> bool:
+        """A partitioned table ('p') holds no rows itself (relfilenode 0): its leaves do."""
+        return self.kind == "r"
 
     def column(self, name: str) -> Column | None:
         for c in self.columns:
@@ -216,6 +228,38 @@ class Snapshot:
 
     def table_by_oid(self, oid: int) -> Table | None:
         return self._by_oid.get(oid)
+
+    def descendants(self, oid: int) -> list[Table]:
+        """The partitions (sub-partitions included) or inheritance children of a table,
+        depth first, parents before their children."""
+        out: list[Table] = []
+        seen = {oid}
+        stack = list(reversed(getattr(self.table_by_oid(oid), "children", ())))
+        while stack:
+            o = stack.pop()
+            t = self.table_by_oid(o)
+            if t is None or o in seen:  # multiple inheritance reaches a child twice
+                continue
+            seen.add(o)
+            out.append(t)
+            stack.extend(reversed(t.children))
+        return out
+
+    def ancestors(self, oid: int) -> list[Table]:
+        out: list[Table] = []
+        todo = list(getattr(self.table_by_oid(oid), "parents", ()))
+        while todo:
+            t = self.table_by_oid(todo.pop(0))
+            if t is not None and t not in out:
+                out.append(t)
+                todo.extend(t.parents)
+        return out
+
+    def storage_tables(self, oid: int) -> list[Table]:
+        """The tables whose storage holds the rows a query of this table reads: itself
+        unless partitioned, and every descendant that is not partitioned."""
+        t = self.table_by_oid(oid)
+        return [x for x in ([t] if t else []) + self.descendants(oid) if x.has_storage]
 
     def relation_exists(self, schema: str, name: str) -> bool:
         """Any relation (table, index, sequence, view) with that name in that schema."""
@@ -376,12 +420,13 @@ def inspect(conn) -> Snapshot:
                 )
             tables = tuple(
                 Table(r["oid"], r["schema"], r["name"], r["kind"], r["relfilenode"], r["owner"], r["total_bytes"],
-                      r["row_estimate"], r["acl"], r["rls"], tuple(cols.get(r["oid"], ())))
+                      r["row_estimate"], r["acl"], r["rls"], tuple(cols.get(r["oid"], ())), r["is_partition"],
+                      r["partition_key"], r["partition_bound"], tuple(r["parents"]), tuple(r["children"]))
                 for r in _rows(cur, query("tables"))
             )
             constraints = tuple(
                 Constraint(r["oid"], r["name"], r["type"], r["table_oid"], r["ref_table_oid"], r["definition"],
-                           r["validated"], tuple(r["columns"]), r["index_oid"])
+                           r["validated"], tuple(r["columns"]), r["index_oid"], r["parent_oid"])
                 for r in _rows(cur, query("constraints"))
             )
             indexes = tuple(
