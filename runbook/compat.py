@@ -1022,6 +1022,7 @@ def cmd_check_service(a) -> int:
 
 def add_commands(sub) -> None:
     """``runbook check-schema`` and ``runbook check-service``."""
+    from .options import arg_seconds
     sp = sub.add_parser("check-schema", help="can the AI Assistant's Prisma client use this database? (changes nothing)",
                         description="Compare a Prisma schema (default: the AI Assistant's, spec 3.1) with the live "
                                     "catalog, model by model. Exit 0: no blocker for reads, nor for writes of the "
@@ -1041,7 +1042,7 @@ def add_commands(sub) -> None:
 
     sp = sub.add_parser("check-service", help="poll the AI Assistant's health URL until it answers 200 (spec 2.4)")
     sp.add_argument("--url", help="health URL (default $AI_ASSISTANT_HEALTH_URL or http://127.0.0.1:4130/health)")
-    sp.add_argument("--timeout", type=float, default=30.0, help="seconds to keep trying (default 30)")
-    sp.add_argument("--interval", type=float, default=1.0, help="seconds between attempts (default 1)")
+    sp.add_argument("--timeout", type=arg_seconds(0, 86400), default=30.0, help="seconds to keep trying (default 30)")
+    sp.add_argument("--interval", type=arg_seconds(0.01, 3600), default=1.0, help="seconds between attempts (default 1)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_check_service)
