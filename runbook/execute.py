@@ -333,6 +333,21 @@ class Runner:
             t = snap.table_by_oid(st.oid) if st.oid else None
             if t and not (snap.is_superuser or t.owner in snap.member_of):
                 not_owned.append(f"{t.name} (owner {t.owner})")
+        # CREATE OR REPLACE FUNCTION needs the function's owner's privileges: refused here,
+        # before the backup and the prepare steps, not in the lock phase
+        from .ops import ReplaceFunction
+
+        fns = [o for o in plan.ops if isinstance(o, ReplaceFunction)]
+        fn_not_owned = []
+        if fns and not snap.is_superuser:
+            with conn.cursor() as cur:
+                cur.execute("SELECT f, p.proowner::regrole::text FROM unnest(%s::text[]) f "
+                            "JOIN pg_proc p ON p.oid = to_regprocedure(f) "
+                            "WHERE NOT pg_has_role(p.proowner, 'USAGE')", ([o.regprocedure for o in fns],))
+                fn_not_owned = [f"{f} (owner {owner})" for f, owner in cur.fetchall()]
+        out.append(PreflightCheck("role owns the functions the plan rewrites", not fn_not_owned,
+                                  "current role " + snap.current_user + (" does not own " + ", ".join(fn_not_owned)
+                                  if fn_not_owned else f" owns the {len(fns)} functions the plan rewrites")))
         out.append(PreflightCheck("role owns the tables", not not_owned,
                                   "current role " + snap.current_user + (" does not own " + ", ".join(not_owned) if not_owned else " owns every table in the plan")))
         if self.opt.backup:
@@ -411,7 +426,8 @@ class Runner:
             failed = [c for c in checks if not c.ok and c.blocking]
             if failed:
                 c = failed[0]
-                cls = {"role owns the tables": NotOwner, "server version": ServerTooOld,
+                cls = {"role owns the tables": NotOwner, "role owns the functions the plan rewrites": NotOwner,
+                       "server version": ServerTooOld,
                        "pg_dump version": ToolMissing, "fill value fits its column": MappingError,
                        "NOT NULL column has no NULL": MappingError}.get(c.name, PreflightFailed)
                 raise cls(f"preflight: {c.name}: {c.detail}; nothing was changed")
@@ -822,20 +838,32 @@ class Runner:
         try:
             c = connect(self.url, application_name="runbook-diag", autocommit=True)
             with c.cursor() as cur:
+                # pg_stat_activity hides the state and times of another role's session from a
+                # role that is not a member of pg_read_all_stats (its backend_start is NULL then)
                 cur.execute(
                     "SELECT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), "
-                    "extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::int, a.state "
+                    "extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::int, a.state, "
+                    "coalesce(a.usename::text, 'unknown role'), a.backend_start IS NULL, current_user "
                     "FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
                     "WHERE l.locktype = 'relation' AND l.granted AND a.pid <> pg_backend_pid() "
-                    "AND a.application_name NOT LIKE 'runbook%%' AND l.relation = ANY(%s::oid[]) "
-                    "GROUP BY a.pid, a.application_name, a.xact_start, a.backend_start, a.state ORDER BY 3 DESC",
+                    "AND coalesce(a.application_name, '') NOT LIKE 'runbook%%' AND l.relation = ANY(%s::oid[]) "
+                    "GROUP BY a.pid, a.application_name, a.xact_start, a.backend_start, a.state, a.usename "
+                    "ORDER BY 3 DESC NULLS LAST",
                     ([int(t.oid) for t in self._plan_tables],),
                 )
-                blockers = cur.fetchall()
+                rows = cur.fetchall()
             c.close()
+            blockers = [r[:4] for r in rows]
         except Exception:
-            pass
-        who = "; ".join(f"pid {p} ({app}, {st}, transaction open {age}s)" for p, app, age, st in blockers) or "unknown"
+            rows = []
+
+        def one(p, app, age, st, role, hidden, me):
+            if hidden:
+                return (f"pid {p} (role {role}, {app}; its state and age are hidden from role {me}, "
+                        "which is not a member of pg_read_all_stats)")
+            return f"pid {p} (role {role}, {app}, {st or 'state unknown'}, transaction open {age}s)"
+
+        who = "; ".join(one(*r) for r in rows) or "unknown"
         return LockTimeout(f"could not take the locks within {timeout or self.opt.lock_timeout} after {attempts} attempts; "
                            f"blocked by {who}; nothing was changed", blockers=blockers)
 
