@@ -316,7 +316,10 @@ def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud:
         ops = tuple(op_from_dict(d) for d in run["plan"])
         snap = inspect(conn)
         p = build_plan_from_ops(snap, m, ops)
-        return verify_state(conn, snap, p, run["baseline"], quiesced=quiesced, url=url if crud else None)
+        v = verify_state(conn, snap, p, run["baseline"], quiesced=quiesced, url=url if crud else None)
+        if run["status"] == "committed":  # committed, not verified: record the outcome once finished
+            state.record_verified(conn, run["id"], p, v)
+        return v
     finally:
         conn.close()
 

@@ -97,3 +97,20 @@ def last_run(conn, statuses=("migrated", "committed", "restoring")) -> dict | No
         return None
     keys = ["id", "fingerprint", "status", "plan", "baseline", "summary", "started_at", "lock_tables"]
     return dict(zip(keys, row))
+
+
+def record_verified(conn, run_id: str, plan, verification) -> bool:
+    """A committed run that ``runbook verify`` found good becomes ``migrated``, once its
+    finish steps have taken effect too (else ``runbook migrate`` runs them first)."""
+    from .ops import FINISH
+
+    if not verification.ok:
+        return False
+    fin = plan.phase(FINISH)
+    if fin:
+        with conn.cursor() as cur:
+            cur.execute("SELECT " + " AND ".join(f"({o.check()})" for o in fin))
+            if not cur.fetchone()[0]:
+                return False
+    set_status(conn, run_id, "migrated", {"verified": True, "by": "runbook verify"})
+    return True

@@ -428,7 +428,8 @@ def test_item12_ctrl_c_before_commit_is_named_and_undone(ref_db, workdir, where)
     assert [s for s, _ in _run_status(ref_db)] == ["failed"]
 
 
-def test_item12_ctrl_c_after_commit_is_recorded_and_verified_next_time(ref_db, workdir):
+@pytest.mark.parametrize("then", ["migrate", "verify"])
+def test_item12_ctrl_c_after_commit_is_recorded_and_verified_next_time(ref_db, workdir, then):
     r = _interrupt_at(ref_db, workdir, "verify")
     assert r.returncode == 1, r.stderr
     line = one_line(r.stderr)
@@ -437,11 +438,15 @@ def test_item12_ctrl_c_after_commit_is_recorded_and_verified_next_time(ref_db, w
     (status, summary), = _run_status(ref_db)
     assert status == "committed" and summary["verified"] is False, (status, summary)
     assert scalar(ref_db, "SELECT to_regclass('public.chat_sessions') IS NOT NULL")
-    rc, out, err = cli("migrate", *args(ref_db, workdir, "--no-backup", "--json"))
-    assert rc == 0, err
-    res = json.loads(out)
-    assert res["status"] == "migrated" and res["verification"]["ok"], res
-    assert "verified migration" in res["message"]
+    if then == "verify":
+        rc, out, err = cli("verify", "--database-url", ref_db, "--json")
+        assert rc == 0 and json.loads(out)["ok"], err
+    else:
+        rc, out, err = cli("migrate", *args(ref_db, workdir, "--no-backup", "--json"))
+        assert rc == 0, err
+        res = json.loads(out)
+        assert res["status"] == "migrated" and res["verification"]["ok"], res
+        assert "verified migration" in res["message"]
     (status, summary), = _run_status(ref_db)
     assert status == "migrated" and summary["verified"] is True
     rc, out, _ = cli("migrate", *args(ref_db, workdir, "--no-backup"))
