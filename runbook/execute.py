@@ -460,6 +460,9 @@ class Runner:
                 self._audit_own_tx("migration_start", fingerprint=plan.fingerprint, operations=len(plan.ops),
                                    database=redact(self.url))
             return self._execute(conn, snap, plan, base, checks, backup, rehearse)
+        except KeyboardInterrupt as exc:  # before any step ran (the steps say their own state)
+            raise MigrationFailed(f"{_interruption(exc)} before any step ran (analysis, preflight, backup or "
+                                  "baseline): nothing was changed") from None
         finally:
             if job is not None and not job.done:  # stopped before the backup was needed
                 job.cancel()
