@@ -332,7 +332,10 @@ def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud:
         now = build_plan(snap, m, strict=False)
         todo = tuple(f"{o.describe()}: still to do, Prisma sees the old name as drift" for o in now.ops
                      if o.kind in ("rename index", "rename constraint", "rename sequence", "rename statistics"))
-        return replace(v, notes=v.notes + now.notes + todo)
+        v = replace(v, notes=v.notes + now.notes + todo)
+        if run["status"] == "committed":  # committed, not verified: record the outcome once finished
+            state.record_verified(conn, run["id"], p, v)
+        return v
     finally:
         conn.close()
 

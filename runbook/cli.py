@@ -93,9 +93,10 @@ def cmd_analyze(a) -> int:
     from .api import analyze
 
     an = analyze(a.database_url, a.mapping)
+    code = 2 if an.plan.blockers or an.dump_problems else 0  # whatever the output format
     if a.json:
         _json(an.to_dict())
-        return 2 if an.plan.blockers or an.dump_problems else 0
+        return code
     print(f"database {an.database} ({an.server_version}) as {an.current_user}")
     print(f"\nTables to rename ({len(an.tables)}):")
     _print_table([{"from": t.old, "to": t.new, "state": t.state, "rows": t.rows, "MiB": (t.total_bytes or 0) / 2**20,
@@ -131,7 +132,7 @@ def cmd_analyze(a) -> int:
         from .backup import problems_line
 
         print(f"runbook: the backup cannot be taken: {problems_line(list(an.dump_problems), 1)}", file=sys.stderr)
-    return 2 if an.plan.blockers or an.dump_problems else 0
+    return code
 
 
 def cmd_plan(a) -> int:
@@ -165,7 +166,7 @@ def cmd_migrate(a) -> int:
                 approved_fingerprint=a.approved_fingerprint, **opts)
     if a.json:
         _json(r.summary())
-        return 0
+        return 0 if r.ok else 1
     if r.status == "nothing to do":
         print("nothing to do: the database is already migrated")
         return 0
@@ -187,7 +188,7 @@ def cmd_migrate(a) -> int:
         print(f"verification: {sum(c.ok for c in r.verification.checks)}/{len(r.verification.checks)} checks passed")
     if r.log_file:
         print(f"log {r.log_file}")
-    return 0
+    return 0 if r.ok else 1
 
 
 def cmd_verify(a) -> int:
@@ -217,11 +218,11 @@ def cmd_rollback(a) -> int:
         return 0 if r.ok else 1
     if a.dry_run:
         print(r.plan.render("Dry run: the rollback that would run"))
-        return 0
+        return 0 if r.ok else 1
     if r.message:
         print(r.message)
     if r.verification is None:
-        return 0
+        return 0 if r.ok else 1
     _print_table([{"step": s.step, "what": s.description, "ms": s.seconds * 1000} for s in r.steps])
     if r.backup:
         print(f"backup of the tables whose added columns were dropped: {r.backup.path} ({r.backup.bytes:,} bytes, verified)")
@@ -254,8 +255,20 @@ def cmd_restore(a) -> int:
 
 # -- parser ------------------------------------------------------------------------------
 
+class _Parser(argparse.ArgumentParser):
+    """Bad usage is one line on stderr and exit 2, like every other refusal (subcommands'
+    parsers are of this class too: argparse makes them of their parent's class)."""
+
+    def error(self, message: str):
+        print(f"runbook: {self.prog.removeprefix('runbook ')}: {' '.join(message.split())} (see --help)",
+              file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="runbook", description="Rename a Prisma-managed PostgreSQL database's tables safely.")
+    from .options import arg_count, arg_path
+
+    p = _Parser(prog="runbook", description="Rename a Prisma-managed PostgreSQL database's tables safely.")
     p.add_argument("--version", action="version", version=f"runbook {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -268,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     def run_opts(sp):
         sp.add_argument("--lock-timeout", default="5s", help="lock_timeout per attempt (default 5s)")
         sp.add_argument("--statement-timeout", default="60s")
-        sp.add_argument("--attempts", type=int, default=5, help="attempts on lock timeout (default 5)")
+        sp.add_argument("--attempts", type=arg_count(1, 1000), default=5, help="attempts on lock timeout (default 5)")
         sp.add_argument("--online-lock-timeout", default="100ms",
                         help="lock_timeout of the online steps, retried many times (default 100ms)")
         sp.add_argument("--backup-dir", default="outputs/backups")
@@ -277,12 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auto: checksum tables whose rows a step changes; the catalog proves the rest")
         sp.add_argument("--online", action="store_true",
                         help="other sessions keep writing: report count differences instead of failing on them")
-        sp.add_argument("--batch-size", type=int, default=5000)
+        sp.add_argument("--batch-size", type=arg_count(1, 10_000_000), default=5000)
         sp.add_argument("--no-progress", action="store_true")
 
     sp = sub.add_parser("demo-db", help="start the embedded PostgreSQL and seed the reference legacy database")
     sp.add_argument("--dir", default=str(DEMO_DIR))
-    sp.add_argument("--messages", type=int, default=10000)
+    sp.add_argument("--messages", type=arg_count(0, 100_000_000), default=10000)
     sp.add_argument("--reseed", action="store_true")
     sp.add_argument("--stop", action="store_true", help="stop the embedded server instead")
     common(sp, db=False)
@@ -290,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("demo", help="the main job on the embedded server: seed, analyse, migrate, verify")
     sp.add_argument("--dir", default=str(DEMO_DIR))
-    sp.add_argument("--messages", type=int, default=10000)
+    sp.add_argument("--messages", type=arg_count(0, 100_000_000), default=10000)
     sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("analyze", help="tables, conflicts, dependencies, blockers, estimate (changes nothing)")
@@ -299,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("plan", help="write sql/rename-tables-to-snake-case.sql and sql/rollback-table-rename.sql")
     common(sp)
-    sp.add_argument("--out", default="sql")
+    sp.add_argument("--out", type=arg_path, default="sql")
     sp.add_argument("--drop-added-columns", action="store_true")
     sp.set_defaults(func=cmd_plan)
 

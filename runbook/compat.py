@@ -1075,6 +1075,7 @@ def cmd_check_service(a) -> int:
 
 def add_commands(sub) -> None:
     """``runbook check-schema`` and ``runbook check-service``."""
+    from .options import arg_seconds
     sp = sub.add_parser("check-schema", help="can the service's Prisma client use this database? (changes nothing)",
                         description="Compare a Prisma schema (default: the mapping's [service] target_schema) with the live "
                                     "catalog, model by model. Exit 0: no blocker for reads, nor for writes of the "
@@ -1100,7 +1101,7 @@ def add_commands(sub) -> None:
     sp.add_argument("--url", help="health URL (default: the mapping's [service] health_url, else "
                                   "$AI_ASSISTANT_HEALTH_URL or http://127.0.0.1:4130/health)")
     sp.add_argument("--mapping", help="the mapping file whose [service] health_url is polled")
-    sp.add_argument("--timeout", type=float, default=30.0, help="seconds to keep trying (default 30)")
-    sp.add_argument("--interval", type=float, default=1.0, help="seconds between attempts (default 1)")
+    sp.add_argument("--timeout", type=arg_seconds(0, 86400), default=30.0, help="seconds to keep trying (default 30)")
+    sp.add_argument("--interval", type=arg_seconds(0.01, 3600), default=1.0, help="seconds between attempts (default 1)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_check_service)

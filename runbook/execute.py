@@ -78,6 +78,26 @@ class Options:
     crud_check: bool = True
     fill_scan: str = "auto"  # auto: by heap pages on PostgreSQL 14+, else up the key | pages | key
 
+    def __post_init__(self):
+        """Every value checked here, before anything connects (the command line, the API
+        and the notebooks all build an Options): a bad one is one line, exit 2."""
+        from . import options as v
+
+        fix = lambda k, x: object.__setattr__(self, k, x)  # noqa: E731 (frozen dataclass)
+        for k in ("lock_timeout", "statement_timeout", "online_lock_timeout"):
+            fix(k, v.duration(getattr(self, k), k.replace("_", " ")))
+        fix("attempts", v.count(self.attempts, "attempts", 1, 1000))
+        fix("online_attempts", v.count(self.online_attempts, "online attempts", 1, 10_000))
+        fix("batch_size", v.count(self.batch_size, "batch size", 1, 10_000_000))
+        fix("backoff_base", v.seconds(self.backoff_base, "backoff base"))
+        fix("backoff_cap", v.seconds(self.backoff_cap, "backoff cap"))
+        for k in ("backup_dir", "log_dir"):
+            fix(k, v.path(getattr(self, k), k.replace("_", " ")))
+        fix("checksums", v.choice(self.checksums, "checksums", ("auto", "all", "none")))
+        fix("fill_scan", v.choice(self.fill_scan, "fill scan", ("auto", "pages", "key")))
+        for k in ("backup", "backup_compress", "quiesced", "progress", "crud_check"):
+            v.flag(getattr(self, k), k.replace("_", " "))
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -163,18 +183,52 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _fault(step: int, where: str) -> None:
+def _fault(step, where: str) -> None:
     """Test hook: ``RUNBOOK_FAULT=fail:<step>`` raises at that step, ``kill:<step>``
-    SIGKILLs this process right after it (crash tests)."""
+    SIGKILLs this process right after it (crash tests), ``pause:<step>`` waits right after
+    it (``pause:verify``: before the verification) until a signal comes, at most 60 s,
+    having touched the file ``$RUNBOOK_PAUSE_FILE`` (interruption tests)."""
     spec = os.environ.get("RUNBOOK_FAULT", "")
     if not spec or ":" not in spec:
         return
     mode, _, n = spec.partition(":")
-    if n.isdigit() and int(n) == step:
+    if n == str(step):
         if mode == "fail" and where == "before":
             raise RuntimeError(f"injected failure at step {step}")
         if mode == "kill" and where == "after":
             os.kill(os.getpid(), signal.SIGKILL)
+        if mode == "pause" and (where == "after" or step == "verify"):
+            flag = os.environ.get("RUNBOOK_PAUSE_FILE")
+            if flag:
+                Path(flag).write_text(f"paused at {step}\n")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+def _interruption(exc: BaseException) -> str:
+    """How a run was interrupted, said plainly ('' when it was not)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (SIGINT: Ctrl-C)"
+    return ""
+
+
+class _no_second_interrupt:
+    """While a failed run cleans up (undo, audit row, status), a second Ctrl-C is held
+    back: the cleanup is what leaves the database as it was."""
+
+    def __enter__(self):
+        import threading
+
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+        return False
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -283,6 +337,21 @@ class Runner:
             t = snap.table_by_oid(st.oid) if st.oid else None
             if t and not (snap.is_superuser or t.owner in snap.member_of):
                 not_owned.append(f"{t.name} (owner {t.owner})")
+        # CREATE OR REPLACE FUNCTION needs the function's owner's privileges: refused here,
+        # before the backup and the prepare steps, not in the lock phase
+        from .ops import ReplaceFunction
+
+        fns = [o for o in plan.ops if isinstance(o, ReplaceFunction)]
+        fn_not_owned = []
+        if fns and not snap.is_superuser:
+            with conn.cursor() as cur:
+                cur.execute("SELECT f, p.proowner::regrole::text FROM unnest(%s::text[]) f "
+                            "JOIN pg_proc p ON p.oid = to_regprocedure(f) "
+                            "WHERE NOT pg_has_role(p.proowner, 'USAGE')", ([o.regprocedure for o in fns],))
+                fn_not_owned = [f"{f} (owner {owner})" for f, owner in cur.fetchall()]
+        out.append(PreflightCheck("role owns the functions the plan rewrites", not fn_not_owned,
+                                  "current role " + snap.current_user + (" does not own " + ", ".join(fn_not_owned)
+                                  if fn_not_owned else f" owns the {len(fns)} functions the plan rewrites")))
         out.append(PreflightCheck("role owns the tables", not not_owned,
                                   "current role " + snap.current_user + (" does not own " + ", ".join(not_owned) if not_owned else " owns every table in the plan")))
         if self.opt.backup:
@@ -321,6 +390,9 @@ class Runner:
 
     # -- the run ----------------------------------------------------------------------------
     def migrate(self, *, dry_run=False, rehearse=False, approved_fingerprint: str | None = None) -> RunResult:
+        from .options import approved_fingerprint as _approved, fingerprint_matches
+
+        approved = _approved(approved_fingerprint)  # malformed: refused before connecting
         lock_conn = None
         conn = None
         job = None
@@ -329,15 +401,26 @@ class Runner:
             conn = connect(self.url, application_name="runbook", autocommit=True)
             self.recover_interrupted(conn)
             snap = self._timed("analyse", inspect, conn)
+            pending = state.last_run(conn)
+            if pending is not None and pending["status"] == "committed":
+                if dry_run:
+                    return RunResult(self.run_id, "dry-run", "planned", pending["fingerprint"],
+                                     stored_plan(snap, self.mapping, pending), log_file=self._logname(),
+                                     message=f"migration {pending['id']} committed without verification: "
+                                             "`runbook migrate` finishes and verifies it")
+                if rehearse:
+                    raise WrongState(f"migration {pending['id']} committed without verification: run "
+                                     "`runbook migrate` (or `runbook verify`) first; nothing was changed")
+                return self._resume(conn, snap, pending)
             plan = build_plan(snap, self.mapping, strict=True)
             self.log(f"run {self.run_id} on {redact(self.url)}: plan {plan.short_fingerprint}, {len(plan.ops)} operations")
             if plan.empty:
                 self.log("nothing to do: the database is already in the target state")
                 return RunResult(self.run_id, "migrate", "nothing to do", plan.fingerprint, plan,
                                  log_file=self._logname(), message="nothing to do: already migrated")
-            if approved_fingerprint and not plan.fingerprint.startswith(approved_fingerprint.removeprefix("sha256:")):
+            if approved is not None and not fingerprint_matches(approved, plan.fingerprint):
                 raise WrongState(f"the plan to run ({plan.short_fingerprint}) is not the approved one "
-                                 f"({approved_fingerprint[:12]}); re-run the analysis and approve again")
+                                 f"({approved[:12]}); re-run the analysis and approve again")
             checks = self._timed("preflight", self.preflight, conn, snap, plan)
             for c in checks:
                 self.log(f"preflight {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
@@ -347,7 +430,8 @@ class Runner:
             failed = [c for c in checks if not c.ok and c.blocking]
             if failed:
                 c = failed[0]
-                cls = {"role owns the tables": NotOwner, "server version": ServerTooOld,
+                cls = {"role owns the tables": NotOwner, "role owns the functions the plan rewrites": NotOwner,
+                       "server version": ServerTooOld,
                        "pg_dump version": ToolMissing, "fill value fits its column": MappingError,
                        "pg_dump can read the whole database": DumpNotPossible,
                        "NOT NULL column has no NULL": MappingError}.get(c.name, PreflightFailed)
@@ -373,12 +457,17 @@ class Runner:
                 self.timings["backup"] = backup.seconds
                 self.log(f"backup: {backup.path} ({backup.bytes:,} bytes, {backup.toc_entries} entries, "
                          f"verified with pg_restore --list) in {backup.seconds:.2f}s")
-            state.ensure(conn)
             if not rehearse:
-                state.record_run(conn, self.run_id, plan.fingerprint, [op_to_dict(o) for o in plan.ops], base)
+                state.ensure(conn)
+                state.record_run(conn, self.run_id, plan.fingerprint, [op_to_dict(o) for o in plan.ops], base,
+                                 lock_tables=list(plan.lock_tables))
+                self._run_recorded = True
                 self._audit_own_tx("migration_start", fingerprint=plan.fingerprint, operations=len(plan.ops),
                                    database=redact(self.url))
             return self._execute(conn, snap, plan, base, checks, backup, rehearse)
+        except KeyboardInterrupt as exc:  # before any step ran (the steps say their own state)
+            raise MigrationFailed(f"{_interruption(exc)} before any step ran (analysis, preflight, backup or "
+                                  "baseline): nothing was changed") from None
         finally:
             if job is not None and not job.done:  # stopped before the backup was needed
                 job.cancel()
@@ -444,6 +533,17 @@ class Runner:
         bar = _progress(n_total, "rehearse" if rehearse else "migrate", self.opt.progress)
         step_no = 0
         try:
+            if rehearse:
+                # A rehearsal runs its prepare steps inside its one transaction too: the
+                # ROLLBACK takes them back with the rest, so nothing can remain (writers to a
+                # filled table wait from its fill to the end of the rehearsal).
+                window, wait, attempts = self._lock_phase(conn, plan, len(plan.phase(PREPARE)), True, bar,
+                                                          prepare=list(plan.phase(PREPARE)))
+                bar.close()
+                self.log(f"rehearsal rolled back; lock window would be {window * 1000:.1f} ms")
+                return RunResult(self.run_id, "rehearse", "rehearsed", plan.fingerprint, plan, tuple(self.steps),
+                                 tuple(checks), None, window, wait, attempts, log_file=self._logname(),
+                                 timings=dict(self.timings))
             # -- phase 1: prepare, online ------------------------------------------------
             for op in plan.phase(PREPARE):
                 step_no += 1
@@ -460,16 +560,6 @@ class Runner:
             # -- phase 2: the lock window ------------------------------------------------
             window, wait, attempts = self._lock_phase(conn, plan, step_no, rehearse, bar)
             step_no += len(plan.phase(LOCK))
-            if rehearse:
-                for op in reversed(done_prepare):
-                    r = op.reverse()
-                    if r is not None:
-                        self._run_online(conn, r)
-                bar.close()
-                self.log(f"rehearsal rolled back; lock window would be {window * 1000:.1f} ms")
-                return RunResult(self.run_id, "rehearse", "rehearsed", plan.fingerprint, plan, tuple(self.steps),
-                                 tuple(checks), None, window, wait, attempts, log_file=self._logname(),
-                                 timings=dict(self.timings))
             # -- phase 3: finish, online ---------------------------------------------------
             for op in plan.phase(FINISH):
                 step_no += 1
@@ -479,30 +569,72 @@ class Runner:
                 self.steps.append(StepResult(step_no, op.phase, op.kind, op.describe(), time.perf_counter() - t0))
                 bar.update(1)
                 _fault(step_no, "after")
+            _fault("verify", "before")
         except BaseException as exc:
             bar.close()
-            committed = not rehearse and getattr(self, "_committed", False)
-            if not committed:
-                self._undo_prepare(conn, done_prepare)
-            msg = self._failure_message(exc)
-            self.log(f"FAILED: {msg}")
-            self._audit_own_tx("migration_failed", fingerprint=plan.fingerprint, error=msg, step=step_no)
-            self._set_status("failed", {"error": msg})
+            with _no_second_interrupt():
+                committed = not rehearse and (getattr(self, "_committed", False) or self._committed_in_db())
+                if not committed:
+                    self._undo_prepare(conn, done_prepare)
+                msg = _interruption(exc) or self._failure_message(exc)
+                self.log(f"FAILED: {msg}")
+                if not rehearse:  # a rehearsal leaves no trace, not even an audit row
+                    self._audit_own_tx("migration_failed", fingerprint=plan.fingerprint, error=msg, step=step_no)
+                    if committed:  # the rename is in; what is missing is the finish and the check
+                        self._set_status("committed", {"verified": False, "interrupted" if _interruption(exc)
+                                                       else "error": msg, "step": step_no})
+                    else:
+                        self._set_status("failed", {"error": msg})
+            if committed:
+                what = (f"{msg} after the migration committed" if _interruption(exc)
+                        else f"the rename committed but a finish step failed: {msg}")
+                raise MigrationFailed(f"{what}: the tables have their new names; it is recorded as committed, "
+                                      "not verified: `runbook migrate` (or `runbook verify`) finishes and verifies it",
+                                      step=step_no) from None
+            if _interruption(exc):
+                raise MigrationFailed(f"{msg} before the migration committed"
+                                      + (" (rehearsal)" if rehearse else "")
+                                      + ": its transaction was rolled back and its prepare steps undone; "
+                                      "the database is as it was", step=step_no) from None
             if isinstance(exc, (LockTimeout, MigrationFailed)):
                 raise
-            if committed:
-                raise MigrationFailed(f"the rename committed but a finish step failed: {msg}; "
-                                      "run `runbook verify`, then `runbook rollback` if needed", step=step_no) from None
-            if isinstance(exc, KeyboardInterrupt):
-                raise MigrationFailed("interrupted; nothing was changed") from None
             raise MigrationFailed(f"step {step_no} failed: {msg}; the database was left as it was", step=step_no) from None
         bar.close()
-        # -- verification (spec 9.1) after COMMIT ---------------------------------------
-        self._set_status("committed", None)
+        return self._verify_committed(conn, plan, base, checks, backup)
+
+    def _resume(self, conn, snap, run: dict) -> RunResult:
+        """A migration that committed but was not verified (interrupted, or killed, after
+        its COMMIT): run its finish steps (idempotent) and verify it against its baseline."""
+        plan = stored_plan(snap, self.mapping, run)
+        self.log(f"run {self.run_id}: migration {run['id']} committed without verification: "
+                 f"finishing and verifying it (plan {plan.short_fingerprint})")
+        try:
+            for op in plan.phase(FINISH):
+                t0 = time.perf_counter()
+                self._run_online(conn, op)
+                self.steps.append(StepResult(len(self.steps) + 1, op.phase, op.kind, op.describe(),
+                                             time.perf_counter() - t0))
+        except KeyboardInterrupt as exc:
+            raise MigrationFailed(f"{_interruption(exc)} while finishing migration {run['id']}: it stays recorded "
+                                  "as committed, not verified: `runbook migrate` finishes and verifies it") from None
+        except psycopg2.Error as exc:
+            raise MigrationFailed(f"a finish step of migration {run['id']} failed: {self._failure_message(exc)}; "
+                                  "it stays recorded as committed, not verified") from None
+        return self._verify_committed(conn, plan, run["baseline"], (), None, run_id=run["id"], resumed=True)
+
+    def _verify_committed(self, conn, plan, base, checks, backup, run_id: str | None = None,
+                          resumed: bool = False) -> RunResult:
+        """Verification (spec 9.1) of a committed migration; a failure rolls it back (not
+        when resuming an earlier run's verification: then it is reported)."""
+        run_id = run_id or self.run_id
         try:
             after = inspect(conn)
             ver = self._timed("verify", verify_state, conn, after, plan, base, quiesced=self.opt.quiesced,
                               url=self.url if self.opt.crud_check else None, service=self.mapping.service)
+        except KeyboardInterrupt as exc:
+            raise MigrationFailed(f"{_interruption(exc)} after the migration committed, during its verification: "
+                                  "the tables have their new names; it is recorded as committed, not verified: "
+                                  "`runbook migrate` (or `runbook verify`) verifies it") from None
         except Exception as exc:  # a check that cannot run is a check that failed
             from .verify import Check
 
@@ -512,6 +644,9 @@ class Runner:
                 self.log(f"verify FAIL {c.name}: {c.detail}")
         if not ver.ok:
             first = ver.failed[0]
+            if resumed:
+                raise VerificationFailed(f"verification of migration {run_id} failed: {first.name}: {first.detail}; "
+                                         "it stays recorded as committed, not verified: `runbook rollback` undoes it")
             self.log("verification failed: rolling back")
             try:
                 Runner(self.url, self.mapping, self.opt)._rollback_plan(plan, base, drop_added=True, reason="verify failed")
@@ -521,18 +656,37 @@ class Runner:
                                      f"(backup: {backup.path if backup else 'none'})") from None
             self._set_status("rolled back", {"error": f"verification failed: {first.name}"})
             raise VerificationFailed(f"verification failed: {first.name}: {first.detail}; the migration was rolled back")
-        self._set_status("migrated", {"lock_window_s": self.lock_window, "timings": self.timings})
-        self.log(f"migrated: lock window {self.lock_window * 1000:.1f} ms, {len(ver.checks)} checks passed")
+        self._set_status("migrated", {"verified": True, "lock_window_s": getattr(self, "lock_window", 0.0),
+                                      "timings": self.timings}, run_id=run_id)
+        self.log(f"migrated: lock window {getattr(self, 'lock_window', 0.0) * 1000:.1f} ms, {len(ver.checks)} checks passed")
         return RunResult(self.run_id, "migrate", "migrated", plan.fingerprint, plan, tuple(self.steps), tuple(checks),
-                         backup, self.lock_window, self.lock_wait, self.attempts, ver, tuple(self.audit_rows),
-                         self._logname(), dict(self.timings))
+                         backup, getattr(self, "lock_window", 0.0), getattr(self, "lock_wait", 0.0),
+                         getattr(self, "attempts", 0), ver, tuple(self.audit_rows), self._logname(), dict(self.timings),
+                         message=f"verified migration {run_id}, which had committed without verification"
+                         if resumed else "")
 
-    def _set_status(self, status, summary):
+    def _committed_in_db(self) -> bool:
+        """Did this run's lock transaction commit? Its status row is set in it."""
+        if not getattr(self, "_run_recorded", False):
+            return False
+        try:
+            c = connect(self.url, application_name="runbook-state", autocommit=True)
+            try:
+                with c.cursor() as cur:
+                    cur.execute("SELECT status FROM runbook.runs WHERE id = %s", (self.run_id,))
+                    row = cur.fetchone()
+                return bool(row) and row[0] == "committed"
+            finally:
+                c.close()
+        except Exception:
+            return False
+
+    def _set_status(self, status, summary, run_id: str | None = None):
         try:
             c = connect(self.url, application_name="runbook-state", autocommit=True)
             try:
                 if state.exists(c):
-                    state.set_status(c, self.run_id, status, summary)
+                    state.set_status(c, run_id or self.run_id, status, summary)
             finally:
                 c.close()
         except Exception:
@@ -662,8 +816,13 @@ class Runner:
                             rc = cur.fetchone()[0] if fetch else cur.rowcount
                 conn.commit()
                 return rc if fetch == 2 else max(rc, 0)
-            except psycopg2.Error as exc:
-                conn.rollback()
+            except BaseException as exc:  # Ctrl-C too: roll back before autocommit is set again
+                try:
+                    conn.rollback()
+                except Exception:
+                    pass
+                if not isinstance(exc, psycopg2.Error):
+                    raise
                 if not _is_lock_timeout(exc) or attempt == attempts:
                     if _is_lock_timeout(exc):
                         raise self._lock_timeout_error(conn, attempt, self.opt.online_lock_timeout) from None
@@ -684,28 +843,65 @@ class Runner:
         try:
             c = connect(self.url, application_name="runbook-diag", autocommit=True)
             with c.cursor() as cur:
+                # pg_stat_activity hides the state and times of another role's session from a
+                # role that is not a member of pg_read_all_stats (its backend_start is NULL then)
                 cur.execute(
                     "SELECT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), "
-                    "extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::int, a.state "
+                    "extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::int, a.state, "
+                    "coalesce(a.usename::text, 'unknown role'), a.backend_start IS NULL, current_user "
                     "FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
                     "WHERE l.locktype = 'relation' AND l.granted AND a.pid <> pg_backend_pid() "
-                    "AND a.application_name NOT LIKE 'runbook%%' AND l.relation = ANY(%s::oid[]) "
-                    "GROUP BY a.pid, a.application_name, a.xact_start, a.backend_start, a.state ORDER BY 3 DESC",
+                    "AND coalesce(a.application_name, '') NOT LIKE 'runbook%%' AND l.relation = ANY(%s::oid[]) "
+                    "GROUP BY a.pid, a.application_name, a.xact_start, a.backend_start, a.state, a.usename "
+                    "ORDER BY 3 DESC NULLS LAST",
                     ([int(t.oid) for t in self._plan_tables],),
                 )
-                blockers = cur.fetchall()
+                rows = cur.fetchall()
             c.close()
+            blockers = [r[:4] for r in rows]
         except Exception:
-            pass
-        who = "; ".join(f"pid {p} ({app}, {st}, transaction open {age}s)" for p, app, age, st in blockers) or "unknown"
+            rows = []
+
+        def one(p, app, age, st, role, hidden, me):
+            if hidden:
+                return (f"pid {p} (role {role}, {app}; its state and age are hidden from role {me}, "
+                        "which is not a member of pg_read_all_stats)")
+            return f"pid {p} (role {role}, {app}, {st or 'state unknown'}, transaction open {age}s)"
+
+        who = "; ".join(one(*r) for r in rows) or "unknown"
         return LockTimeout(f"could not take the locks within {timeout or self.opt.lock_timeout} after {attempts} attempts; "
                            f"blocked by {who}; nothing was changed", blockers=blockers)
 
-    def _lock_phase(self, conn, plan: Plan, step0: int, rehearse: bool, bar) -> tuple[float, float, int]:
+    def _rehearse_prepare(self, cur, ops: list[Op]) -> list[StepResult]:
+        """A rehearsal's prepare steps, in its own transaction (rolled back with it, so
+        nothing they do can remain): the same statements, the fill in batches up the key."""
+        out = []
+        if any(type(o) is FillNulls for o in ops):
+            cur.execute(state.SCHEMA_SQL)
+        for i, op in enumerate(ops, start=1):
+            t0 = time.perf_counter()
+            if type(op) is FillNulls:
+                for s in op.install_statements():
+                    cur.execute(s)
+                after = None
+                while True:
+                    cur.execute(op.keyset_statement(self.opt.batch_size, after))
+                    n, after = cur.fetchone()
+                    if not n:
+                        break
+            else:
+                for tx in op.transactions():
+                    for s in tx:
+                        cur.execute(s)
+            out.append(StepResult(i, op.phase, op.kind, op.describe(), time.perf_counter() - t0))
+        return out
+
+    def _lock_phase(self, conn, plan: Plan, step0: int, rehearse: bool, bar,
+                    prepare: list[Op] | None = None) -> tuple[float, float, int]:
         ops = plan.phase(LOCK)
         self._plan_tables = [t for t in plan.tables if t.oid]
         self._committed = False
-        if not ops:
+        if not ops and not prepare:
             self.lock_window = self.lock_wait = 0.0
             self.attempts = 0
             return 0.0, 0.0, 0
@@ -719,7 +915,7 @@ class Runner:
         chunks: list[list[tuple[int, Op]]] = [[]]
         for i, op in numbered:
             chunks[-1].append((i, op))
-            if fault_mode == "kill" and fault_step == i:
+            if fault_mode in ("kill", "pause") and fault_step == i:
                 chunks.append([])
         base = self._base_tables(plan)
         relfile_check = ""
@@ -770,6 +966,7 @@ class Runner:
                                 # an old body back before its table has its old name again (as
                                 # pg_dump does, we do not validate bodies we restore verbatim)
                                 "SET LOCAL check_function_bodies = off")
+                    prep_steps = self._rehearse_prepare(cur, prepare) if prepare else []
                     t_start = time.perf_counter()
                     head = [mark("start")]
                     if plan.lock_tables:
@@ -782,10 +979,14 @@ class Runner:
                                 sql.append(relfile_check)  # in-transaction verification, catalog only
                             if audit_sql:
                                 sql.append(audit_sql)
+                            if not rehearse and getattr(self, "_run_recorded", False):
+                                # committed with the rename, atomically: "committed, not verified"
+                                sql.append("UPDATE runbook.runs SET status = 'committed', summary = "
+                                           "'{\"verified\": false}'::jsonb WHERE id = " + literal(self.run_id))
                             sql.append(read_marks)
                         if sql:
                             cur.execute(";\n".join(sql))
-                        if chunk and fault_mode == "kill" and fault_step == chunk[-1][0]:
+                        if chunk and fault_mode in ("kill", "pause") and fault_step == chunk[-1][0]:
                             _fault(fault_step, "after")
                     values = cur.fetchone()
                     tags = ["start", "locked", *(f"step {i}" for i, _ in numbered)]
@@ -816,6 +1017,10 @@ class Runner:
                 self.lock_wait = wait
                 self.lock_window = max(0.0, (t_end - t_start) - wait)
                 self.attempts = attempt
+                self.steps.extend(prep_steps)
+                for st in prep_steps:
+                    self.log(f"step {st.step} {st.description} (in the rehearsal's transaction): {st.seconds:.3f}s")
+                    bar.update(1)
                 self.steps.extend(steps)
                 for st in steps:
                     self.log(f"step {st.step} {st.description}: {st.seconds * 1000:.2f} ms")
@@ -902,9 +1107,9 @@ class Runner:
             if merge_id:
                 raise WrongState(f"legacy rows merged by run {merge_id} are in the renamed tables: "
                                  "run `runbook merge-legacy --rollback` first")
-            ops = tuple(op_from_dict(d) for d in run["plan"])
             snap = inspect(conn)
-            plan0 = build_plan_from_ops(snap, self.mapping, ops)
+            plan0 = stored_plan(snap, self.mapping, run)  # refused if it no longer matches its fingerprint
+            ops = plan0.ops
             if run["status"] == "restoring":  # an interrupted rollback: only its online part is left
                 rev = plan0.reverse(drop_added)
                 self._restore_online(conn, rev, run["id"])
@@ -1054,7 +1259,32 @@ def _as_lock(op: Op) -> Op:
     return new_cls(**{f: getattr(op, f) for f in op.__dataclass_fields__})
 
 
-def build_plan_from_ops(snap: Snapshot, mapping: Mapping, ops: tuple[Op, ...]) -> Plan:
+def stored_plan(snap: Snapshot, mapping: Mapping, run: dict) -> Plan:
+    """The plan a recorded run ran, refused unless it still has the fingerprint recorded
+    with it (a plan edited in ``runbook.runs`` is not run again)."""
+    try:
+        ops = tuple(op_from_dict(d) for d in run["plan"])
+        lock_tables = run.get("lock_tables")
+        if lock_tables is not None and not all(isinstance(t, str) for t in lock_tables):
+            raise TypeError("lock_tables")
+        plan = build_plan_from_ops(snap, mapping, ops, lock_tables=tuple(lock_tables or ()))
+        fingerprint = plan.fingerprint
+    except Exception as exc:
+        raise WrongState(f"the plan recorded for migration {run['id']} cannot be read ({type(exc).__name__}); "
+                         "it is not run; nothing was changed") from None
+    if run.get("lock_tables") is None:
+        raise WrongState(f"migration {run['id']} was recorded by an older runbook, without what its fingerprint "
+                         "covers: its stored plan cannot be checked, so it is not run; nothing was changed "
+                         "(sql/rollback-table-rename.sql, reviewed, undoes it)")
+    if fingerprint != run["fingerprint"]:
+        raise WrongState(f"the plan recorded for migration {run['id']} does not match its fingerprint "
+                         f"(recorded {str(run['fingerprint'])[:12]}, its operations give {fingerprint[:12]}): it was "
+                         "changed after it ran and is not trusted; nothing was changed")
+    return plan
+
+
+def build_plan_from_ops(snap: Snapshot, mapping: Mapping, ops: tuple[Op, ...],
+                        lock_tables: tuple[str, ...] = ()) -> Plan:
     """The stored plan of a run, with table states as they are now (for its reverse)."""
     from .ops import RenameTable
     from .plan import TableState
@@ -1064,4 +1294,4 @@ def build_plan_from_ops(snap: Snapshot, mapping: Mapping, ops: tuple[Op, ...]) -
         now = snap.table(mapping.schema, t.new) or snap.table(mapping.schema, t.old)
         states.append(TableState(t.old, t.new, "done" if snap.table(mapping.schema, t.new) else "todo",
                                  now.oid if now else None))
-    return Plan(mapping.schema, ops, tuple(states), (), (), (), mapping.audit_table)
+    return Plan(mapping.schema, ops, tuple(states), (), (), tuple(lock_tables), mapping.audit_table)

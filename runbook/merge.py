@@ -719,6 +719,7 @@ def cmd_merge_legacy(a) -> int:
 
 def add_commands(sub) -> None:
     """``runbook merge-legacy``."""
+    from .options import arg_count
     sp = sub.add_parser("merge-legacy", help="after the rename: merge the legacy conversations and messages the "
                                              "mapping's [merge] names into the service's tables (resumable, reversible)",
                         formatter_class=argparse.RawDescriptionHelpFormatter, description=(
@@ -732,14 +733,14 @@ def add_commands(sub) -> None:
         "exactly the recorded rows. Exit 0 ok, 1 a check failed, 2 bad input or wrong state."))
     sp.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
     sp.add_argument("--mapping", help="mapping file whose [merge] names the tables (default: runbook/data/mapping.toml)")
-    sp.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
+    sp.add_argument("--batch-size", type=arg_count(1, 10_000_000), default=DEFAULT_BATCH,
                     help=f"about this many legacy messages per transaction, whole conversations (default {DEFAULT_BATCH})")
     sp.add_argument("--placeholder-title", default=None,
                     help=f"title of a legacy conversation without one (default {PLACEHOLDER_TITLE!r})")
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--rollback", action="store_true", help="delete exactly the rows the last merge inserted")
     g.add_argument("--status", action="store_true", help="report the last merge run; change nothing")
-    sp.add_argument("--list", type=int, default=20, help="list at most this many skipped rows (default 20)")
+    sp.add_argument("--list", type=arg_count(0, 1_000_000), default=20, help="list at most this many skipped rows (default 20)")
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_merge_legacy)

@@ -136,6 +136,11 @@ def load_profile(env: str, path: str | Path | None = None, overrides: dict | Non
             values = _apply(values, data[env], f"profile {p} [{env}]")
     if overrides:
         values = _apply(values, overrides, "overrides")
+    from . import options as v  # the runner's own checks, before any notebook runs
+
+    for k in ("lock_timeout", "statement_timeout"):
+        values[k] = v.duration(values.get(k, getattr(Profile, k)), f"profile {env}: {_camel(k)}")
+    values["attempts"] = v.count(values.get("attempts", Profile.attempts), f"profile {env}: attempts", 1, 1000)
     return Profile(**values)
 
 
@@ -413,7 +418,10 @@ class Pipeline:
         self.profile = profile
         self.url_env = database_url_env
         self.output_root = Path(output_dir).absolute()
-        self.approved = (approved_fingerprint or "").strip().removeprefix("sha256:") or None
+        from .options import approved_fingerprint as _approved
+
+        # malformed: refused here, before anything connects; a prefix must be 12+ hex
+        self.approved = _approved(approved_fingerprint or None)
         self.dry_run = profile.dry_run_default if dry_run is None else dry_run
         self.mapping = str(Path(mapping).absolute()) if mapping else ""
         self.notebooks = Path(notebooks) if notebooks else notebooks_dir()
@@ -510,8 +518,10 @@ class Pipeline:
         if not self.approved:
             return (f"{self.env} requires approval: review 01-analysis and pass "
                     f"--approved-fingerprint {fingerprint}")
-        gate["fingerprint_matches"] = self.approved == fingerprint
-        if self.approved != fingerprint:
+        from .options import fingerprint_matches
+
+        gate["fingerprint_matches"] = fingerprint_matches(self.approved, fingerprint)
+        if not gate["fingerprint_matches"]:
             return (f"the approved fingerprint {self.approved[:12]} is not the plan's ({fingerprint[:12]}): the "
                     "database or the mapping changed since the review; review 01-analysis again")
         if p.require_staging_evidence:

@@ -1,7 +1,10 @@
 """runbook's own bookkeeping, in schema ``runbook`` (as sqitch and pgroll keep theirs).
 
 - ``runbook.runs``: one row per migrate run: the plan that ran (so the rollback is the
-  same plan, reversed), the baseline counts and checksums, and the outcome.
+  same plan, reversed) and its fingerprint (checked before that plan runs again), the
+  baseline counts and checksums, and the outcome: ``running``; ``committed`` (set in the
+  lock transaction itself: renamed, not verified yet); ``migrated`` (verified); ``failed``,
+  ``abandoned``, ``rolled back``, ``restoring``.
 - ``runbook.filled``: the rows whose NULLs were filled with a placeholder, by table OID
   and column number (both survive renames), so the rollback puts exactly those back.
 
@@ -35,12 +38,20 @@ CREATE TABLE IF NOT EXISTS runbook.filled (
 """
 
 
+# Added later: the LOCK TABLE list of the plan, which its fingerprint covers (so that the
+# stored plan can be checked against its fingerprint before a rollback runs it).
+UPGRADE_SQL = "ALTER TABLE runbook.runs ADD COLUMN IF NOT EXISTS lock_tables jsonb"
+
+
 def ensure(conn) -> None:
     with conn.cursor() as cur:
-        cur.execute("SELECT to_regclass('runbook.filled') IS NOT NULL AND to_regclass('runbook.runs') IS NOT NULL")
+        cur.execute("SELECT to_regclass('runbook.filled') IS NOT NULL AND to_regclass('runbook.runs') IS NOT NULL "
+                    "AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('runbook.runs') "
+                    "AND attname = 'lock_tables' AND NOT attisdropped)")
         if cur.fetchone()[0]:
             return
         cur.execute(SCHEMA_SQL)
+        cur.execute(UPGRADE_SQL)
     if not conn.autocommit:
         conn.commit()
 
@@ -51,11 +62,13 @@ def exists(conn) -> bool:
         return cur.fetchone()[0]
 
 
-def record_run(conn, run_id: str, fingerprint: str, plan_json: list, baseline: dict, status: str = "running") -> None:
+def record_run(conn, run_id: str, fingerprint: str, plan_json: list, baseline: dict, status: str = "running",
+               lock_tables: list | None = None) -> None:
     with conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO runbook.runs (id, fingerprint, status, plan, baseline) VALUES (%s, %s, %s, %s, %s)",
-            (run_id, fingerprint, status, Json(plan_json), Json(baseline)),
+            "INSERT INTO runbook.runs (id, fingerprint, status, plan, baseline, lock_tables) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (run_id, fingerprint, status, Json(plan_json), Json(baseline), Json(list(lock_tables or []))),
         )
 
 
@@ -71,13 +84,33 @@ def last_run(conn, statuses=("migrated", "committed", "restoring")) -> dict | No
     if not exists(conn):
         return None
     with conn.cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('runbook.runs') "
+                    "AND attname = 'lock_tables' AND NOT attisdropped)")
+        lock_col = "lock_tables" if cur.fetchone()[0] else "NULL::jsonb"
         cur.execute(
-            "SELECT id, fingerprint, status, plan, baseline, summary, started_at FROM runbook.runs "
+            f"SELECT id, fingerprint, status, plan, baseline, summary, started_at, {lock_col} FROM runbook.runs "
             "WHERE status = ANY(%s) ORDER BY started_at DESC LIMIT 1",
             (list(statuses),),
         )
         row = cur.fetchone()
     if not row:
         return None
-    keys = ["id", "fingerprint", "status", "plan", "baseline", "summary", "started_at"]
+    keys = ["id", "fingerprint", "status", "plan", "baseline", "summary", "started_at", "lock_tables"]
     return dict(zip(keys, row))
+
+
+def record_verified(conn, run_id: str, plan, verification) -> bool:
+    """A committed run that ``runbook verify`` found good becomes ``migrated``, once its
+    finish steps have taken effect too (else ``runbook migrate`` runs them first)."""
+    from .ops import FINISH
+
+    if not verification.ok:
+        return False
+    fin = plan.phase(FINISH)
+    if fin:
+        with conn.cursor() as cur:
+            cur.execute("SELECT " + " AND ".join(f"({o.check()})" for o in fin))
+            if not cur.fetchone()[0]:
+                return False
+    set_status(conn, run_id, "migrated", {"verified": True, "by": "runbook verify"})
+    return True
