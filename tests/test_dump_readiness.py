@@ -49,16 +49,20 @@ def sql(url: str, *statements: str) -> None:
 @pytest.fixture
 def app(pg, reference_template):
     """A copy of the reference database and a login role (not superuser, not BYPASSRLS)
-    that owns the tables the plan renames and may read every other table and sequence,
+    that owns the tables the plan renames (and the functions it rewrites) and may read every other table and sequence,
     but not ``public."Payroll"`` (owned by postgres, no grant). (admin url, role url,
     role, password)."""
     name = pg.create_db(template=reference_template)
     admin = pg.url(name)
     role = f"rb_app_{secrets.token_hex(4)}"
     password = f"Pw-{secrets.token_hex(8)}"
-    renamed = [t.old for t in runbook.plan(admin).tables]
+    plan = runbook.plan(admin)
+    renamed = [t.old for t in plan.tables]
+    # and the functions the plan rewrites (the preflight refuses first when it cannot replace them)
+    rewritten = [o.regprocedure for o in plan.ops if o.kind == "replace function"]
     sql(admin, f"CREATE ROLE {q(role)} LOGIN PASSWORD '{password}'",
         *[f"ALTER TABLE {qq('public', t)} OWNER TO {q(role)}" for t in renamed],
+        *[f"ALTER FUNCTION {f} OWNER TO {q(role)}" for f in rewritten],
         f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {q(role)}",
         f"GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {q(role)}",
         'CREATE TABLE public."Payroll" (id int PRIMARY KEY, amount numeric)',
