@@ -173,14 +173,35 @@ def seed(conn, rows: int = ROWS) -> dict[str, int]:
     while len(order) < len(tables):
         ready = [o for o in sorted(tables, key=lambda o: tables[o]) if o not in done and deps[o] <= done]
         if not ready:
-            # break a cycle: drop the nullable edges of the first blocked table
-            o = next(o for o in sorted(tables, key=lambda o: tables[o]) if o not in done)
-            for a, b, ca, _ in fks:
-                if a == o and b not in done and not (set(ca) & notnull[o]):
-                    deps[o].discard(b)
-            if not [x for x in deps[o] if x not in done]:
-                continue
-            raise RuntimeError(f"seed: cannot order {qq(*tables[o])}: a cycle of NOT NULL foreign keys")
+            # a cycle: the blocked tables whose NOT NULL parents are all seeded give up
+            # their nullable foreign keys to unseeded tables (those stay NULL)
+            left = [o for o in sorted(tables, key=lambda o: tables[o]) if o not in done]
+            hard = {o: {b for a, b, ca, _ in fks if a == o and b != o and b not in done and set(ca) & notnull[o]}
+                    for o in left}
+            free = [o for o in left if not hard[o]]
+            if not free:
+                raise RuntimeError(f"seed: a cycle of NOT NULL foreign keys through {qq(*tables[left[0]])}")
+
+            def reaches(start, goal):  # through unseeded tables
+                stack, seen_ = [start], set()
+                while stack:
+                    x = stack.pop()
+                    if x == goal:
+                        return True
+                    if x not in seen_:
+                        seen_.add(x)
+                        stack.extend(b for b in deps[x] if b not in done)
+                return False
+
+            # drop only the edges that close a cycle, of the first table on one
+            for o in free:
+                cyclic = {b for b in deps[o] if b not in done and reaches(b, o)}
+                if cyclic:
+                    deps[o] -= cyclic
+                    break
+            else:
+                raise RuntimeError("seed: cannot order the tables")
+            continue
         for o in ready:
             order.append(o)
             done.add(o)
