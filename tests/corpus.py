@@ -219,9 +219,11 @@ def seed(conn, rows: int = ROWS) -> dict[str, int]:
         for i in range(rows):
             names, values = [], []
             fixed: dict[str, object] = {}
+            nth: dict[int, int] = {}
             for (b, ca), refrows in targets.items():
+                k = nth[b] = nth.get(b, -1) + 1  # the k-th key to the same table: row i + k
                 if refrows:
-                    for c, v in zip(ca, refrows[i % len(refrows)]):
+                    for c, v in zip(ca, refrows[(i + k) % len(refrows)]):
                         fixed[c] = v
             fk_cols = {c for a, b, ca, _ in fks if a == oid for c in ca}
             for (col, typ, nn, typtype, generated, has_default, base, cat, typid, _mod) in cols[oid]:
