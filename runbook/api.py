@@ -106,10 +106,13 @@ class Analysis:
     plan: Plan
     notes: tuple[str, ...] = ()
     dependencies: tuple[Dependency, ...] = ()
-    #: the AI Assistant's Prisma schema against the database as the plan will leave it:
+    #: the service's Prisma schema (the mapping's [service]) against the database as the plan will leave it:
     #: rows of model, column, severity, problem, consequence, fix (spec 3.1)
     service_findings: tuple[dict, ...] = ()
     service_notes: tuple[str, ...] = ()
+    service_name: str | None = None  # the mapping's [service] name; None: no service configured
+    #: why pg_dump of the database would fail for this role (the backup cannot be taken)
+    dump_problems: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -124,7 +127,7 @@ class Analysis:
 
 def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/backups") -> Analysis:
     """Read the database and build the plan, changing nothing."""
-    from .backup import free_bytes
+    from .backup import dump_problems, free_bytes
 
     url = resolve_url(url)
     m = _mapping(mapping)
@@ -149,6 +152,7 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                         n = cur.fetchone()[0]
                     conflicts.append(Conflict(f"{m.schema}.{st.new}", "target exists",
                                               f"{st.new!r} already exists ({'empty' if n == 0 else f'{n} rows'})"))
+        unreadable = tuple(dump_problems(conn))
     finally:
         conn.close()
     for b in plan.blockers:
@@ -214,22 +218,26 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
     return Analysis(redact(url), snap.server_version_text.split(" on ")[0], snap.current_user, pascal, snake,
                     tuple(tables), tuple(fks), tuple(risk), tuple(conflicts), tuple(blocking), owns, free,
                     snap.database_bytes, round(est_lock, 3), round(est_backup, 2), plan, plan.notes,
-                    tuple(_dependencies(snap, plan)), *_service_prediction(url, m, plan))
+                    tuple(_dependencies(snap, plan)), *_service_prediction(url, m, plan),
+                    service_name=(m.service.name or "the service") if m.service.configured else None,
+                    dump_problems=unreadable)
 
 
 def _service_prediction(url: str, m: Mapping, plan: Plan) -> tuple[tuple[dict, ...], tuple[str, ...]]:
-    """What the AI Assistant's client will find after the plan ran (rehearsed in a
+    """What the mapping's service will find after the plan ran (rehearsed in a
     transaction that is rolled back; it holds the plan's locks for milliseconds and gives
-    up at once if they are busy). Only for mappings that produce the service's tables."""
-    if not {"users", "chat_folders", "chat_sessions", "chat_messages"} <= {t.new for t in m.tables}:
-        return (), ("not the AI Assistant's tables: no service check",)
+    up at once if they are busy). Only when the mapping's ``[service]`` names a target
+    schema."""
+    if not m.service.configured:
+        return (), ("service checks skipped: the mapping's [service] names no target_schema",)
     if plan.blockers:
         return (), ("the plan is blocked: fix the conflicts first",)
     from .compat import predict
     from .errors import RunbookError
 
     try:
-        c = predict(url, m, lock_timeout="300ms")
+        target = m.service.load_schema()
+        c = predict(url, m, target, written=m.service.written_models(target), lock_timeout="300ms")
     except (RunbookError, Exception) as exc:  # a busy lock must not fail the analysis
         return (), (f"not predicted: {' '.join(str(exc).split())[:200]}",)
     return tuple(c.rows()), tuple(c.notes)
@@ -316,7 +324,8 @@ def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud:
         ops = tuple(op_from_dict(d) for d in run["plan"])
         snap = inspect(conn)
         p = build_plan_from_ops(snap, m, ops)
-        return verify_state(conn, snap, p, run["baseline"], quiesced=quiesced, url=url if crud else None)
+        return verify_state(conn, snap, p, run["baseline"], quiesced=quiesced, url=url if crud else None,
+                            service=m.service)
     finally:
         conn.close()
 

@@ -2,8 +2,13 @@
 
 Custom format (``-Fc``) so that ``pg_restore`` can list and restore it; uncompressed by
 default, which is as fast as a plain dump (compression costs 2.5x the time on this kind
-of machine; ``--backup-compress`` turns it on). The password never appears on a command
-line: it goes to the child through ``PGPASSWORD``.
+of machine; ``--backup-compress`` turns it on). The URL (a URI or key=value string) is
+read by libpq and handed to the tools as a key=value string without the password, which
+never appears on a command line: it goes to the child through ``PGPASSWORD``.
+
+pg_dump stops at the first table, sequence or large object the role cannot read (or whose
+row-level security applies to it): :func:`dump_problems` finds those from the catalog
+before the backup starts.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from psycopg2.extensions import make_dsn, parse_dsn
 
-from .connection import password_of, redact, scrub
+from .catalog.inspect import query
+from .connection import scrub
 from .errors import BackupFailed, ToolMissing
 from .server import client_bin_dir
 
@@ -69,16 +75,50 @@ def check_pg_dump(server_version_num: int) -> str:
 
 
 def _env_and_url(url: str) -> tuple[dict, str]:
+    """The environment and the ``--dbname`` connection string for a libpq tool: the
+    password moves from the URL (user info or ``?password=``, or ``password=``) to
+    ``PGPASSWORD``; the rest goes as libpq read it."""
     env = dict(os.environ)
-    pw = password_of(url)
-    parts = urlsplit(url)
+    params = parse_dsn(url)
+    pw = params.pop("password", None)
     if pw:
         env["PGPASSWORD"] = pw
-        netloc = parts.netloc
-        user, host = netloc.rsplit("@", 1)
-        netloc = user.split(":", 1)[0] + "@" + host
-        url = urlunsplit(parts._replace(netloc=netloc))
-    return env, url
+    return env, make_dsn(**params)
+
+
+def dump_problems(conn) -> list[str]:
+    """Why ``pg_dump`` of the whole database would fail for the connection's role: one
+    sentence per schema without USAGE, table or sequence without SELECT, table whose
+    row-level security applies to the role, and the large objects it cannot read
+    (``catalog/dump_readiness.sql``). Empty when the backup can be taken."""
+    with conn.cursor() as cur:
+        cur.execute(query("dump_readiness"))
+        rows = cur.fetchall()
+        cur.execute("SELECT current_user")
+        role = cur.fetchone()[0]
+    out = []
+    for kind, obj, reason, n in rows:
+        if kind == "schema":
+            out.append(f"schema {obj} ({n} relations): {reason}")
+        elif kind == "large object":
+            out.append(f"{n} large object{'s' if n > 1 else ''} (first {obj}): {reason}")
+        else:
+            out.append(f"{kind} {obj}: {reason}")
+    return [f"role {role} cannot dump " + p for p in out]
+
+
+def problems_line(problems: list[str], limit: int = 5) -> str:
+    """The problems on one line: the first ``limit``, then how many more."""
+    more = len(problems) - limit
+    return "; ".join(problems[:limit]) + (f"; and {more} more" if more > 0 else "")
+
+
+def pg_dump_error(stderr: str) -> str:
+    """The line that says why pg_dump failed: its first ``error:`` line (not the
+    ``detail: Query was:`` line after it), without the ``pg_dump: error:`` prefix."""
+    lines = [l.strip() for l in (stderr or "").strip().splitlines() if l.strip()]
+    err = next((l for l in lines if re.match(r"^\S+: error: ", l)), lines[-1] if lines else "unknown error")
+    return " ".join(re.sub(r"^\S+: error: ", "", err).split())
 
 
 def estimated_size(conn) -> int:
@@ -194,7 +234,7 @@ class BackupJob:
         path = self.path
         if self._proc.returncode != 0:
             path.unlink(missing_ok=True)
-            err = scrub((stderr.strip().splitlines() or ["unknown error"])[-1], self.url)
+            err = scrub(pg_dump_error(stderr), self.url)
             raise BackupFailed(f"pg_dump failed, nothing was changed: {err}")
         try:
             with open(path, "rb+") as fh:

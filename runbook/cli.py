@@ -19,7 +19,8 @@ from .errors import BadInput, RunbookError
 DEMO_DIR = Path(os.environ.get("RUNBOOK_DEMO_DIR", ".runbook/demo"))
 
 
-def _print_table(rows: list[dict], cols: list[str] | None = None, out=sys.stdout) -> None:
+def _print_table(rows: list[dict], cols: list[str] | None = None, out=None) -> None:
+    out = out or sys.stdout
     if not rows:
         print("  (none)", file=out)
         return
@@ -94,7 +95,7 @@ def cmd_analyze(a) -> int:
     an = analyze(a.database_url, a.mapping)
     if a.json:
         _json(an.to_dict())
-        return 0
+        return 2 if an.plan.blockers or an.dump_problems else 0
     print(f"database {an.database} ({an.server_version}) as {an.current_user}")
     print(f"\nTables to rename ({len(an.tables)}):")
     _print_table([{"from": t.old, "to": t.new, "state": t.state, "rows": t.rows, "MiB": (t.total_bytes or 0) / 2**20,
@@ -104,7 +105,7 @@ def cmd_analyze(a) -> int:
     _print_table([asdict(c) for c in an.conflicts])
     print(f"\nObjects at risk ({len(an.at_risk)}):")
     _print_table([asdict(r) for r in an.at_risk], ["kind", "name", "table", "action"])
-    print(f"\nThe AI Assistant's client after the migration ({len(an.service_findings)} findings):")
+    print(f"\n{an.service_name or 'The service'}'s client after the migration ({len(an.service_findings)} findings):")
     _print_table([{k: r[k] for k in ("model", "column", "severity", "problem", "fix")} for r in an.service_findings])
     for n in an.service_notes:
         print(f"  note: {n}")
@@ -120,7 +121,14 @@ def cmd_analyze(a) -> int:
           f"free disk for the backup: {(an.free_disk_bytes or 0) / 2**30:,.1f} GiB (database {an.database_bytes / 2**20:,.1f} MiB)")
     print(f"estimated backup {an.estimated_backup_s:.1f}s (online); estimated lock window (downtime) {an.estimated_downtime_s * 1000:.0f} ms")
     print(f"\nplan: {len(an.plan.ops)} operations, fingerprint sha256:{an.plan.fingerprint}")
-    return 2 if an.plan.blockers else 0
+    if an.dump_problems:
+        print(f"\nThe backup cannot be taken: pg_dump would fail ({len(an.dump_problems)} problems):")
+        for p_ in an.dump_problems:
+            print(f"  {p_}")
+        from .backup import problems_line
+
+        print(f"runbook: the backup cannot be taken: {problems_line(list(an.dump_problems), 1)}", file=sys.stderr)
+    return 2 if an.plan.blockers or an.dump_problems else 0
 
 
 def cmd_plan(a) -> int:
@@ -171,6 +179,8 @@ def cmd_migrate(a) -> int:
     print(f"{r.status}: exclusive locks held {r.lock_window_s * 1000:.1f} ms (attempt {r.attempts}); "
           f"plan sha256:{r.fingerprint[:12]}")
     if r.verification:
+        for n in r.verification.notes:
+            print(f"note: {n}")
         print(f"verification: {sum(c.ok for c in r.verification.checks)}/{len(r.verification.checks)} checks passed")
     if r.log_file:
         print(f"log {r.log_file}")
@@ -185,6 +195,8 @@ def cmd_verify(a) -> int:
         _json(v.to_dict())
     else:
         _print_table([{"check": c.name, "ok": "pass" if c.ok else "FAIL", "detail": c.detail} for c in v.checks])
+        for n in v.notes:
+            print(f"note: {n}")
         print(f"{'verified' if v.ok else 'FAILED'}: {sum(c.ok for c in v.checks)}/{len(v.checks)} checks passed")
     if not v.ok:
         print(f"runbook: verification failed: {v.failed[0].name}: {v.failed[0].detail}", file=sys.stderr)
@@ -246,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, db=True):
         if db:
-            sp.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
+            sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
             sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
         sp.add_argument("--json", action="store_true", help="print JSON")
 

@@ -1,7 +1,8 @@
 """Can a Prisma client that knows only a given schema work on the live database?
 
-The AI Assistant's client knows the models of spec 3.1 and nothing else. This module
-compares such a schema (parsed by :mod:`runbook.prisma`) with a catalog
+A service's client knows the models of its Prisma schema and nothing else (the mapping's
+``[service] target_schema``; the default mapping's is the AI Assistant's, spec 3.1). This
+module compares such a schema (parsed by :mod:`runbook.prisma`) with a catalog
 :class:`~runbook.catalog.inspect.Snapshot`, model by model:
 
 * the mapped table exists (``@@map``, ``@@schema``);
@@ -16,8 +17,8 @@ compares such a schema (parsed by :mod:`runbook.prisma`) with a catalog
 Each problem is a frozen :class:`Finding` (model, column, problem, consequence, fix).
 ``blocks`` says what it breaks for the client: ``reads`` (any query of the model) or
 ``writes`` (creates). :attr:`Compatibility.blocking` counts read blockers of every model
-and write blockers of the models the service writes (by default ``ChatFolder``,
-``ChatSession`` and ``ChatMessage``: the AI Assistant reads users, never creates them).
+and write blockers of the models the service writes (the ``[service] writes`` of the
+mapping; every model of the schema when it names none).
 
 What the client does itself is not a blocker: Prisma's query engine fills
 ``@default(cuid())``, ``uuid()``, ``now()`` and literal defaults, and ``@updatedAt``,
@@ -43,10 +44,9 @@ from typing import Iterable
 from .catalog.inspect import Column, Snapshot, Table, inspect
 from .errors import BadInput
 from .naming import literal, q, qq
-from .prisma import Call, Enum, Field, Model, Ref, Schema, default_target_schema, load, prisma_default_names
+from .prisma import Call, Enum, Field, Model, Ref, Schema, load, prisma_default_names
 
 __all__ = [
-    "DEFAULT_WRITTEN",
     "Finding",
     "ModelStatus",
     "Compatibility",
@@ -58,9 +58,6 @@ __all__ = [
     "render_ddl",
     "add_commands",
 ]
-
-#: The models the AI Assistant creates rows of (spec 3.1): it reads users, never inserts them.
-DEFAULT_WRITTEN = ("ChatFolder", "ChatSession", "ChatMessage")
 
 BLOCKER, WARNING, INFO = "blocker", "warning", "info"
 SEVERITY_ORDER = {BLOCKER: 0, WARNING: 1, INFO: 2}
@@ -744,10 +741,11 @@ def _implicit_m2m(schema: Schema) -> list[tuple[Model, Model, str]]:
     return list(seen.values())
 
 
-def compare(schema: Schema, snap: Snapshot, *, db_schema: str = "public", written: Iterable[str] = DEFAULT_WRITTEN,
+def compare(schema: Schema, snap: Snapshot, *, db_schema: str = "public", written: Iterable[str] | None = None,
             source: str = "", database: str = "") -> Compatibility:
-    """Compare ``schema`` with the catalog ``snap`` (no database access)."""
-    written = tuple(written)
+    """Compare ``schema`` with the catalog ``snap`` (no database access). ``written``:
+    the models the service creates rows of (None: every model)."""
+    written = tuple(m.name for m in schema.models if not m.is_ignored) if written is None else tuple(written)
     unknown = [m for m in written if not schema.has_model(m)]
     if unknown:
         raise BadInput(f"--writes names {', '.join(unknown)}, not a model of the schema "
@@ -770,9 +768,17 @@ def compare(schema: Schema, snap: Snapshot, *, db_schema: str = "public", writte
     return Compatibility(source, database or snap.database, db_schema, written, tuple(statuses), tuple(findings))
 
 
+def _default_service():
+    from .mapping import load_mapping
+
+    return load_mapping().service
+
+
 def _load_schema(schema) -> tuple[Schema, str]:
+    """A parsed schema and where it came from; None: the default mapping's service schema."""
     if schema is None:
-        return default_target_schema(), "runbook/data/ai_assistant.prisma"
+        svc = _default_service()
+        return svc.load_schema(), str(svc.target_schema)
     if isinstance(schema, Schema):
         return schema, "<schema>"
     p = Path(schema)
@@ -784,17 +790,26 @@ def _load_schema(schema) -> tuple[Schema, str]:
         raise BadInput(f"cannot read target schema {p}: {getattr(exc, 'strerror', None) or 'not UTF-8'}") from None
 
 
+def _written(schema_arg, sch: Schema, written):
+    """None with no schema given: the default mapping's service writes; None with a schema:
+    every model (compare's default)."""
+    if written is None and schema_arg is None:
+        return _default_service().written_models(sch)
+    return written
+
+
 def check(url_or_conn=None, schema=None, *, db_schema: str = "public",
-          written: Iterable[str] = DEFAULT_WRITTEN, snapshot: Snapshot | None = None) -> Compatibility:
+          written: Iterable[str] | None = None, snapshot: Snapshot | None = None) -> Compatibility:
     """Read the database (a URL, ``$DATABASE_URL``, or an open psycopg2 connection) and compare.
 
     ``schema``: a parsed :class:`~runbook.prisma.Schema`, a ``.prisma`` path (or a folder
-    of them), or None for the AI Assistant's schema (spec 3.1). ``snapshot``: a catalog
+    of them), or None for the default mapping's service schema. ``snapshot``: a catalog
     snapshot just taken of that database, used instead of reading it again.
     """
     from .connection import connect, redact, resolve_url
 
     sch, source = _load_schema(schema)
+    written = _written(schema, sch, written)
     if snapshot is not None:
         snap = snapshot
         database = redact(url_or_conn) if isinstance(url_or_conn, str) else snapshot.database
@@ -813,14 +828,14 @@ def check(url_or_conn=None, schema=None, *, db_schema: str = "public",
 
 
 def write_blockers(url_or_conn=None, schema=None, *, db_schema: str = "public",
-                   written: Iterable[str] = DEFAULT_WRITTEN, snapshot: Snapshot | None = None) -> list:
+                   written: Iterable[str] | None = None, snapshot: Snapshot | None = None) -> list:
     """For ``runbook verify``: one failing :class:`runbook.verify.Check` per blocker that stops the
     service (read blockers of any model, write blockers of ``written``), or one passing check."""
     return check(url_or_conn, schema, db_schema=db_schema, written=written, snapshot=snapshot).as_checks()
 
 
 def predict(url: str | None = None, mapping=None, schema=None, *, db_schema: str | None = None,
-            written: Iterable[str] = DEFAULT_WRITTEN, lock_timeout: str = "2s") -> Compatibility:
+            written: Iterable[str] | None = None, lock_timeout: str = "2s") -> Compatibility:
     """What the comparison will say after the rename plan, before anything runs.
 
     Rehearses the plan's catalog steps (lock and finish phases; the data-filling prepare
@@ -837,7 +852,11 @@ def predict(url: str | None = None, mapping=None, schema=None, *, db_schema: str
 
     url = resolve_url(url)
     m = _mapping(mapping)
+    if schema is None and m.service.configured:
+        schema = m.service.load_schema()
+        written = m.service.written_models(schema) if written is None else written
     sch, source = _load_schema(schema)
+    written = _written(schema, sch, written)
     conn = connect(url, application_name="runbook-predict", autocommit=False)
     try:
         with conn.cursor() as cur:
@@ -969,7 +988,8 @@ def render_ddl(schema: Schema, db_schema: str = "public") -> list[str]:
 # --------------------------------------------------------------------------- command line
 
 
-def _print_findings(c: Compatibility, show_all: bool, out=sys.stdout) -> None:
+def _print_findings(c: Compatibility, show_all: bool, out=None) -> None:
+    out = out or sys.stdout
     from .cli import _print_table
 
     print(f"target schema {c.source} against {c.database} (schema {c.db_schema})", file=out)
@@ -991,12 +1011,41 @@ def _print_findings(c: Compatibility, show_all: bool, out=sys.stdout) -> None:
         print(f"\nINCOMPATIBLE: {len(c.blocking)} blocker(s) stop the service", file=out)
 
 
-def cmd_check_schema(a) -> int:
-    written = tuple(x.strip() for x in a.writes.split(",") if x.strip()) if a.writes is not None else DEFAULT_WRITTEN
-    if a.after_plan:
-        c = predict(a.database_url, a.mapping, a.target_schema, db_schema=a.db_schema, written=written)
+def _service_target(a):
+    """(schema argument, models written, PostgreSQL schema) from the options and the
+    mapping's ``[service]``; refuses before connecting when there is no target schema."""
+    from .mapping import load_mapping
+
+    m = load_mapping(a.mapping)
+    written = tuple(x.strip() for x in a.writes.split(",") if x.strip()) if a.writes is not None else None
+    if a.target_schema:
+        target = a.target_schema
+        same = m.service.target_schema is not None and Path(a.target_schema).resolve() == m.service.target_schema.resolve()
+        if written is None and same:
+            written = m.service.writes
+    elif m.service.configured:
+        target = m.service.load_schema()
+        if written is None:
+            written = m.service.written_models(target)
     else:
-        c = check(a.database_url, a.target_schema, db_schema=a.db_schema or "public", written=written)
+        raise BadInput(f"no target schema: give --target-schema FILE, or a mapping whose [service] names one "
+                       f"({m.source} has none)")
+    if written is not None:
+        sch, _ = _load_schema(target)
+        unknown = [w for w in written if not sch.has_model(w)]
+        if unknown:
+            raise BadInput(f"--writes names {', '.join(unknown)}, not a model of the schema "
+                           f"(models: {', '.join(x.name for x in sch.models)})")
+        target = sch
+    return target, written, a.db_schema or m.schema, m
+
+
+def cmd_check_schema(a) -> int:
+    target, written, db_schema, m = _service_target(a)
+    if a.after_plan:
+        c = predict(a.database_url, m, target, db_schema=db_schema, written=written)
+    else:
+        c = check(a.database_url, target, db_schema=db_schema, written=written)
     if a.json:
         print(json.dumps(c.to_dict(), indent=2, default=str))
     else:
@@ -1010,8 +1059,10 @@ def cmd_check_schema(a) -> int:
 
 def cmd_check_service(a) -> int:
     from .health import DEFAULT_HEALTH_URL, test_ai_assistant_connection
+    from .mapping import load_mapping
 
-    r = test_ai_assistant_connection(a.url or DEFAULT_HEALTH_URL, timeout=a.timeout, interval=a.interval)
+    url = a.url or load_mapping(a.mapping).service.health_url or DEFAULT_HEALTH_URL
+    r = test_ai_assistant_connection(url, timeout=a.timeout, interval=a.interval)
     if a.json:
         print(json.dumps(asdict(r), indent=2, default=str))
     else:
@@ -1022,25 +1073,31 @@ def cmd_check_service(a) -> int:
 
 def add_commands(sub) -> None:
     """``runbook check-schema`` and ``runbook check-service``."""
-    sp = sub.add_parser("check-schema", help="can the AI Assistant's Prisma client use this database? (changes nothing)",
-                        description="Compare a Prisma schema (default: the AI Assistant's, spec 3.1) with the live "
+    sp = sub.add_parser("check-schema", help="can the service's Prisma client use this database? (changes nothing)",
+                        description="Compare a Prisma schema (default: the mapping's [service] target_schema) with the live "
                                     "catalog, model by model. Exit 0: no blocker for reads, nor for writes of the "
                                     "models the service writes; 1: blockers remain; 2: bad input.")
     sp.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
-    sp.add_argument("--target-schema", metavar="FILE", help="a .prisma file or folder (default: the AI Assistant's)")
-    sp.add_argument("--db-schema", default=None, help="PostgreSQL schema of models without @@schema (default public)")
+    sp.add_argument("--target-schema", metavar="FILE",
+                    help="a .prisma file or folder (default: the mapping's [service] target_schema)")
+    sp.add_argument("--db-schema", default=None,
+                    help="PostgreSQL schema of models without @@schema (default: the mapping's schema)")
     sp.add_argument("--writes", metavar="MODELS", default=None,
-                    help=f"comma-separated models the service creates (default {','.join(DEFAULT_WRITTEN)})")
+                    help="comma-separated models the service creates (default: the mapping's [service] writes "
+                         "for its own schema, else every model)")
     sp.add_argument("--after-plan", action="store_true",
                     help="predict the result after `runbook migrate`: rehearse the plan's catalog steps in a "
                          "transaction that is rolled back (takes its locks for milliseconds)")
-    sp.add_argument("--mapping", help="with --after-plan: the mapping file (default: the spec's)")
+    sp.add_argument("--mapping", help="the mapping file: its [service] and, with --after-plan, its plan "
+                                      "(default: runbook/data/mapping.toml)")
     sp.add_argument("--all", action="store_true", help="also list info findings (names, ignored columns)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_check_schema)
 
-    sp = sub.add_parser("check-service", help="poll the AI Assistant's health URL until it answers 200 (spec 2.4)")
-    sp.add_argument("--url", help="health URL (default $AI_ASSISTANT_HEALTH_URL or http://127.0.0.1:4130/health)")
+    sp = sub.add_parser("check-service", help="poll the service's health URL until it answers 200 (spec 2.4)")
+    sp.add_argument("--url", help="health URL (default: the mapping's [service] health_url, else "
+                                  "$AI_ASSISTANT_HEALTH_URL or http://127.0.0.1:4130/health)")
+    sp.add_argument("--mapping", help="the mapping file whose [service] health_url is polled")
     sp.add_argument("--timeout", type=float, default=30.0, help="seconds to keep trying (default 30)")
     sp.add_argument("--interval", type=float, default=1.0, help="seconds between attempts (default 1)")
     sp.add_argument("--json", action="store_true")

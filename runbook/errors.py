@@ -67,6 +67,11 @@ class ToolMissing(BadInput):
     """pg_dump / pg_restore cannot be found or is too old for the server."""
 
 
+class DumpNotPossible(BadInput):
+    """pg_dump would fail: the role cannot read a table, sequence, schema or large object
+    it must dump, or row-level security applies to it (found before the backup starts)."""
+
+
 # --- a run that failed: exit 1 -------------------------------------------------------
 
 

@@ -37,11 +37,12 @@ from psycopg2 import errorcodes
 
 from . import audit, state
 from .backup import BackupInfo, BackupJob, check_pg_dump, estimated_size, free_bytes, table_bytes
+from .backup import dump_problems, problems_line
 from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact
 from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, NotOwner, PreflightFailed,
                      RollbackFailed, ServerTooOld, ToolMissing, VerificationFailed, WrongState)
-from .errors import MappingError
+from .errors import DumpNotPossible, MappingError
 from .mapping import Mapping
 from .naming import literal, q, qq
 from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, RestoreNulls, _reg, op_from_dict, op_to_dict
@@ -267,6 +268,9 @@ class Runner:
                                       f"{free / 2**20:,.0f} MiB free, about {need / 2**20:,.0f} MiB needed"))
         except OSError as exc:
             out.append(PreflightCheck("disk space for the backup", False, f"{self.opt.backup_dir}: {exc.strerror}"))
+        problems = dump_problems(conn)  # pg_dump would stop at the first of them
+        out.append(PreflightCheck("pg_dump can read the whole database", not problems,
+                                  problems_line(problems) or "every table, sequence and large object is readable"))
         return out
 
     def preflight(self, conn, snap: Snapshot, plan: Plan) -> list[PreflightCheck]:
@@ -345,16 +349,17 @@ class Runner:
                 c = failed[0]
                 cls = {"role owns the tables": NotOwner, "server version": ServerTooOld,
                        "pg_dump version": ToolMissing, "fill value fits its column": MappingError,
+                       "pg_dump can read the whole database": DumpNotPossible,
                        "NOT NULL column has no NULL": MappingError}.get(c.name, PreflightFailed)
                 raise cls(f"preflight: {c.name}: {c.detail}; nothing was changed")
             # pg_dump only reads: the baseline is taken while it runs, and nothing changes
             # before the backup is on disk and verified
             if self.opt.backup and not rehearse:
                 job = self._start_backup(conn)
-            if job is not None and self.opt.crud_check and self._is_default_target():
-                # the verification's CRUD check needs SQLAlchemy's ORM: import it while pg_dump
-                # works (here, not on a thread: concurrent imports of one package can fail)
-                importlib.import_module("runbook.models")
+            if job is not None and self.opt.crud_check and self.mapping.service.configured:
+                # the verification's service check: import it while pg_dump works (here, not
+                # on a thread: concurrent imports of one package can fail)
+                importlib.import_module("runbook.service")
             if job is not None:  # pg_dump and its server process have the CPUs: no parallel workers
                 with conn.cursor() as cur:
                     cur.execute("SET max_parallel_workers_per_gather = 0")
@@ -497,7 +502,7 @@ class Runner:
         try:
             after = inspect(conn)
             ver = self._timed("verify", verify_state, conn, after, plan, base, quiesced=self.opt.quiesced,
-                              url=self.url if self.opt.crud_check and self._is_default_target() else None)
+                              url=self.url if self.opt.crud_check else None, service=self.mapping.service)
         except Exception as exc:  # a check that cannot run is a check that failed
             from .verify import Check
 
@@ -521,9 +526,6 @@ class Runner:
         return RunResult(self.run_id, "migrate", "migrated", plan.fingerprint, plan, tuple(self.steps), tuple(checks),
                          backup, self.lock_window, self.lock_wait, self.attempts, ver, tuple(self.audit_rows),
                          self._logname(), dict(self.timings))
-
-    def _is_default_target(self) -> bool:
-        return {t.new for t in self.mapping.tables} >= {"users", "chat_folders", "chat_sessions", "chat_messages"}
 
     def _set_status(self, status, summary):
         try:

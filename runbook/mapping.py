@@ -133,6 +133,17 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True)
+class MergeSpec:
+    """The mapping's ``[merge]`` (``runbook merge-legacy``): legacy conversations and their
+    messages, into the service's sessions and messages (names after the rename)."""
+
+    conversations_from: str
+    conversations_into: str
+    messages_from: str
+    messages_into: str
+
+
+@dataclass(frozen=True)
 class Mapping:
     schema: str
     tables: tuple[TableMapping, ...]
@@ -140,6 +151,7 @@ class Mapping:
     audit_table: str | None = "AuditLog"
     source: str = "<default>"
     service: ServiceSpec = field(default_factory=ServiceSpec)
+    merge: MergeSpec | None = None
 
     def final_name(self, name: str) -> str:
         """A mapped table's new name (given its old or new name); other names unchanged."""
@@ -248,7 +260,7 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     are resolved against, the mapping file's own."""
     if not isinstance(data, dict):
         raise MappingError(f"{source}: the mapping must be a table of keys")
-    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service"}, source)
+    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service", "merge"}, source)
     schema = validate_identifier(_expect(data, "schema", str, source, False, "public"), "schema")
     audit = data.get("audit_table", "AuditLog")
     if audit is not None and audit is not False:
@@ -349,7 +361,21 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     if chained:
         raise MappingError(f"{source}: {sorted(chained)[0]!r} is both renamed and a rename target; chains and swaps are refused")
     service = _service(data["service"], source, base_dir) if "service" in data else ServiceSpec()
-    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service)
+    merge = _merge(data["merge"], source) if "merge" in data else None
+    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service, merge)
+
+
+def _merge(d, source: str) -> MergeSpec:
+    where = f"{source}: [merge]"
+    _check_keys(d, {"conversations", "messages"}, where)
+    out = []
+    for key in ("conversations", "messages"):
+        part = _expect(d, key, dict, where)
+        _check_keys(part, {"from", "into"}, f"{where} {key}")
+        out += [validate_identifier(_expect(part, k, str, f"{where} {key}"), f"{where} {key}.{k}") for k in ("from", "into")]
+    if len(set(out)) != 4:
+        raise MappingError(f"{where}: the four tables must be different")
+    return MergeSpec(*out)
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:

@@ -1,5 +1,7 @@
-"""The legacy merge (spec sections 1 and 3.2: ``chat_sessions_temp`` and
-``chat_messages_temp`` are "to be merged"): ``runbook merge-legacy``.
+"""The legacy merge (spec sections 1 and 3.2: legacy conversations and messages "to be
+merged"): ``runbook merge-legacy``. The mapping's ``[merge]`` names the four tables
+(the default mapping names the spec's); their columns are the spec's shape, checked
+before anything runs.
 
 An explicit phase of its own, run only after the rename has committed, never inside
 its lock window. The rules, stated once:
@@ -55,9 +57,6 @@ MESSAGE_ID_PREFIX = "legacy-msg-"
 PLACEHOLDER_TITLE = "Untitled chat"
 DEFAULT_BATCH = 10_000
 
-SRC_SESSIONS, SRC_MESSAGES = "chat_sessions_temp", "chat_messages_temp"
-DST_SESSIONS, DST_MESSAGES = "chat_sessions", "chat_messages"
-TABLES = (SRC_SESSIONS, SRC_MESSAGES, DST_SESSIONS, DST_MESSAGES)
 
 #: The merge takes its own advisory lock (one merge at a time) and the engine's (no
 #: migrate or rollback of the rename while it runs).
@@ -161,34 +160,61 @@ def _scalar(cur, sql: str, args=None):
     return cur.fetchone()[0]
 
 
-def _counts(cur, schema: str) -> dict[str, int]:
-    parts = ", ".join(f"(SELECT count(*) FROM {qq(schema, t)})" for t in TABLES)
+def _counts(cur, t, schema: str) -> dict[str, int]:
+    parts = ", ".join(f"(SELECT count(*) FROM {qq(schema, x)})" for x in t.all)
     cur.execute(f"SELECT {parts}")
-    return dict(zip(TABLES, cur.fetchone()))
+    return dict(zip(t.all, cur.fetchone()))
 
 
-#: The columns the merge reads and writes, per table.
-COLUMNS = {SRC_SESSIONS: ("id", "userId", "title", "createdAt", "updatedAt"),
-           SRC_MESSAGES: ("id", "conversationId", "role", "content", "createdAt"),
-           DST_SESSIONS: ("id", "userId", "title", "lastMessageAt", "createdAt", "updatedAt"),
-           DST_MESSAGES: ("id", "sessionId", "role", "content", "createdAt")}
+@dataclass(frozen=True)
+class Tables:
+    """What to merge, from the mapping's ``[merge]``: legacy conversations and their
+    messages (``src_*``) into the service's sessions and messages (``dst_*``)."""
+
+    src_sessions: str
+    src_messages: str
+    dst_sessions: str
+    dst_messages: str
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (self.src_sessions, self.src_messages, self.dst_sessions, self.dst_messages)
+
+    @property
+    def columns(self) -> dict[str, tuple[str, ...]]:
+        """The columns the merge reads and writes, per table."""
+        return {self.src_sessions: ("id", "userId", "title", "createdAt", "updatedAt"),
+                self.src_messages: ("id", "conversationId", "role", "content", "createdAt"),
+                self.dst_sessions: ("id", "userId", "title", "lastMessageAt", "createdAt", "updatedAt"),
+                self.dst_messages: ("id", "sessionId", "role", "content", "createdAt")}
 
 
-def _require_renamed(conn, schema: str):
+def tables_of(mapping=None) -> Tables:
+    """The mapping's ``[merge]`` tables; bad input when it has none."""
+    from .mapping import Mapping, load_mapping
+
+    m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    if m.merge is None:
+        raise BadInput(f"the mapping {m.source} has no [merge] section: nothing to merge")
+    g = m.merge
+    return Tables(g.conversations_from, g.messages_from, g.conversations_into, g.messages_into)
+
+
+def _require_renamed(conn, t: Tables, schema: str):
     """Refuse unless the rename has committed: a completed runbook migrate recorded, and
     the four tables in the shape the merge expects. Returns the catalog snapshot."""
     from . import state
     from .catalog.inspect import inspect
 
     snap = inspect(conn)
-    for t, cols in COLUMNS.items():
-        table = snap.table(schema, t)
+    for name, cols in t.columns.items():
+        table = snap.table(schema, name)
         if table is None:
-            raise WrongState(f"merge-legacy runs after the rename has committed: table {schema}.{t} does not exist "
-                             "(run `runbook migrate` first)", table=t)
+            raise WrongState(f"merge-legacy runs after the rename has committed: table {schema}.{name} does not exist "
+                             "(run `runbook migrate` first)", table=name)
         gone = [c for c in cols if table.column(c) is None]
         if gone:
-            raise WrongState(f"{schema}.{t} has no column {gone[0]!r}: not the shape merge-legacy expects", table=t)
+            raise WrongState(f"{schema}.{name} has no column {gone[0]!r}: not the shape merge-legacy expects", table=name)
     if state.last_run(conn) is None:
         raise WrongState("merge-legacy runs after the rename has committed: no completed `runbook migrate` is "
                          "recorded in this database")
@@ -242,7 +268,7 @@ def _has_user_triggers(snap, schema: str, table: str) -> bool:
 # --------------------------------------------------------------------------- the batch
 
 
-def batch_sql(schema: str, first: bool) -> str:
+def batch_sql(t: Tables, schema: str, first: bool) -> str:
     """One batch: the next ``%(k)s`` legacy conversations after ``%(after)s`` (by id) and
     all their messages, inserted, recorded, skipped rows listed, cursor advanced."""
     s = lambda t: qq(schema, t)  # noqa: E731
@@ -250,7 +276,7 @@ def batch_sql(schema: str, first: bool) -> str:
     return f"""
 WITH conv AS (
     SELECT c.id, c."userId", c.title, c."createdAt", c."updatedAt"
-    FROM {s(SRC_SESSIONS)} c {where}
+    FROM {s(t.src_sessions)} c {where}
     ORDER BY c.id
     LIMIT %(k)s
 ), msg AS (
@@ -259,18 +285,18 @@ WITH conv AS (
     -- https://www.postgresql.org/docs/current/queries-table-expressions.html#QUERIES-LATERAL)
     SELECT m.id, m."conversationId", m.role, m.content, m."createdAt"
     FROM conv CROSS JOIN LATERAL (
-        SELECT * FROM {s(SRC_MESSAGES)} x WHERE x."conversationId" = conv.id OFFSET 0) m
+        SELECT * FROM {s(t.src_messages)} x WHERE x."conversationId" = conv.id OFFSET 0) m
 ), newest AS (
     SELECT "conversationId" AS id, max("createdAt") AS at FROM msg GROUP BY 1
 ), s_ins AS (
-    INSERT INTO {s(DST_SESSIONS)} (id, "userId", title, "lastMessageAt", "createdAt", "updatedAt")
+    INSERT INTO {s(t.dst_sessions)} (id, "userId", title, "lastMessageAt", "createdAt", "updatedAt")
     SELECT conv.id, conv."userId", coalesce(conv.title, %(placeholder)s), newest.at, conv."createdAt", conv."updatedAt"
     FROM conv LEFT JOIN newest ON newest.id = conv.id
     ORDER BY conv.id
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 ), m_ins AS (
-    INSERT INTO {s(DST_MESSAGES)} (id, "sessionId", role, content, "createdAt")
+    INSERT INTO {s(t.dst_messages)} (id, "sessionId", role, content, "createdAt")
     SELECT %(prefix)s || msg.id, msg."conversationId", msg.role, msg.content, msg."createdAt"
     FROM msg JOIN s_ins ON s_ins.id = msg."conversationId"
     ORDER BY msg."conversationId", msg."createdAt", msg.id
@@ -278,20 +304,20 @@ WITH conv AS (
     RETURNING id
 ), rec AS (
     INSERT INTO runbook.merged (run, batch, target, ids)
-    SELECT %(run)s, %(batch)s, {literal(DST_SESSIONS)}, coalesce((SELECT array_agg(id) FROM s_ins), '{{}}')
+    SELECT %(run)s, %(batch)s, {literal(t.dst_sessions)}, coalesce((SELECT array_agg(id) FROM s_ins), '{{}}')
     UNION ALL
-    SELECT %(run)s, %(batch)s, {literal(DST_MESSAGES)}, coalesce((SELECT array_agg(id) FROM m_ins), '{{}}')
+    SELECT %(run)s, %(batch)s, {literal(t.dst_messages)}, coalesce((SELECT array_agg(id) FROM m_ins), '{{}}')
 ), skip_s AS (
     INSERT INTO runbook.merge_skipped (run, source, source_id, target, target_id, reason)
-    SELECT %(run)s, {literal(SRC_SESSIONS)}, conv.id, {literal(DST_SESSIONS)}, conv.id,
-           'id already in {DST_SESSIONS}'
+    SELECT %(run)s, {literal(t.src_sessions)}, conv.id, {literal(t.dst_sessions)}, conv.id,
+           {literal('id already in ' + t.dst_sessions)}
     FROM conv LEFT JOIN s_ins ON s_ins.id = conv.id
     WHERE s_ins.id IS NULL
 ), skip_m AS (
     INSERT INTO runbook.merge_skipped (run, source, source_id, target, target_id, reason)
-    SELECT %(run)s, {literal(SRC_MESSAGES)}, msg.id::text, {literal(DST_MESSAGES)}, %(prefix)s || msg.id,
+    SELECT %(run)s, {literal(t.src_messages)}, msg.id::text, {literal(t.dst_messages)}, %(prefix)s || msg.id,
            CASE WHEN s_ins.id IS NULL THEN 'its conversation ' || msg."conversationId" || ' was not merged'
-                ELSE 'id already in {DST_MESSAGES}' END
+                ELSE {literal('id already in ' + t.dst_messages)} END
     FROM msg LEFT JOIN s_ins ON s_ins.id = msg."conversationId"
              LEFT JOIN m_ins ON m_ins.id = %(prefix)s || msg.id
     WHERE m_ins.id IS NULL
@@ -304,12 +330,12 @@ SELECT (SELECT count(*) FROM conv), (SELECT count(*) FROM s_ins), (SELECT count(
 """
 
 
-def _fixup_sql(schema: str) -> str:
-    """Triggers on the target (the reference database's ``touch_chat_session``) set
+def _fixup_sql(t: Tables, schema: str) -> str:
+    """Triggers on the target (a trigger that touches the session of each new message) set
     ``lastMessageAt`` per inserted row; put back the newest message's time."""
     return f"""
-UPDATE {qq(schema, DST_SESSIONS)} s SET "lastMessageAt" = n.at
-FROM (SELECT m."conversationId" AS id, max(m."createdAt") AS at FROM {qq(schema, SRC_MESSAGES)} m
+UPDATE {qq(schema, t.dst_sessions)} s SET "lastMessageAt" = n.at
+FROM (SELECT m."conversationId" AS id, max(m."createdAt") AS at FROM {qq(schema, t.src_messages)} m
       WHERE m."conversationId" = ANY(%(ids)s) GROUP BY 1) n
 WHERE s.id = n.id AND s."lastMessageAt" IS DISTINCT FROM n.at
 """
@@ -324,7 +350,7 @@ def _active_run(cur):
     return cur.fetchone()
 
 
-def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, placeholder: str | None = None,
+def merge_legacy(url: str | None = None, *, mapping=None, batch_size: int = DEFAULT_BATCH, placeholder: str | None = None,
                  schema: str = "public", progress: bool = True, verify: bool = True, list_limit: int = 100,
                  stop_after_batches: int | None = None, lock_wait: float = 15.0) -> MergeResult:
     """Merge the legacy conversations and messages into the service's tables (see the
@@ -333,11 +359,12 @@ def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, pla
     but cleanly), for tests."""
     if batch_size < 1:
         raise BadInput(f"--batch-size must be at least 1, got {batch_size}")
+    t = tables_of(mapping)
     url = resolve_url(url)
     conn = connect(url, application_name="runbook-merge", autocommit=False)
     try:
         conn.autocommit = True
-        snap = _require_renamed(conn, schema)
+        snap = _require_renamed(conn, t, schema)
         conn.autocommit = False
         with conn.cursor() as cur:
             cur.execute("SET statement_timeout = '5min'")
@@ -352,7 +379,7 @@ def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, pla
                 raise WrongState(f"merge run {run[0]} is half rolled back: finish it with `runbook merge-legacy --rollback`")
             if run and run[1] == "done":
                 conn.commit()
-                return _report(conn, run[0], schema, "already done", 0, 0.0, 0, verify, list_limit, False, database=redact(url))
+                return _report(conn, t, run[0], schema, "already done", 0, 0.0, 0, verify, list_limit, False, database=redact(url))
             if run:
                 run_id, _, ph, prefix, cursor, batches, before, schema = run
                 if placeholder is not None and placeholder != ph:
@@ -363,20 +390,20 @@ def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, pla
                 ph, prefix, cursor, batches = placeholder or PLACEHOLDER_TITLE, MESSAGE_ID_PREFIX, None, 0
                 if not ph.strip():
                     raise BadInput("the placeholder title must not be empty")
-                before = _counts(cur, schema)
+                before = _counts(cur, t, schema)
                 cur.execute("INSERT INTO runbook.merge_runs (status, schema_name, placeholder, id_prefix, before) "
                             "VALUES ('running', %s, %s, %s, %s) RETURNING id",
                             (schema, ph, prefix, json.dumps(before)))
                 run_id = cur.fetchone()[0]
             conn.commit()
-            convs, msgs = before[SRC_SESSIONS], before[SRC_MESSAGES]
+            convs, msgs = before[t.src_sessions], before[t.src_messages]
             # Whole conversations per batch: about batch_size messages at the average size.
             k = max(1, round(batch_size * convs / msgs)) if msgs else max(1, batch_size)
-            fixup = _has_user_triggers(snap, schema, DST_MESSAGES)
+            fixup = _has_user_triggers(snap, schema, t.dst_messages)
             done_msgs = _scalar(cur, "SELECT coalesce(sum(cardinality(ids)), 0) FROM runbook.merged "
-                                     "WHERE run = %s AND target = %s", (run_id, DST_MESSAGES))
+                                     "WHERE run = %s AND target = %s", (run_id, t.dst_messages))
             done_msgs += _scalar(cur, "SELECT count(*) FROM runbook.merge_skipped WHERE run = %s AND source = %s",
-                                 (run_id, SRC_MESSAGES))
+                                 (run_id, t.src_messages))
             conn.commit()
             rows = 0
             n_batches = 0
@@ -386,13 +413,13 @@ def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, pla
                 while True:
                     params = {"after": cursor, "k": k, "placeholder": ph, "prefix": prefix, "run": run_id,
                               "batch": batches + 1}
-                    cur.execute(batch_sql(schema, cursor is None), params)
+                    cur.execute(batch_sql(t, schema, cursor is None), params)
                     n_conv, n_s, n_msg, n_m, ids = cur.fetchone()
                     if n_conv == 0:
                         conn.rollback()  # nothing was written; the empty batch is not recorded
                         break
                     if fixup and ids:
-                        cur.execute(_fixup_sql(schema), {"ids": ids})
+                        cur.execute(_fixup_sql(t, schema), {"ids": ids})
                     conn.commit()
                     cursor = _scalar(cur, "SELECT cursor FROM runbook.merge_runs WHERE id = %s", (run_id,))
                     conn.commit()
@@ -401,14 +428,14 @@ def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, pla
                     rows += n_s + n_m
                     bar.update(n_msg)
                     if stop_after_batches is not None and n_batches >= stop_after_batches:
-                        return _report(conn, run_id, schema, "interrupted", n_batches, time.perf_counter() - t0, rows,
+                        return _report(conn, t, run_id, schema, "interrupted", n_batches, time.perf_counter() - t0, rows,
                                        False, list_limit, resumed, database=redact(url))
             finally:
                 bar.close()
             seconds = time.perf_counter() - t0
             cur.execute("UPDATE runbook.merge_runs SET status = 'done', finished_at = now() WHERE id = %s", (run_id,))
             conn.commit()
-            result = _report(conn, run_id, schema, "done", n_batches, seconds, rows, verify, list_limit, resumed, database=redact(url))
+            result = _report(conn, t, run_id, schema, "done", n_batches, seconds, rows, verify, list_limit, resumed, database=redact(url))
             cur.execute("UPDATE runbook.merge_runs SET summary = %s WHERE id = %s",
                         (json.dumps(result.to_dict(), default=str), run_id))
             conn.commit()
@@ -417,48 +444,48 @@ def merge_legacy(url: str | None = None, *, batch_size: int = DEFAULT_BATCH, pla
         conn.close()  # also releases the advisory locks
 
 
-def _report(conn, run_id: int, schema: str, status: str, batches: int, seconds: float, rows: int, verify: bool,
+def _report(conn, t: Tables, run_id: int, schema: str, status: str, batches: int, seconds: float, rows: int, verify: bool,
             list_limit: int, resumed: bool, kept: tuple[str, ...] = (), database: str = "") -> MergeResult:
     with conn.cursor() as cur:
         cur.execute("SELECT before, batches, placeholder, id_prefix FROM runbook.merge_runs WHERE id = %s", (run_id,))
         before, total_batches, ph, prefix = cur.fetchone()
-        after = _counts(cur, schema)
+        after = _counts(cur, t, schema)
         cur.execute("SELECT target, coalesce(sum(cardinality(ids)), 0) FROM runbook.merged WHERE run = %s GROUP BY 1",
                     (run_id,))
-        merged = {DST_SESSIONS: 0, DST_MESSAGES: 0} | {t: int(n) for t, n in cur.fetchall()}
+        merged = {t.dst_sessions: 0, t.dst_messages: 0} | {t: int(n) for t, n in cur.fetchall()}
         cur.execute("SELECT source, count(*) FROM runbook.merge_skipped WHERE run = %s GROUP BY 1", (run_id,))
-        skipped = {SRC_SESSIONS: 0, SRC_MESSAGES: 0} | {t: int(n) for t, n in cur.fetchall()}
+        skipped = {t.src_sessions: 0, t.src_messages: 0} | {t: int(n) for t, n in cur.fetchall()}
         cur.execute("SELECT source, source_id, target, target_id, reason FROM runbook.merge_skipped WHERE run = %s "
                     "ORDER BY source DESC, source_id LIMIT %s", (run_id, list_limit))
         listed = tuple(Skipped(*r) for r in cur.fetchall())
         counts = (
-            TableCount(SRC_SESSIONS, "source", before[SRC_SESSIONS], after[SRC_SESSIONS], merged[DST_SESSIONS],
-                       skipped[SRC_SESSIONS]),
-            TableCount(SRC_MESSAGES, "source", before[SRC_MESSAGES], after[SRC_MESSAGES], merged[DST_MESSAGES],
-                       skipped[SRC_MESSAGES]),
-            TableCount(DST_SESSIONS, "target", before[DST_SESSIONS], after[DST_SESSIONS], merged[DST_SESSIONS], 0),
-            TableCount(DST_MESSAGES, "target", before[DST_MESSAGES], after[DST_MESSAGES], merged[DST_MESSAGES], 0),
+            TableCount(t.src_sessions, "source", before[t.src_sessions], after[t.src_sessions], merged[t.dst_sessions],
+                       skipped[t.src_sessions]),
+            TableCount(t.src_messages, "source", before[t.src_messages], after[t.src_messages], merged[t.dst_messages],
+                       skipped[t.src_messages]),
+            TableCount(t.dst_sessions, "target", before[t.dst_sessions], after[t.dst_sessions], merged[t.dst_sessions], 0),
+            TableCount(t.dst_messages, "target", before[t.dst_messages], after[t.dst_messages], merged[t.dst_messages], 0),
         )
-        checks = _checks(cur, run_id, schema, before, after, merged, skipped, ph, prefix) if verify else ()
+        checks = _checks(cur, t, run_id, schema, before, after, merged, skipped, ph, prefix) if verify else ()
         conn.commit()
     rules = {"session id": "the legacy conversation id", "title": f"legacy title, or {ph!r} when NULL",
              "lastMessageAt": "createdAt of the conversation's newest message",
              "message id": f"{prefix!r} || legacy integer id", "existing ids": "not overwritten: skipped and listed"}
-    return MergeResult(run_id, status, database, total_batches if status != "interrupted" else batches, seconds, rows, merged[DST_SESSIONS], merged[DST_MESSAGES], skipped[SRC_SESSIONS],
-                       skipped[SRC_MESSAGES], counts, listed, tuple(checks), kept, resumed, rules)
+    return MergeResult(run_id, status, database, total_batches if status != "interrupted" else batches, seconds, rows, merged[t.dst_sessions], merged[t.dst_messages], skipped[t.src_sessions],
+                       skipped[t.src_messages], counts, listed, tuple(checks), kept, resumed, rules)
 
 
-def _checks(cur, run_id, schema, before, after, merged, skipped, ph, prefix) -> list[Check]:
+def _checks(cur, t: Tables, run_id, schema, before, after, merged, skipped, ph, prefix) -> list[Check]:
     """Nothing lost, nothing duplicated, every merged row equal to its source."""
     s = lambda t: qq(schema, t)  # noqa: E731
     out = []
-    for src, dst in ((SRC_SESSIONS, DST_SESSIONS), (SRC_MESSAGES, DST_MESSAGES)):
+    for src, dst in ((t.src_sessions, t.dst_sessions), (t.src_messages, t.dst_messages)):
         n = after[src]
         out.append(Check(f"{src}: every row merged or listed as skipped", merged[dst] + skipped[src] == n,
                          f"{merged[dst]:,} merged + {skipped[src]:,} skipped = {merged[dst] + skipped[src]:,} "
                          f"of {n:,}"))
         out.append(Check(f"{src}: unchanged", before[src] == after[src], f"{before[src]:,} -> {after[src]:,} rows"))
-    for dst in (DST_SESSIONS, DST_MESSAGES):
+    for dst in (t.dst_sessions, t.dst_messages):
         out.append(Check(f"{dst}: grew by the merged rows", after[dst] == before[dst] + merged[dst],
                          f"{before[dst]:,} + {merged[dst]:,} = {before[dst] + merged[dst]:,}; now {after[dst]:,}"
                          " (other writers would change this)"))
@@ -468,31 +495,31 @@ SELECT count(*) FILTER (WHERE t.id IS NULL),
        count(*) FILTER (WHERE t.id IS NOT NULL AND (t."userId", t.title, t."createdAt", t."updatedAt")
                         IS DISTINCT FROM (c."userId", coalesce(c.title, %(ph)s), c."createdAt", c."updatedAt"))
 FROM runbook.merged r CROSS JOIN LATERAL unnest(r.ids) AS x(id)
-LEFT JOIN {s(DST_SESSIONS)} t ON t.id = x.id
-LEFT JOIN {s(SRC_SESSIONS)} c ON c.id = x.id
-WHERE r.run = %(run)s AND r.target = {literal(DST_SESSIONS)}""", {"run": run_id, "ph": ph})
+LEFT JOIN {s(t.dst_sessions)} t ON t.id = x.id
+LEFT JOIN {s(t.src_sessions)} c ON c.id = x.id
+WHERE r.run = %(run)s AND r.target = {literal(t.dst_sessions)}""", {"run": run_id, "ph": ph})
     gone, differ = cur.fetchone()
-    out.append(Check(f"{DST_SESSIONS}: merged rows present and equal to their source", gone == 0 and differ == 0,
+    out.append(Check(f"{t.dst_sessions}: merged rows present and equal to their source", gone == 0 and differ == 0,
                      f"{gone} missing, {differ} different"))
     cur.execute(f"""
 SELECT count(*) FILTER (WHERE t.id IS NULL),
        count(*) FILTER (WHERE t.id IS NOT NULL AND (t."sessionId", t.role, t.content, t."createdAt")
                         IS DISTINCT FROM (m."conversationId", m.role, m.content, m."createdAt"))
 FROM runbook.merged r CROSS JOIN LATERAL unnest(r.ids) AS x(id)
-LEFT JOIN {s(DST_MESSAGES)} t ON t.id = x.id
-LEFT JOIN {s(SRC_MESSAGES)} m ON %(prefix)s || m.id = x.id
-WHERE r.run = %(run)s AND r.target = {literal(DST_MESSAGES)}""", {"run": run_id, "prefix": prefix})
+LEFT JOIN {s(t.dst_messages)} t ON t.id = x.id
+LEFT JOIN {s(t.src_messages)} m ON %(prefix)s || m.id = x.id
+WHERE r.run = %(run)s AND r.target = {literal(t.dst_messages)}""", {"run": run_id, "prefix": prefix})
     gone, differ = cur.fetchone()
-    out.append(Check(f"{DST_MESSAGES}: merged rows present and equal to their source", gone == 0 and differ == 0,
+    out.append(Check(f"{t.dst_messages}: merged rows present and equal to their source", gone == 0 and differ == 0,
                      f"{gone} missing, {differ} different"))
     cur.execute(f"""
-SELECT count(*) FROM {s(DST_SESSIONS)} t
+SELECT count(*) FROM {s(t.dst_sessions)} t
 JOIN (SELECT x.id FROM runbook.merged r CROSS JOIN LATERAL unnest(r.ids) AS x(id)
-      WHERE r.run = %(run)s AND r.target = {literal(DST_SESSIONS)}) x ON x.id = t.id
-LEFT JOIN (SELECT "conversationId" AS id, max("createdAt") AS at FROM {s(SRC_MESSAGES)} GROUP BY 1) n ON n.id = t.id
+      WHERE r.run = %(run)s AND r.target = {literal(t.dst_sessions)}) x ON x.id = t.id
+LEFT JOIN (SELECT "conversationId" AS id, max("createdAt") AS at FROM {s(t.src_messages)} GROUP BY 1) n ON n.id = t.id
 WHERE t."lastMessageAt" IS DISTINCT FROM n.at""", {"run": run_id})
     wrong = cur.fetchone()[0]
-    out.append(Check(f"{DST_SESSIONS}: lastMessageAt is the newest legacy message", wrong == 0, f"{wrong} differ"))
+    out.append(Check(f"{t.dst_sessions}: lastMessageAt is the newest legacy message", wrong == 0, f"{wrong} differ"))
     return out
 
 
@@ -511,8 +538,10 @@ def merged_rows_present(conn) -> int | None:
     return row[0] if row else None
 
 
-def merge_status(url: str | None = None, *, schema: str = "public", list_limit: int = 100) -> MergeResult | None:
+def merge_status(url: str | None = None, *, mapping=None, schema: str = "public",
+                 list_limit: int = 100) -> MergeResult | None:
     """The last merge run's report (None when there is none); changes nothing."""
+    t = tables_of(mapping)
     url = resolve_url(url)
     conn = connect(url, application_name="runbook-merge", autocommit=False)
     try:
@@ -523,7 +552,7 @@ def merge_status(url: str | None = None, *, schema: str = "public", list_limit: 
             row = cur.fetchone()
         if not row:
             return None
-        return _report(conn, row[0], row[2], row[1], 0, 0.0, 0, row[1] == "done", list_limit, False, database=redact(url))
+        return _report(conn, t, row[0], row[2], row[1], 0, 0.0, 0, row[1] == "done", list_limit, False, database=redact(url))
     finally:
         conn.close()
 
@@ -531,11 +560,12 @@ def merge_status(url: str | None = None, *, schema: str = "public", list_limit: 
 # --------------------------------------------------------------------------- rollback
 
 
-def rollback_merge(url: str | None = None, *, progress: bool = True, list_limit: int = 100,
+def rollback_merge(url: str | None = None, *, mapping=None, progress: bool = True, list_limit: int = 100,
                    stop_after_batches: int | None = None, lock_wait: float = 15.0) -> MergeResult:
     """Delete exactly the rows the last merge run inserted, batch by batch (newest first),
     each batch its own transaction; resumable like the merge. A merged session that
     now holds messages the merge did not write is kept (and reported)."""
+    t = tables_of(mapping)
     url = resolve_url(url)
     conn = connect(url, application_name="runbook-merge-rollback", autocommit=False)
     try:
@@ -554,7 +584,7 @@ def rollback_merge(url: str | None = None, *, progress: bool = True, list_limit:
             conn.commit()
             s = lambda t: qq(schema, t)  # noqa: E731
             total = _scalar(cur, "SELECT coalesce(sum(cardinality(ids)), 0) FROM runbook.merged WHERE run = %s "
-                                 "AND target = %s", (run_id, DST_MESSAGES))
+                                 "AND target = %s", (run_id, t.dst_messages))
             kept: list[str] = list((_scalar(cur, "SELECT summary -> 'kept' FROM runbook.merge_runs WHERE id = %s",
                                             (run_id,)) or []))
             conn.commit()
@@ -572,19 +602,19 @@ def rollback_merge(url: str | None = None, *, progress: bool = True, list_limit:
                     b = row[0]
                     cur.execute("SELECT target, ids FROM runbook.merged WHERE run = %s AND batch = %s", (run_id, b))
                     ids = dict(cur.fetchall())
-                    m_ids, s_ids = ids.get(DST_MESSAGES, []), ids.get(DST_SESSIONS, [])
-                    cur.execute(f"DELETE FROM {s(DST_MESSAGES)} WHERE id = ANY(%s)", (m_ids,))
+                    m_ids, s_ids = ids.get(t.dst_messages, []), ids.get(t.dst_sessions, [])
+                    cur.execute(f"DELETE FROM {s(t.dst_messages)} WHERE id = ANY(%s)", (m_ids,))
                     rows += cur.rowcount
                     deleted_msgs += cur.rowcount
                     # Lock the sessions first: a message the service inserts now waits for us
                     # (its foreign key check), and one committed before is seen by the DELETE.
-                    cur.execute(f"SELECT id FROM {s(DST_SESSIONS)} WHERE id = ANY(%s) FOR UPDATE", (s_ids,))
-                    cur.execute(f"DELETE FROM {s(DST_SESSIONS)} t WHERE t.id = ANY(%s) AND NOT EXISTS "
-                                f"(SELECT 1 FROM {s(DST_MESSAGES)} m WHERE m.\"sessionId\" = t.id) RETURNING t.id",
+                    cur.execute(f"SELECT id FROM {s(t.dst_sessions)} WHERE id = ANY(%s) FOR UPDATE", (s_ids,))
+                    cur.execute(f"DELETE FROM {s(t.dst_sessions)} t WHERE t.id = ANY(%s) AND NOT EXISTS "
+                                f"(SELECT 1 FROM {s(t.dst_messages)} m WHERE m.\"sessionId\" = t.id) RETURNING t.id",
                                 (s_ids,))
                     deleted = {r[0] for r in cur.fetchall()}
                     rows += len(deleted)
-                    cur.execute(f"SELECT id FROM {s(DST_SESSIONS)} WHERE id = ANY(%s)", (s_ids,))
+                    cur.execute(f"SELECT id FROM {s(t.dst_sessions)} WHERE id = ANY(%s)", (s_ids,))
                     kept += sorted(r[0] for r in cur.fetchall() if r[0] not in deleted)
                     cur.execute("DELETE FROM runbook.merged WHERE run = %s AND batch = %s", (run_id, b))
                     cur.execute("UPDATE runbook.merge_runs SET summary = jsonb_set(coalesce(summary, '{}'), '{kept}', "
@@ -602,9 +632,9 @@ def rollback_merge(url: str | None = None, *, progress: bool = True, list_limit:
             cur.execute("UPDATE runbook.merge_runs SET status = %s, finished_at = now() WHERE id = %s",
                         (status, run_id))
             conn.commit()
-            r = _report(conn, run_id, schema, status, n_batches, seconds, rows, False, list_limit, False, tuple(kept),
+            r = _report(conn, t, run_id, schema, status, n_batches, seconds, rows, False, list_limit, False, tuple(kept),
                         database=redact(url))
-            checks = [] if left else _rollback_checks(conn, run_id, schema, run[3], kept)
+            checks = [] if left else _rollback_checks(conn, t, run_id, schema, run[3], kept)
             from dataclasses import replace
 
             return replace(r, checks=tuple(checks))
@@ -612,7 +642,7 @@ def rollback_merge(url: str | None = None, *, progress: bool = True, list_limit:
         conn.close()
 
 
-def _rollback_checks(conn, run_id: int, schema: str, prefix: str, kept: list[str]) -> list[Check]:
+def _rollback_checks(conn, t: Tables, run_id: int, schema: str, prefix: str, kept: list[str]) -> list[Check]:
     """After a rollback no merged row remains: no legacy message id but the colliding rows
     that were there before (listed as skipped), no legacy conversation id but those and
     the sessions kept because the service wrote into them. Row counts are in the report:
@@ -620,25 +650,26 @@ def _rollback_checks(conn, run_id: int, schema: str, prefix: str, kept: list[str
     s = lambda t: qq(schema, t)  # noqa: E731
     with conn.cursor() as cur:
         cur.execute(f"""
-SELECT (SELECT count(*) FROM {s(DST_MESSAGES)} t WHERE left(t.id, length(%(prefix)s)) = %(prefix)s
+SELECT (SELECT count(*) FROM {s(t.dst_messages)} t WHERE left(t.id, length(%(prefix)s)) = %(prefix)s
           AND NOT EXISTS (SELECT 1 FROM runbook.merge_skipped k WHERE k.run = %(run)s
-                          AND k.target = {literal(DST_MESSAGES)} AND k.target_id = t.id)),
-       (SELECT count(*) FROM {s(DST_SESSIONS)} t JOIN {s(SRC_SESSIONS)} c ON c.id = t.id
+                          AND k.target = {literal(t.dst_messages)} AND k.target_id = t.id)),
+       (SELECT count(*) FROM {s(t.dst_sessions)} t JOIN {s(t.src_sessions)} c ON c.id = t.id
         WHERE t.id <> ALL(%(kept)s)
           AND NOT EXISTS (SELECT 1 FROM runbook.merge_skipped k WHERE k.run = %(run)s
-                          AND k.source = {literal(SRC_SESSIONS)} AND k.source_id = t.id))""",
+                          AND k.source = {literal(t.src_sessions)} AND k.source_id = t.id))""",
                     {"prefix": prefix, "run": run_id, "kept": list(kept)})
         msgs, sessions = cur.fetchone()
     conn.commit()
-    return [Check(f"{DST_MESSAGES}: no merged message left", msgs == 0, f"{msgs} left"),
-            Check(f"{DST_SESSIONS}: no merged session left but the kept ones", sessions == 0,
+    return [Check(f"{t.dst_messages}: no merged message left", msgs == 0, f"{msgs} left"),
+            Check(f"{t.dst_sessions}: no merged session left but the kept ones", sessions == 0,
                   f"{sessions} left, {len(kept)} kept")]
 
 
 # --------------------------------------------------------------------------- command line
 
 
-def _print_result(r: MergeResult, out=sys.stdout) -> None:
+def _print_result(r: MergeResult, out=None) -> None:
+    out = out or sys.stdout
     from .cli import _print_table
 
     print(f"merge run {r.run}: {r.status}" + (" (resumed)" if r.resumed else ""), file=out)
@@ -666,14 +697,14 @@ def _print_result(r: MergeResult, out=sys.stdout) -> None:
 
 def cmd_merge_legacy(a) -> int:
     if a.rollback:
-        r = rollback_merge(a.database_url, progress=not a.no_progress and not a.json, list_limit=a.list)
+        r = rollback_merge(a.database_url, mapping=a.mapping, progress=not a.no_progress and not a.json, list_limit=a.list)
     elif a.status:
-        r = merge_status(a.database_url, list_limit=a.list)
+        r = merge_status(a.database_url, mapping=a.mapping, list_limit=a.list)
         if r is None:
             print("no merge-legacy run is recorded in this database")
             return 0
     else:
-        r = merge_legacy(a.database_url, batch_size=a.batch_size, placeholder=a.placeholder_title,
+        r = merge_legacy(a.database_url, mapping=a.mapping, batch_size=a.batch_size, placeholder=a.placeholder_title,
                          progress=not a.no_progress and not a.json, list_limit=a.list)
     if a.json:
         print(json.dumps(r.to_dict(), indent=2, default=str))
@@ -688,8 +719,8 @@ def cmd_merge_legacy(a) -> int:
 
 def add_commands(sub) -> None:
     """``runbook merge-legacy``."""
-    sp = sub.add_parser("merge-legacy", help="after the rename: merge chat_sessions_temp / chat_messages_temp into "
-                                             "chat_sessions / chat_messages (resumable, reversible)",
+    sp = sub.add_parser("merge-legacy", help="after the rename: merge the legacy conversations and messages the "
+                                             "mapping's [merge] names into the service's tables (resumable, reversible)",
                         formatter_class=argparse.RawDescriptionHelpFormatter, description=(
         "Run after `runbook migrate` has committed. Rules:\n"
         "  a legacy conversation becomes a session with the same id; title = legacy title, or the\n"
@@ -700,6 +731,7 @@ def add_commands(sub) -> None:
         "Batches of whole conversations, one transaction each; re-run to resume; --rollback deletes\n"
         "exactly the recorded rows. Exit 0 ok, 1 a check failed, 2 bad input or wrong state."))
     sp.add_argument("--database-url", help="libpq URI (default: $DATABASE_URL)")
+    sp.add_argument("--mapping", help="mapping file whose [merge] names the tables (default: runbook/data/mapping.toml)")
     sp.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                     help=f"about this many legacy messages per transaction, whole conversations (default {DEFAULT_BATCH})")
     sp.add_argument("--placeholder-title", default=None,

@@ -38,7 +38,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .connection import password_of, redact, scrub
+from .connection import contains_secret, hide, password_of, redact, scrub
 from .errors import BadInput, RunbookError
 
 ENVIRONMENTS = ("development", "staging", "production")
@@ -230,9 +230,7 @@ def run_commands(commands, *, timeout: int, secrets=(), out=None) -> tuple[bool,
             rc, text = r.returncode, (r.stdout or "") + (r.stderr or "")
         except subprocess.TimeoutExpired as exc:
             rc, text = None, f"timed out after {timeout}s\n{exc.stdout or ''}"
-        for s in secrets:
-            if s:
-                text = text.replace(s, "***")
+        text = hide(text, secrets)
         tail = "\n".join(text.strip().splitlines()[-20:])
         rec = {"command": cmd, "exit_code": rc, "seconds": round(time.monotonic() - t0, 3), "output": tail}
         done.append(rec)
@@ -775,14 +773,12 @@ class Pipeline:
     def _secrets_guard(self) -> list[str]:
         """Last line of defence: no text file of the archive may hold the password or the
         full URL. Scrubs and reports any that does (the tests expect none)."""
-        pw = password_of(self.url)
-        needles = [s for s in (self.url if pw else None, pw) if s]
         found = []
         for f in _files(self.folder):
             if f.suffix not in (".ipynb", ".html", ".json", ".txt", ".log"):
                 continue
             text = f.read_text(errors="replace")
-            if any(n in text for n in needles):
+            if contains_secret(text, self.url):
                 f.write_text(self._scrub(text))
                 found.append(f.name)
         return found

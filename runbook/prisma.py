@@ -37,7 +37,7 @@ import dataclasses as dc
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
+
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Union
 
@@ -1204,9 +1204,11 @@ def _check_duplicates(schema: Schema) -> None:
 
 @functools.lru_cache(maxsize=1)
 def default_target_schema() -> Schema:
-    """The AI Assistant's expected schema (spec 3.1), packaged as ``runbook/data/ai_assistant.prisma``."""
-    text = resources.files("runbook.data").joinpath("ai_assistant.prisma").read_text(encoding="utf-8")
-    return parse(text, source="runbook/data/ai_assistant.prisma")
+    """The target schema of the default mapping's ``[service]`` (packaged beside it)."""
+    from .mapping import load_mapping
+
+    path = load_mapping().service.target_schema
+    return parse(path.read_text(encoding="utf-8"), source=f"runbook/data/{path.name}")
 
 
 # --------------------------------------------------------------------------- constraint names

@@ -328,11 +328,12 @@ def _focus(analysis, table: str | None) -> str | None:
     return max(counts, key=counts.get) if counts else None
 
 
-def references(analysis, table: str = "User") -> Table | Markdown:
-    """The foreign keys that point at ``table`` (and at the tables that point at it)."""
+def references(analysis, table: str | None = None) -> Table | Markdown:
+    """The foreign keys that point at ``table`` (default: the table most referenced), and at the
+    tables that point at it."""
     focus = _focus(analysis, table)
     if focus is None:
-        return _note(f"_No foreign key references {table!r}._")
+        return _note(f"_No foreign key references {table!r}._" if table else "_No foreign key references a table of the plan._")
     renamed = {t.old: t.new for t in analysis.tables}
     direct = [f for f in analysis.foreign_keys if f.references == focus]
     ring = {f.table for f in direct}
@@ -346,13 +347,13 @@ def references(analysis, table: str = "User") -> Table | Markdown:
     return Table(pd.DataFrame(rows), caption=cap)
 
 
-def references_chart(analysis, table: str = "User") -> Chart | Markdown:
+def references_chart(analysis, table: str | None = None) -> Chart | Markdown:
     """A fan diagram: ``table`` in the middle, every table referencing it on either side,
     coloured by ON DELETE action; tables that reference those (one step further) next to
     the table they reference."""
     focus = _focus(analysis, table)
     if focus is None:
-        return _note(f"_No foreign key references {table!r}._")
+        return _note(f"_No foreign key references {table!r}._" if table else "_No foreign key references a table of the plan._")
     renamed = {t.old: t.new for t in analysis.tables}
     direct = [f for f in analysis.foreign_keys if f.references == focus]
     children: dict[str, list] = {}
@@ -426,13 +427,16 @@ def at_risk(analysis) -> Table | Markdown:
 
 
 def service_compat(analysis) -> Table | Markdown:
-    """The AI Assistant's models against the database as the plan will leave it."""
+    """The service's models (the mapping's ``[service]``) against the database as the plan will leave it."""
     rows = [dict(r) for r in analysis.service_findings]
     notes = "; ".join(analysis.service_notes)
+    name = getattr(analysis, "service_name", None)
+    if name is None:
+        return _note(f"**No service check**: {notes or 'the mapping names no target schema'}.")
     if not rows:
-        return _note("**The AI Assistant's Prisma client will find every table, column and key it needs.**"
+        return _note(f"**{name}'s Prisma client will find every table, column and key it needs.**"
                      + (f" ({notes})" if notes else ""))
-    return Table(pd.DataFrame(rows), caption="What the AI Assistant's client will find after the migration "
+    return Table(pd.DataFrame(rows), caption=f"What {name}'s client will find after the migration "
                                              "(a blocker of a model it never writes does not stop it)"
                                              + (f"; {notes}" if notes else ""))
 
@@ -751,6 +755,8 @@ def _category(name: str) -> str:
             return cat
     if "storage untouched" in name:
         return "storage (relfilenode)"
+    if "create/read/update/delete" in name or name.startswith("target schema:"):
+        return "service"
     if "rows and content" in name:
         return "rows and content"
     if "NULL" in name:
@@ -765,7 +771,8 @@ def checks(obj) -> Table | Markdown:
         return _note("_No verification ran._")
     rows = [{"check": c.name, "kind": _category(c.name), "result": _ok(c.ok), "detail": c.detail}
             for c in sorted(v.checks, key=lambda c: c.ok)]
-    return Table(pd.DataFrame(rows), caption=f"Checks: {sum(c.ok for c in v.checks)}/{len(rows)} pass",
+    notes = "".join(f"; note: {n}" for n in getattr(v, "notes", ()))
+    return Table(pd.DataFrame(rows), caption=f"Checks: {sum(c.ok for c in v.checks)}/{len(rows)} pass{notes}",
                  status=("result",))
 
 

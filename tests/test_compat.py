@@ -159,7 +159,7 @@ def test_the_user_blocker_is_real(migrated):
     from sqlalchemy.orm import Session
 
     from runbook.connection import engine
-    from runbook.models import User
+    from ai_assistant_models import User
 
     eng = engine(migrated)
     try:

@@ -1,6 +1,6 @@
 """The database as the AI Assistant uses it: through models that mirror spec 3.1 exactly.
 
-``runbook.models`` knows what the service's Prisma client knows and nothing more (no
+``ai_assistant_models`` (tests) knows what the service's Prisma client knows and nothing more (no
 legacy column). Every test here runs the service's operations after ``migrate`` and
 expects them to work, and runs them against the legacy database and expects each to
 fail clearly (the relation it needs does not exist). The last tests run a small HTTP
@@ -29,7 +29,7 @@ from runbook.connection import engine as make_engine
 from runbook.errors import BadInput
 from runbook.health import test_ai_assistant_connection as check_health
 from runbook.merge import PLACEHOLDER_TITLE, merge_legacy
-from runbook.models import ChatFolder, ChatMessage, ChatSession, User
+from ai_assistant_models import ChatFolder, ChatMessage, ChatSession, User
 
 METADATA = {"model": "gpt-4o", "tokens": {"prompt": 12, "completion": 40}, "tools": ["search", None], "score": 0.5}
 

@@ -271,6 +271,12 @@ def inspect(conn) -> Snapshot:
         conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
     try:
         with conn.cursor() as cur:
+            # Definitions (pg_get_constraintdef, pg_get_indexdef, format_type ...) qualify
+            # a name only when the search_path does not find it: read them under one fixed
+            # path, so a role whose search_path puts another schema first reads the same
+            # definitions before and after a rename. Restored below (transaction-local).
+            cur.execute("SELECT current_setting('search_path'), set_config('search_path', 'public', true)")
+            saved_path = cur.fetchone()[0]
             cur.execute(
                 "SELECT current_setting('server_version_num')::int, version(), current_database(), current_user,"
                 " (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),"
@@ -326,6 +332,8 @@ def inspect(conn) -> Snapshot:
                          tuple(r["locked_oids"]), tuple(r["modes"]))
                 for r in _rows(cur, query("activity"))
             )
+            if not own_tx:
+                cur.execute("SELECT set_config('search_path', %s, true)", (saved_path,))
     finally:
         if own_tx:
             conn.rollback()

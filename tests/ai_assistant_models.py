@@ -1,5 +1,8 @@
 """SQLAlchemy models of the AI Assistant's schema (spec 3.1), exactly, and nothing more.
 
+The test suite's stand-in for the demo service (the engine checks any service through
+its Prisma schema: runbook.service).
+
 They know only what the service's Prisma client knows: no legacy column. Whatever
 works through them works for the service; whatever fails through them (a NOT NULL
 column they do not know, a missing table) fails for the service too.
@@ -14,10 +17,9 @@ import socket
 import time
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, select
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -96,45 +98,3 @@ class ChatMessage(Base):
     content: Mapped[str] = mapped_column(String)
     metadata_: Mapped[dict | None] = mapped_column("metadata", JSONB)
     session: Mapped[ChatSession] = relationship(back_populates="messages")
-
-
-def crud_smoke(url: str) -> tuple[bool | None, str]:
-    """Create a folder, a session in it and two messages; read, update, delete; all in
-    a transaction that is rolled back, so the data is left as it was."""
-    from .connection import engine as make_engine
-
-    eng = make_engine(url, application_name="runbook-verify")
-    try:
-        with eng.connect() as conn:
-            tx = conn.begin()
-            try:
-                s = Session(bind=conn)
-                user = s.scalars(select(User).limit(1)).first()
-                if user is None:
-                    return None, "no user to test with"
-                folder = ChatFolder(userId=user.id, name="runbook check")
-                s.add(folder)
-                s.flush()
-                chat = ChatSession(userId=user.id, folderId=folder.id, title="runbook check")
-                s.add(chat)
-                s.flush()
-                s.add_all([ChatMessage(sessionId=chat.id, role="user", content="hello", metadata_={"k": 1}),
-                           ChatMessage(sessionId=chat.id, role="assistant", content="hi")])
-                s.flush()
-                got = s.scalars(select(ChatMessage).where(ChatMessage.sessionId == chat.id)).all()
-                chat.title = "renamed"
-                s.flush()
-                s.delete(chat)
-                s.flush()
-                left = s.scalars(select(ChatMessage).where(ChatMessage.sessionId == chat.id)).all()
-                by_email = s.scalars(select(User).where(User.email == user.email)).first()
-                ok = len(got) == 2 and not left and by_email is not None
-                return ok, f"created 1 folder, 1 session, {len(got)} messages; cascade left {len(left)}"
-            finally:
-                if tx.is_active:  # a failed flush has already rolled it back
-                    tx.rollback()
-    except (DBAPIError, SQLAlchemyError) as exc:
-        msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return False, msg
-    finally:
-        eng.dispose()
