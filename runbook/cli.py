@@ -349,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_merge(sub)
     except ImportError:
         pass
+    from .mapping_init import add_commands as add_mapping  # runbook mapping init
+
+    add_mapping(sub)
     return p
 
 
