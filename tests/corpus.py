@@ -415,7 +415,9 @@ def report_table(records: list[dict]) -> str:
     for r in records:
         sec = r.get("seconds", {})
         f = lambda k: "" if sec.get(k) is None else f"{sec[k]:.2f}"
-        res = "pass" if not r.get("failed_step") else f"FAIL at {r['failed_step']}: {r.get('message', '')}"
+        msg = r.get("message") or ""
+        msg = msg if len(msg) <= 200 else msg[:197] + "..."
+        res = "pass" if not r.get("failed_step") else f"FAIL at {r['failed_step']}: {msg}"
         if r.get("skipped"):
             res = f"pass, {r['skipped']}"
         vals = [r.get("schema"), r.get("tables", ""), r.get("tables_renamed", ""), r.get("operations", ""),

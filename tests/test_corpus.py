@@ -11,7 +11,8 @@ passes without that check.
 
 The figures of every run (tables renamed, operations, lock window, drift statements,
 seconds per command, the first failing step) are written to ``corpus-report.json`` and
-``corpus-report.md`` in pytest's base temporary folder and printed at the end.
+``corpus-report.md`` in pytest's base temporary folder (and to ``$RUNBOOK_CORPUS_REPORT``
+and the ``.md`` beside it, when set) and printed at the end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -46,9 +48,13 @@ def _report(request, tmp_path_factory):
     if not _RECORDS:
         return
     base = tmp_path_factory.getbasetemp()
-    (base / "corpus-report.json").write_text(json.dumps(_RECORDS, indent=2, default=str))
     table = corpus.report_table(_RECORDS)
-    (base / "corpus-report.md").write_text(table + "\n")
+    # pytest prunes old base folders (other sessions too): RUNBOOK_CORPUS_REPORT keeps a copy
+    keep = os.environ.get("RUNBOOK_CORPUS_REPORT")
+    for path in [base / "corpus-report.json"] + ([Path(keep)] if keep else []):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(_RECORDS, indent=2, default=str))
+        path.with_suffix(".md").write_text(table + "\n")
     tr = request.config.pluginmanager.getplugin("terminalreporter")
 
     def show():  # after the run, outside output capture
