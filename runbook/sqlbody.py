@@ -43,7 +43,9 @@ What blocks the run (:class:`Unsafe` reasons): a body the parser cannot read; ``
 (or ``RETURN QUERY EXECUTE``, ``FOR ... IN EXECUTE``, ``OPEN ... FOR EXECUTE``) in a
 function whose string literals name a renamed table; a reference that needs rewriting
 but could not be located in the text; ``JOIN ... USING``/``ON CONFLICT (...)`` naming a
-renamed column; ``%ROWTYPE``/``%TYPE`` declarations of a renamed table.
+renamed column; a ``%ROWTYPE``/``%TYPE`` declaration that cannot be located. (Located
+ones are rewritten: the table schema-qualified, a renamed column renamed, and the
+fields of a ``%ROWTYPE`` record follow its table's column renames.)
 """
 
 from __future__ import annotations
@@ -712,13 +714,14 @@ def _plpgsql(ctx: _Ctx, definition: str, source: str, out: Analysis) -> None:
                     ctx.record_from(rec["refname"], cols)
                 walk({kk: vv for kk, vv in v.items() if kk not in ("query", "sqlstmt")}, ln, dynamic)
             elif k == "PLpgSQL_type":
-                typ = v.get("typname", "")
-                if "%" in typ:
-                    ref = typ.split("%")[0].split(".")
-                    for r in ctx.renames:
-                        if r.old in ref and r.rename_table:
-                            out.table_refs.append((None, r.old))
-                            out.unsafe.append(f"declares a variable of type {typ!r}: rewrite it by hand")
+                _declared_type(ctx, loc, v.get("typname", ""), lineno, out)
+            elif k == "PLpgSQL_var" and "%rowtype" in (v.get("datatype", {}).get("PLpgSQL_type", {})
+                                                        .get("typname", "").lower()):
+                # r "User"%ROWTYPE: its fields are the table's columns
+                cols = _rowtype_columns(ctx, v["datatype"]["PLpgSQL_type"]["typname"])
+                if cols is not None:
+                    ctx.record_from(v["refname"], cols)
+                walk(v, v.get("lineno", lineno), dynamic, perform)
             elif isinstance(v, (dict, list)):
                 walk(v, lineno, dynamic, perform)
 
@@ -726,6 +729,80 @@ def _plpgsql(ctx: _Ctx, definition: str, source: str, out: Analysis) -> None:
         f = fn.get("PLpgSQL_function", fn)
         walk(f.get("datums", []), None, False)
         walk(f.get("action"), None, False)
+
+
+_IDENT = r'(?:"(?:[^"]|"")*"|[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*)'
+_TYPE_REF = re.compile(r"(%s(?:\s*\.\s*%s){0,2})\s*%%\s*(rowtype|type)\b" % (_IDENT, _IDENT), re.I)
+
+
+def _ident_parts(text: str) -> list[str]:
+    out = []
+    for raw in re.findall(_IDENT, text):
+        out.append(raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower())
+    return out
+
+
+def _rowtype_table(ctx: _Ctx, typ: str) -> TableRename | None:
+    parts = typ.rsplit("%", 1)[0].split(".")
+    if not parts or len(parts) > 2:
+        return None
+    name, schema = parts[-1], (parts[0] if len(parts) == 2 else None)
+    for r in ctx.renames:
+        if name in (r.old, r.new) and (schema == r.schema or (
+                schema is None and resolves_to(name, r.schema, ctx.path, ctx.catalog))):
+            return r
+    return None
+
+
+def _rowtype_columns(ctx: _Ctx, typ: str) -> dict[str, str] | None:
+    """The fields (now -> after) of a ``"Table"%ROWTYPE`` variable of a renamed table."""
+    r = _rowtype_table(ctx, typ)
+    if r is None:
+        return None
+    now = ctx.catalog.columns.get((r.schema, r.old)) or ctx.catalog.columns.get((r.schema, r.new)) or ()
+    return {c: r.columns.get(c, c) for c in now}
+
+
+def _declared_type(ctx: _Ctx, loc: "_Locator", typ: str, lineno, out: Analysis) -> None:
+    """A declaration ``r "User"%ROWTYPE`` or ``x "User"."email"%TYPE`` (PL/pgSQL copies
+    the type when the function is compiled: the text must follow the rename). The
+    parser gives the reference without quotes and the line it is on; the text there is
+    found by tokens, outside comments and strings, and edited: the table written
+    schema-qualified, a renamed column renamed."""
+    if "%" not in typ:
+        return
+    kind = typ.rsplit("%", 1)[1].lower()
+    parts = typ.rsplit("%", 1)[0].split(".")
+    tparts = parts if kind == "rowtype" else parts[:-1]
+    if not tparts or len(tparts) > 2:
+        return  # x%TYPE of a variable, or catalog.schema.table
+    name, schema = tparts[-1], (tparts[0] if len(tparts) == 2 else None)
+    ren = None
+    for r in ctx.renames:
+        if name not in (r.old, r.new):
+            continue
+        if schema == r.schema or (schema is None and resolves_to(name, r.schema, ctx.path, ctx.catalog)):
+            ren = r
+    if ren is None:
+        return
+    out.table_refs.append((schema, name))
+    col = parts[-1] if kind == "type" else None
+    new_col = ren.columns.get(col, col) if col else None
+    if name == ren.new and (col is None or new_col == col):
+        return  # already the new names
+    start = loc.lines[lineno - 1] if lineno and 0 < lineno <= len(loc.lines) else 0
+    end = loc.lines[lineno] if lineno and lineno < len(loc.lines) else len(loc.body)
+    for m in _TYPE_REF.finditer(loc.body, start, end):
+        if any(a <= m.start() < b for a, b in loc.dead):
+            continue
+        got = _ident_parts(m.group(1))
+        if got != parts:
+            continue
+        rep = qq(ren.schema, ren.new) + (f".{q(new_col)}" if col else "")
+        out.edits.append((m.start(1), m.end(1), rep))
+        return
+    out.unsafe.append(f"declares a variable of type {typ!r}, which could not be located in the body: "
+                      "rewrite it by hand")
 
 
 def _assign_target(ctx: _Ctx, target: str, offset: int | None, out: Analysis) -> None:

@@ -190,3 +190,32 @@ END $$;''')
     with pytest.raises(UnsafeFunction, match=r"broken\(\): its body could not be parsed"):
         runbook.migrate(url, mapping, backup_dir=str(tmp_path / "b"), log_dir=str(tmp_path / "l"), progress=False)
     assert state(url) == before
+
+
+def test_rowtype_and_type_declarations_of_a_renamed_table_follow_the_rename(db, tmp_path):
+    """``r "Session"%ROWTYPE`` and ``"Session"."lastActiveAt"%TYPE`` are resolved when the
+    function is compiled: after the rename they must name ``public.sessions`` and its new
+    column, and a field of the record (``r."lastActiveAt"``) the renamed column. Before,
+    such a declaration blocked the whole run ("rewrite it by hand"), as on the social
+    corpus schema."""
+    url, mapping = db
+    execute(url, '''CREATE FUNCTION last_seen(sid text) RETURNS timestamp(3) LANGUAGE plpgsql AS $$
+DECLARE
+    r "Session"%ROWTYPE;  -- a "Session"%ROWTYPE in a comment stays as it is
+    t "Session"."lastActiveAt"%TYPE;
+    o other.users%ROWTYPE;
+BEGIN
+    SELECT * INTO r FROM "Session" WHERE id = sid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Session % not found', sid;
+    END IF;
+    t := r."lastActiveAt";
+    RETURN t;
+END $$;''')
+    before = scalar(url, "SELECT last_seen('s1')")
+    migrate(url, mapping, tmp_path)
+    src = prosrc(url, "last_seen")
+    assert 'r public.sessions%ROWTYPE;  -- a "Session"%ROWTYPE in a comment stays as it is' in src
+    assert 't public.sessions."lastSeenAt"%TYPE;' in src and 't := r."lastSeenAt";' in src
+    assert "o other.users%ROWTYPE;" in src
+    assert scalar(url, "SELECT last_seen('s1')") == before
