@@ -12,9 +12,10 @@ rolled back: the data is left as it was.
 
 What the migration can break fails the check: a missing table or column, a NOT NULL
 column the model does not know, a type the client cannot write, a trigger function that
-still names an old table. What only our made-up values can cause (a CHECK constraint or
-a unique index that rejects them) is reported as not conclusive, never as a failure: a
-wrong verdict here would roll back a correct migration.
+still names an old table or raises. What only our made-up values can cause (a CHECK,
+unique or exclusion constraint, a foreign key or a type's range that rejects them) is
+reported as not conclusive, never as a failure: a wrong verdict here would roll back a
+correct migration.
 """
 
 from __future__ import annotations
@@ -25,14 +26,19 @@ from dataclasses import dataclass, field
 
 from .naming import q, qq
 
-#: SQLSTATEs the migration can cause for a client that knows only the target models
+#: SQLSTATEs our made-up values can cause on a database the migration did not break: a
+#: value a CHECK, a unique or exclusion constraint, a foreign key or a type's range refuses.
+#: Every other error (a missing table or column, a NOT NULL column the model does not
+#: know, a trigger that raises or names an old table ...) is what the service would meet.
+_VALUE_ERRORS = {"23505": "a unique constraint refused our value", "23514": "a CHECK constraint refused our value",
+                 "23P01": "an exclusion constraint refused our value", "23503": "a foreign key refused our value"}
 _BREAKS = {
     "42P01": "table does not exist",
     "42703": "column does not exist",
     "23502": "a NOT NULL column the model does not know",
     "42804": "type mismatch",
     "42883": "a function or operator does not exist (a trigger function naming an old name?)",
-    "42P10": "invalid column reference",
+    "P0001": "a trigger or rule raised an error",
 }
 _CLIENT_GENERATED = {"cuid", "uuid", "nanoid", "ulid"}
 
@@ -237,11 +243,12 @@ def crud_check(conn, schema, *, db_schema: str, written) -> CrudResult:
         except psycopg2.Error as exc:
             code = exc.pgcode or ""
             first = (str(exc).strip().splitlines() or ["?"])[0]
-            if code in _BREAKS:
-                out.results.append(ModelResult(model.name, table, "failed", f"{_BREAKS[code]}: {first}"))
+            if code in _VALUE_ERRORS or code.startswith("22"):
+                why = _VALUE_ERRORS.get(code, "our value does not fit")
+                out.results.append(ModelResult(model.name, table, "inconclusive", f"{why} ({code}): {first}"))
             else:
-                out.results.append(ModelResult(model.name, table, "inconclusive",
-                                               f"our made-up values were refused ({code}): {first}"))
+                why = _BREAKS.get(code, f"SQLSTATE {code}")
+                out.results.append(ModelResult(model.name, table, "failed", f"{why}: {first}"))
             _rollback_to(conn, i, order, created, mark)
         except RuntimeError as exc:
             out.results.append(ModelResult(model.name, table, "failed", str(exc)))
