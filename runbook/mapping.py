@@ -8,6 +8,7 @@ ever pasted into SQL unquoted.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 import unicodedata
@@ -215,10 +216,34 @@ def _type(raw: str, enums: dict[str, EnumSpec], where: str) -> tuple[str, bool]:
     raise MappingError(f"{where}: type {raw!r} is not allowed (use one of {', '.join(sorted(SAFE_TYPES))}, varchar(n), or an enum declared under [[enums]])")
 
 
+def _control_char(text: str) -> str | None:
+    """The first control, format or line-separator character in ``text`` (None: none).
+
+    A newline or carriage return would end a ``-- ...`` comment of the generated script,
+    and a bidi or zero-width character would make a reviewed script read differently
+    from what runs: every literal the mapping gives is refused when it holds one."""
+    for c in text:
+        if unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp"):
+            return c
+    return None
+
+
+def _text_literal(v: str, where: str, what: str) -> str:
+    """A string from the mapping that reaches SQL as a literal: no control characters."""
+    bad = _control_char(v)
+    if bad is not None:
+        shown = v if len(v) <= 40 else v[:40] + "..."
+        raise MappingError(f"{where}: {what} {shown!r} contains the control character U+{ord(bad):04X}; "
+                           "literals in a mapping must be printable text")
+    return v
+
+
 def _default(v, where):
+    if isinstance(v, float) and not math.isfinite(v):
+        raise MappingError(f"{where}: default {v!r} is not a finite number")
     if v is None or isinstance(v, (bool, int, float, str)):
         if isinstance(v, str):
-            literal(v)  # refuses NUL
+            _text_literal(v, where, "default")
         return v
     raise MappingError(f"{where}: default must be a string, number or boolean")
 
@@ -281,8 +306,9 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
         if not values:
             raise MappingError(f"{where}: an enum needs at least one value")
         for v in values:
-            if not isinstance(v, str) or not v or len(v.encode()) > 63 or "\x00" in v:
+            if not isinstance(v, str) or not v or len(v.encode()) > 63:
                 raise MappingError(f"{where}: enum value {v!r} must be a non-empty string of at most 63 bytes")
+            _text_literal(v, where, "enum value")
         if len(set(values)) != len(values):
             raise MappingError(f"{where}: duplicate enum values")
         if name in enums:
@@ -307,7 +333,7 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
             _check_keys(r, {"from", "to", "not_null", "fill_nulls"}, w)
             fill = _expect(r, "fill_nulls", str, w, False)
             if fill is not None:
-                literal(fill)
+                _text_literal(fill, w, "fill_nulls")
             renames.append(RenameColumn(
                 validate_identifier(_expect(r, "from", str, w), f"{w} 'from'"),
                 validate_identifier(_expect(r, "to", str, w), f"{w} 'to'"),
@@ -364,6 +390,9 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     chained = set(olds) & set(news)
     if chained:
         raise MappingError(f"{source}: {sorted(chained)[0]!r} is both renamed and a rename target; chains and swaps are refused")
+    for name in enums:  # a table's row type has the table's name: CREATE TYPE would fail
+        if name in olds or name in news:
+            raise MappingError(f"{source}: enum {name!r} has the name of a table the mapping renames")
     service = _service(data["service"], source, base_dir) if "service" in data else ServiceSpec()
     merge = _merge(data["merge"], source) if "merge" in data else None
     return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service, merge, rename_prefixed)

@@ -23,6 +23,17 @@ PREPARE, LOCK, FINISH = "prepare", "lock", "finish"
 STATE_SCHEMA = "runbook"
 
 
+def dollar_quote(body: str, tag: str) -> str:
+    """``$tag$body$tag$``, the tag lengthened (``$tag_$`` ...) until ``body`` cannot end
+    it early: a literal or a name inside the body may hold ``$tag$`` itself
+    (https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-DOLLAR-QUOTING)."""
+    t = f"${tag}$"
+    while (t + body + t).find(t, 1) != len(t) + len(body):
+        tag += "_"
+        t = f"${tag}$"
+    return t + body + t
+
+
 def _reg(schema: str, name: str) -> str:
     """``to_regclass('<quoted name>')`` as a literal: NULL when the relation is absent."""
     return f"to_regclass({literal(qq(schema, name))})"
@@ -356,9 +367,8 @@ class FillNulls(Op):
 
     def install_statements(self) -> list[str]:
         t = qq(self.schema, self.table_name)
-        return [
-            f"CREATE OR REPLACE FUNCTION {self.func}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
-            f"BEGIN\n"
+        body = (
+            f"\nBEGIN\n"
             f"  IF NEW.{q(self.column)} IS NULL THEN\n"
             f"    NEW.{q(self.column)} := {literal(self.value)};\n"
             f"    INSERT INTO runbook.filled (relid, attnum, pk) SELECT TG_RELID, a.attnum, NEW.{q(self.pk)}::text\n"
@@ -366,7 +376,10 @@ class FillNulls(Op):
             f"      ON CONFLICT DO NOTHING;\n"
             f"  END IF;\n"
             f"  RETURN NEW;\n"
-            f"END $fn$",
+            f"END "
+        )
+        return [
+            f"CREATE OR REPLACE FUNCTION {self.func}() RETURNS trigger LANGUAGE plpgsql AS {dollar_quote(body, 'fn')}",
             f"DROP TRIGGER IF EXISTS {q(self.trigger)} ON {t}",
             f"CREATE TRIGGER {q(self.trigger)} BEFORE INSERT OR UPDATE OF {q(self.column)} ON {t} "
             f"FOR EACH ROW EXECUTE FUNCTION {self.func}({literal(self.column)})",
@@ -429,11 +442,10 @@ class FillNulls(Op):
 
     def statements(self):
         # As rendered for a person running the script by hand: the same batches in a DO loop.
-        loop = (
-            "DO $fill$\nDECLARE n bigint;\nBEGIN\n  LOOP\n"
+        loop = "DO " + dollar_quote(
+            "\nDECLARE n bigint;\nBEGIN\n  LOOP\n"
             f"    {self.batch_statement(10000)};\n"
-            "    GET DIAGNOSTICS n = ROW_COUNT;\n    COMMIT;\n    EXIT WHEN n = 0;\n  END LOOP;\nEND $fill$"
-        )
+            "    GET DIAGNOSTICS n = ROW_COUNT;\n    COMMIT;\n    EXIT WHEN n = 0;\n  END LOOP;\nEND ", "fill")
         from .state import SCHEMA_SQL
 
         return [SCHEMA_SQL.strip().rstrip(";"), *self.install_statements(), loop]

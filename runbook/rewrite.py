@@ -119,4 +119,11 @@ def rewrite_definition(definition: str, source: str, new_source: str) -> str:
     idx = definition.find(source)
     if idx < 0 or not source:
         raise UnsafeRewrite("its body could not be located in its definition")
-    return definition[:idx] + new_source + definition[idx + len(source):]
+    before, after = definition[:idx], definition[idx + len(source):]
+    m = re.search(r"\$([A-Za-z_]*)\$\Z", before)
+    if m and after.startswith(m.group(0)):
+        # a new name may hold the definition's own tag ($function$): choose a longer one
+        from .ops import dollar_quote
+
+        return before[:m.start()] + dollar_quote(new_source, m.group(1)) + after[len(m.group(0)):]
+    return before + new_source + after
