@@ -144,6 +144,55 @@ def load_profile(env: str, path: str | Path | None = None, overrides: dict | Non
     return Profile(**values)
 
 
+_DURATION = re.compile(r"\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\Z")  # a PostgreSQL time setting
+
+
+def preflight(env: str, profile: Profile, *, dry_run: bool) -> None:
+    """Refuse, before anything runs, a profile whose settings would fail only late (after
+    the migration): the Slack webhook, the maintenance commands, the health URL, the
+    timeouts. :class:`BadInput`, one line; the webhook, a secret, is never echoed."""
+    p = profile
+    where = f"profile {env}"
+    for name in ("cell_timeout", "command_timeout", "health_timeout", "attempts"):
+        if getattr(p, name) <= 0:
+            raise BadInput(f"{where}: {_camel(name)} must be a positive number, not {getattr(p, name)}")
+    for name in ("lock_timeout", "statement_timeout"):
+        if not _DURATION.match(getattr(p, name).strip()):
+            raise BadInput(f"{where}: {_camel(name)} {getattr(p, name)!r} is not a PostgreSQL duration (5s, 500ms, 1min)")
+    if p.notify_slack:
+        hook = (os.environ.get(p.slack_webhook_env) or "").strip()
+        if not hook:
+            raise BadInput(f"{where}: notifySlack is on but {p.slack_webhook_env} is not set: set it to the Slack "
+                           "webhook URL, or turn notifySlack off")
+        if not re.match(r"https?://\S+\Z", hook):
+            raise BadInput(f"{where}: {p.slack_webhook_env} does not hold an http:// or https:// URL")
+    if p.maintenance_mode and not dry_run:
+        if p.health_url and not re.match(r"https?://\S+\Z", p.health_url):
+            raise BadInput(f"{where}: healthUrl {p.health_url!r} is not an http:// or https:// URL")
+        for cmd in (*p.maintenance_before, *p.maintenance_after):
+            missing = _missing_program(cmd)
+            if missing:
+                raise BadInput(f"{where}: maintenance command {cmd!r}: {missing!r} is not a command this shell finds")
+
+
+def _missing_program(cmd: str) -> str | None:
+    """The program a maintenance command starts, when the shell cannot find it (builtins,
+    functions and PATH count, as ``command -v`` says); None when found or not plain."""
+    import shlex
+
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        return None  # not plain words: the shell will say
+    while words and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", words[0]):  # FOO=1 cmd: the program is cmd
+        words.pop(0)
+    prog = words[0] if words else ""
+    if not prog or any(c in prog for c in "$`|&;<>()"):
+        return None
+    found = subprocess.run(["/bin/sh", "-c", 'command -v -- "$1"', "sh", prog], capture_output=True)
+    return None if found.returncode == 0 else prog
+
+
 # -- the evidence archive -----------------------------------------------------------------------
 
 def _sha256(path: Path) -> str:
@@ -540,6 +589,7 @@ class Pipeline:
     def run(self) -> Outcome:
         from . import api
 
+        preflight(self.env, self.profile, dry_run=self.dry_run)
         started = datetime.now(timezone.utc)
         t_start = time.monotonic()
         self.url = (os.environ.get(self.url_env) or "").strip()
