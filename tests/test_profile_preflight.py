@@ -23,7 +23,7 @@ from test_pipeline import run
      "'runbook-no-such-program' is not a command"),
     ("development", 'maintenanceMode = true\nmaintenanceBefore = ["X=1 runbook-no-such-program"]\n', {},
      "'runbook-no-such-program' is not a command"),
-    ("development", 'lockTimeout = "5 parsecs"\n', {}, "lockTimeout '5 parsecs' is not a PostgreSQL duration"),
+    ("development", 'lockTimeout = "5 parsecs"\n', {}, "lockTimeout '5 parsecs' is not a duration"),
     ("development", "cellTimeout = 0\n", {}, "cellTimeout must be a positive number"),
 ], ids=["slack-unset", "slack-blank", "slack-not-a-url", "health-url", "command-after", "command-before",
         "lock-timeout", "cell-timeout"])
