@@ -857,3 +857,25 @@ def apply_edits(source: str, edits: list[tuple[int, int, str]]) -> str:
         pos = e
     out.append(source[pos:])
     return "".join(out)
+
+
+def atomic_table_refs(definition: str) -> list[tuple[str | None, str]]:
+    """The tables a SQL-standard body (``BEGIN ATOMIC``) names, read from its
+    ``pg_get_functiondef`` text, which PostgreSQL writes from the stored parse tree
+    (so by OID: a renamed table reads under its new name). Raises :class:`BodyError`
+    when the parser cannot read it."""
+    refs: list[tuple[str | None, str]] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            rv = node.get("RangeVar")
+            if isinstance(rv, dict) and "relname" in rv:
+                refs.append((rv.get("schemaname"), rv["relname"]))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(_parse_sql(definition))
+    return refs

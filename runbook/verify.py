@@ -118,7 +118,85 @@ def baseline(conn, snap: Snapshot, plan, mapping, *, checksums: str = "auto", pr
                 out["indexes"][str(idx.oid)] = {"name": idx.name, "table": t.name, "def": idx.definition}
             if progress:
                 progress(t.name)
+    out["atomic"] = atomic_functions(conn, [o for o in out["tables"]])
     return out
+
+
+_ATOMIC_SQL = """
+SELECT DISTINCT p.oid, n.nspname, p.proname, p.oid::regprocedure::text,
+       p.pronargs = 0 AND p.prokind = 'f' AND p.provolatile <> 'v' AS callable
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+WHERE p.prosqlbody IS NOT NULL AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(%s::oid[])
+ORDER BY p.oid"""
+
+
+def _call_rolled_back(conn, sql: str) -> str | None:
+    """Run ``sql`` and undo whatever it did; the error it raised, or None."""
+    import psycopg2
+
+    with conn.cursor() as cur:
+        own = conn.autocommit
+        cur.execute("BEGIN" if own else "SAVEPOINT runbook_atomic_call")
+        try:
+            cur.execute("SET LOCAL statement_timeout = '5s'")
+            cur.execute(sql)
+            cur.fetchall()
+            err = None
+        except psycopg2.Error as exc:
+            err = (exc.pgerror or str(exc)).strip().splitlines()[0]
+        cur.execute("ROLLBACK" if own else "ROLLBACK TO SAVEPOINT runbook_atomic_call")
+    return err
+
+
+def atomic_functions(conn, table_oids) -> dict[str, dict]:
+    """SQL-standard bodies (``BEGIN ATOMIC``) that depend on these tables: they follow
+    a rename by OID, so nothing rewrites them; the verification checks that they still
+    run. A function without arguments that is not volatile is called (and undone);
+    ``ran`` is the error it raised, or None."""
+    oids = [int(o) for o in table_oids]
+    if not oids or conn.server_version < 140000:  # prosqlbody is 14's
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(_ATOMIC_SQL, (oids,))
+        rows = cur.fetchall()
+    out = {}
+    for oid, schema, name, sig, callable_ in rows:
+        err = _call_rolled_back(conn, f"SELECT count(*) FROM {qq(schema, name)}()") if callable_ else None
+        out[str(oid)] = {"signature": sig, "called": bool(callable_), "error": err}
+    return out
+
+
+def _atomic_checks(conn, snap: Snapshot, base: dict, gone: set[str]) -> list[Check]:
+    """Each BEGIN ATOMIC body that depends on a plan table reads without an old name,
+    and where it ran before the plan, it runs after it."""
+    from .sqlbody import BodyError, atomic_table_refs
+
+    if "atomic" not in base:  # a baseline recorded before this check existed
+        return []
+    now = atomic_functions(conn, [o for o in base["tables"]])
+    checks = []
+    for oid_s in sorted(set(base["atomic"]) | set(now), key=int):
+        was, cur = base["atomic"].get(oid_s), now.get(oid_s)
+        sig = (cur or was)["signature"]
+        label = f"function {sig} (BEGIN ATOMIC) still runs"
+        if cur is None:
+            checks.append(Check(label, False, "it no longer depends on the tables: dropped or replaced"))
+            continue
+        f = next((x for x in snap.functions if x.oid == int(oid_s)), None)
+        try:
+            refs = atomic_table_refs(f.definition or "") if f else []
+            old = sorted({n for _, n in refs if n in gone})
+            problem = f"its body still names {', '.join(old)}" if old else None
+        except BodyError as exc:
+            problem = f"its body as PostgreSQL writes it cannot be parsed: {exc}"
+        if problem is None and cur["called"] and was and was["called"] and was["error"] is None and cur["error"]:
+            problem = f"it ran before, now it fails: {cur['error']}"
+        detail = ("called, ran" if cur["called"] and not cur["error"] else
+                  "called, fails as it did before" if cur["called"] else "body reads the new names (not called: it takes arguments or is volatile)")
+        checks.append(Check(label, problem is None, problem or detail))
+    return checks
 
 
 def storage_pairs(oid: int | str, base_table: dict) -> list[tuple[int, int]]:
@@ -274,6 +352,8 @@ def verify_state(conn, snap: Snapshot, plan, base: dict, *, quiesced: bool = Tru
         stale = list(dict.fromkeys(f.signature for o in plan.ops if isinstance(o, RenameTable)
                                    for f in snap.functions_naming(o.old, o.schema)))
         checks.append(Check("no function names an old table", not stale, ", ".join(stale)))
+    checks.extend(_atomic_checks(conn, snap, base, set(tables) if fwd else
+                                 {t["new"] for t in base["tables"].values() if t["new"] != t["old"]}))
     # 4. every step of the plan took effect (its own check), or was undone
     with conn.cursor() as cur:
         from .ops import PREPARE

@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 
 import runbook
-from runbook.errors import UnsafeFunction
+from runbook.errors import UnsafeFunction, VerificationFailed
 from snapshots import execute, rows, scalar, state
 
 SCHEMA = r'''
@@ -219,3 +219,49 @@ END $$;''')
     assert 't public.sessions."lastSeenAt"%TYPE;' in src and 't := r."lastSeenAt";' in src
     assert "o other.users%ROWTYPE;" in src
     assert scalar(url, "SELECT last_seen('s1')") == before
+
+
+ATOMIC = '''
+CREATE FUNCTION user_emails() RETURNS SETOF text LANGUAGE sql STABLE
+BEGIN ATOMIC SELECT u.email FROM "User" u JOIN "Session" s ON s."userId" = u.id WHERE s."lastActiveAt" IS NOT NULL; END;
+CREATE FUNCTION last_seen(uid text) RETURNS timestamp(3) LANGUAGE sql STABLE
+BEGIN ATOMIC SELECT max("lastActiveAt") FROM "Session" WHERE "userId" = uid; END;
+'''
+
+
+def test_begin_atomic_bodies_are_verified_to_still_run(db, tmp_path):
+    """SQL-standard bodies follow the rename by OID: nothing rewrites them, and the
+    verification says that each one still runs (called when it takes no argument)."""
+    url, mapping = db
+    execute(url, ATOMIC)
+    r = runbook.migrate(url, mapping, backup_dir=str(tmp_path / "b"), log_dir=str(tmp_path / "l"), progress=False)
+    assert r.status == "migrated" and r.verification.ok
+    got = {c.name: c for c in r.verification.checks if "BEGIN ATOMIC" in c.name}
+    assert set(got) == {"function user_emails() (BEGIN ATOMIC) still runs",
+                        "function last_seen(text) (BEGIN ATOMIC) still runs"}, got
+    assert got["function user_emails() (BEGIN ATOMIC) still runs"].detail == "called, ran"
+    assert "not called" in got["function last_seen(text) (BEGIN ATOMIC) still runs"].detail
+    assert rows(url, "SELECT * FROM user_emails()") == [("a@x.io",)]
+    assert str(scalar(url, "SELECT last_seen('u1')")) == "2024-01-01 10:00:00"
+    # the standalone verify reads the baseline the run stored, and checks them again
+    v = runbook.verify(url, mapping, crud=False)
+    assert [c.ok for c in v.checks if "BEGIN ATOMIC" in c.name] == [True, True]
+
+
+def test_a_begin_atomic_body_that_ran_before_and_fails_after_fails_the_verification(db, tmp_path):
+    """The data steps can break a body that follows the rename: NULLs filled make this
+    function divide by zero. The verification names it, and the run is rolled back."""
+    url, mapping = db
+    execute(url, '''INSERT INTO "Session" VALUES ('s0', 'u1', NULL);
+CREATE FUNCTION per_unseen() RETURNS bigint LANGUAGE sql STABLE
+BEGIN ATOMIC SELECT 10 / count(*) FILTER (WHERE "lastActiveAt" IS NULL) FROM "Session"; END;''')
+    assert scalar(url, "SELECT per_unseen()") == 10
+    path = tmp_path / "fill.toml"
+    path.write_text(MAPPING.replace('to = "lastSeenAt" }', 'to = "lastSeenAt", not_null = true, '
+                                    'fill_nulls = "2020-01-01 00:00" }'))
+    before = state(url)
+    with pytest.raises(VerificationFailed, match=r"function per_unseen\(\) \(BEGIN ATOMIC\) still runs: "
+                       r"it ran before, now it fails: ERROR: +division by zero; the migration was rolled back"):
+        runbook.migrate(url, str(path), backup_dir=str(tmp_path / "b"), log_dir=str(tmp_path / "l"), progress=False)
+    assert state(url) == before
+    assert scalar(url, "SELECT per_unseen()") == 10
