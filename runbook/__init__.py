@@ -7,8 +7,35 @@ The public API the command line and the notebooks call::
     result = runbook.migrate(url)            # backup, one transaction, verify
     report = runbook.verify(url)             # every check, pass/fail
     back = runbook.rollback(url)             # the plan, reversed
+
+Importing the package is cheap: these names load :mod:`runbook.api` (and with it the
+database driver) on their first call. Their documentation is that of :mod:`runbook.api`.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
 
-from .api import analyze, migrate, plan, restore, rollback, verify  # noqa: E402,F401
+# The modules runbook.plan and runbook.verify are loaded first, so that the names ``plan``
+# and ``verify`` below stay the API functions: a submodule loaded later would rebind its
+# parent's attribute of the same name. Neither loads the database driver.
+from . import plan as _plan_module, verify as _verify_module  # noqa: F401,E402
+
+__all__ = ["__version__", "analyze", "migrate", "plan", "restore", "rollback", "verify"]
+
+
+def _api(name: str):
+    def call(*args, **kwargs):
+        from . import api
+
+        return getattr(api, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"runbook.api.{name}: see its documentation."
+    return call
+
+
+analyze = _api("analyze")
+plan = _api("plan")
+migrate = _api("migrate")
+verify = _api("verify")
+rollback = _api("rollback")
+restore = _api("restore")

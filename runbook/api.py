@@ -9,16 +9,10 @@ from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact, resolve_url
 from .errors import WrongState
 from .execute import Options, Runner, RunResult
-from .mapping import Mapping, load_mapping
+from .mapping import Mapping, as_mapping, load_mapping
 from .naming import is_pascal_case, is_snake_case, q, qq
 from .plan import Blocker, Plan, build_plan
 from .verify import Verification, baseline, verify_state
-
-
-def _mapping(mapping) -> Mapping:
-    if isinstance(mapping, Mapping):
-        return mapping
-    return load_mapping(mapping)
 
 
 @dataclass(frozen=True)
@@ -130,7 +124,7 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
     from .backup import dump_problems, free_bytes
 
     url = resolve_url(url)
-    m = _mapping(mapping)
+    m = as_mapping(mapping)
     conn = connect(url, application_name="runbook-analyze", autocommit=True)
     try:
         snap = inspect(conn)
@@ -286,7 +280,7 @@ def _dependencies(snap: Snapshot, plan: Plan) -> list[Dependency]:
 
 def plan(url: str | None = None, mapping=None, *, strict: bool = False) -> Plan:
     url = resolve_url(url)
-    m = _mapping(mapping)  # bad input is refused before connecting
+    m = as_mapping(mapping)  # bad input is refused before connecting
     conn = connect(url, application_name="runbook-plan", autocommit=True)
     try:
         return build_plan(inspect(conn), m, strict=strict)
@@ -298,7 +292,7 @@ def migrate(url: str | None = None, mapping=None, *, dry_run: bool = False, rehe
             approved_fingerprint: str | None = None, **options) -> RunResult:
     """Back up, migrate in one transaction, verify (spec 2.4)."""
     url = resolve_url(url)
-    return Runner(url, _mapping(mapping), Options(**options)).migrate(
+    return Runner(url, as_mapping(mapping), Options(**options)).migrate(
         dry_run=dry_run, rehearse=rehearse, approved_fingerprint=approved_fingerprint)
 
 
@@ -306,7 +300,7 @@ def rollback(url: str | None = None, mapping=None, *, drop_added_columns: bool =
              **options) -> RunResult:
     """Undo the last migration: its own plan, reversed (spec 2.3)."""
     url = resolve_url(url)
-    return Runner(url, _mapping(mapping), Options(**options)).rollback(drop_added=drop_added_columns, dry_run=dry_run)
+    return Runner(url, as_mapping(mapping), Options(**options)).rollback(drop_added=drop_added_columns, dry_run=dry_run)
 
 
 def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud: bool = True) -> Verification:
@@ -316,7 +310,7 @@ def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud:
     from .ops import op_from_dict
 
     url = resolve_url(url)
-    m = _mapping(mapping)
+    m = as_mapping(mapping)
     conn = connect(url, application_name="runbook-verify", autocommit=True)
     try:
         run = state.last_run(conn)

@@ -43,13 +43,13 @@ from .connection import connect, redact
 from .errors import (BackupFailed, ConcurrentRun, LockTimeout, MigrationFailed, NotOwner, PreflightFailed,
                      RollbackFailed, ServerTooOld, ToolMissing, VerificationFailed, WrongState)
 from .errors import DumpNotPossible, MappingError
+from .locks import ADVISORY_KEY
 from .mapping import Mapping
 from .naming import literal, q, qq
 from .ops import FINISH, LOCK, PREPARE, FillNulls, Op, RestoreNulls, _reg, op_from_dict, op_to_dict
 from .plan import Plan, build_plan
 from .verify import Verification, baseline, storage_pairs, verify_state
 
-ADVISORY_KEY = 0x72756E626F6F6B  # "runbook"
 MIN_SERVER = 120000  # SET NOT NULL skipping its scan on a validated CHECK: PostgreSQL 12
 
 log = logging.getLogger("runbook")
@@ -636,7 +636,7 @@ class Runner:
                                   "the tables have their new names; it is recorded as committed, not verified: "
                                   "`runbook migrate` (or `runbook verify`) verifies it") from None
         except Exception as exc:  # a check that cannot run is a check that failed
-            from .verify import Check
+            from .checks import Check
 
             ver = Verification((Check("verification ran", False, self._failure_message(exc)),))
         for c in ver.checks:

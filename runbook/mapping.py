@@ -432,3 +432,10 @@ def load_mapping(path: str | Path | None = None) -> Mapping:
         msg = " ".join(str(exc).split())
         raise MappingError(f"mapping {p.name} is malformed: {msg}") from None
     return parse_mapping(data, p.name, p.resolve().parent)
+
+
+def as_mapping(mapping: "Mapping | str | Path | None") -> Mapping:
+    """A :class:`Mapping` as given, or loaded from its path (None: the default mapping)."""
+    if isinstance(mapping, Mapping):
+        return mapping
+    return load_mapping(mapping)

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .catalog.inspect import Constraint, Snapshot, Statistics, Table
 from .errors import ConflictError, UnsafeFunction
 from .mapping import Mapping, TableMapping

@@ -26,7 +26,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 from matplotlib.figure import Figure
 
-from . import __version__
+from ._version import __version__
 from .connection import redact
 from .errors import BadInput, RollbackFailed, VerificationFailed
 

@@ -12,15 +12,9 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from .catalog.inspect import Snapshot
+from .checks import Check
 from .naming import literal, q, qq
 from .rewrite import rewrite_source
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str = ""
 
 
 @dataclass(frozen=True)

@@ -7,52 +7,26 @@ Every expected failure is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from . import __version__
-from .errors import BadInput, RunbookError
+from . import mapping as cli_mapping, merge as cli_merge, pipeline as cli_pipeline, prisma as cli_prisma
+from .._version import __version__
+from ..errors import RunbookError
+from .output import _json, _print_table
 
 DEMO_DIR = Path(os.environ.get("RUNBOOK_DEMO_DIR", ".runbook/demo"))
-
-
-def _print_table(rows: list[dict], cols: list[str] | None = None, out=None) -> None:
-    out = out or sys.stdout
-    if not rows:
-        print("  (none)", file=out)
-        return
-    cols = cols or list(rows[0])
-    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in cols}
-    print("  " + "  ".join(c.ljust(widths[c]) for c in cols), file=out)
-    print("  " + "  ".join("-" * widths[c] for c in cols), file=out)
-    for r in rows:
-        print("  " + "  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in cols), file=out)
-
-
-def _fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:,.3f}"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    return str(v)
-
-
-def _json(obj) -> None:
-    print(json.dumps(obj, indent=2, default=str))
 
 
 # -- commands ------------------------------------------------------------------------------
 
 def cmd_demo_db(a) -> int:
-    from .demo import demo_server
+    from ..demo import demo_server
 
     if a.stop:
-        from .server import LocalServer
+        from ..server import LocalServer
 
         if (Path(a.dir) / "pgdata" / "PG_VERSION").exists():
             LocalServer.create(Path(a.dir)).stop()
@@ -77,8 +51,8 @@ def cmd_demo(a) -> int:
     The demo executes (development's ``dryRunDefault`` would only plan) and takes a
     backup (development's ``autoBackup`` is off), so that the archive shows every part.
     """
-    from .demo import demo_server
-    from .pipeline import run_pipeline
+    from ..demo import demo_server
+    from ..pipeline import run_pipeline
 
     info = demo_server(Path(a.dir), messages=a.messages, reseed=True)
     print(f"embedded PostgreSQL {info['version']}: reference legacy database at {info['messages']:,} messages "
@@ -90,7 +64,7 @@ def cmd_demo(a) -> int:
 
 
 def cmd_analyze(a) -> int:
-    from .api import analyze
+    from ..api import analyze
 
     an = analyze(a.database_url, a.mapping)
     code = 2 if an.plan.blockers or an.dump_problems else 0  # whatever the output format
@@ -129,15 +103,15 @@ def cmd_analyze(a) -> int:
         print(f"\nThe backup cannot be taken: pg_dump would fail ({len(an.dump_problems)} problems):")
         for p_ in an.dump_problems:
             print(f"  {p_}")
-        from .backup import problems_line
+        from ..backup import problems_line
 
         print(f"runbook: the backup cannot be taken: {problems_line(list(an.dump_problems), 1)}", file=sys.stderr)
     return code
 
 
 def cmd_plan(a) -> int:
-    from .api import plan
-    from .plan import raise_for_blockers
+    from ..api import plan
+    from ..plan import raise_for_blockers
 
     p = plan(a.database_url, a.mapping)
     raise_for_blockers(p)
@@ -158,7 +132,7 @@ def _options(a) -> dict:
 
 
 def cmd_migrate(a) -> int:
-    from .api import migrate
+    from ..api import migrate
 
     opts = _options(a)
     opts["backup"] = not a.no_backup
@@ -192,7 +166,7 @@ def cmd_migrate(a) -> int:
 
 
 def cmd_verify(a) -> int:
-    from .api import verify
+    from ..api import verify
 
     v = verify(a.database_url, a.mapping, quiesced=not a.online)
     if a.json:
@@ -208,7 +182,7 @@ def cmd_verify(a) -> int:
 
 
 def cmd_rollback(a) -> int:
-    from .api import rollback
+    from ..api import rollback
 
     opts = _options(a)
     opts["backup"] = not a.no_backup
@@ -235,7 +209,7 @@ def cmd_rollback(a) -> int:
 
 
 def cmd_restore(a) -> int:
-    from .api import restore
+    from ..api import restore
 
     info = restore(a.database_url, a.backup, confirm=a.yes)
     if a.json:
@@ -266,7 +240,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .options import arg_count, arg_path
+    from ..options import arg_count, arg_path
 
     p = _Parser(prog="runbook", description="Rename a Prisma-managed PostgreSQL database's tables safely.")
     p.add_argument("--version", action="version", version=f"runbook {__version__}")
@@ -347,27 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_restore)
 
-    try:
-        from .pipeline import add_commands  # the notebooks pipeline (runbook run / evidence)
-
-        add_commands(sub)
-    except ImportError:
-        pass
-    try:
-        from .compat import add_commands as add_compat
-
-        add_compat(sub)
-    except ImportError:
-        pass
-    try:
-        from .merge import add_commands as add_merge
-
-        add_merge(sub)
-    except ImportError:
-        pass
-    from .mapping_init import add_commands as add_mapping  # runbook mapping init
-
-    add_mapping(sub)
+    for group in (cli_pipeline, cli_prisma, cli_merge, cli_mapping):
+        group.add_commands(sub)
     return p
 
 
@@ -387,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return a.func(a)
     except RunbookError as exc:
-        from .connection import scrub
+        from ..connection import scrub
 
         print(f"runbook: {scrub(str(exc), url)}", file=sys.stderr)
         return exc.exit_code
@@ -399,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if not isinstance(exc, psycopg2.Error):
             raise
-        from .connection import scrub
+        from ..connection import scrub
 
         msg = (exc.pgerror or str(exc)).strip().splitlines()[0] if (exc.pgerror or str(exc)).strip() else type(exc).__name__
         print(f"runbook: the database refused a statement: {scrub(msg, url)}", file=sys.stderr)
