@@ -1209,7 +1209,7 @@ def _check_duplicates(schema: Schema) -> None:
 @functools.lru_cache(maxsize=1)
 def default_target_schema() -> Schema:
     """The target schema of the default mapping's ``[service]`` (packaged beside it)."""
-    from .mapping import load_mapping
+    from ..mapping import load_mapping
 
     path = load_mapping().service.target_schema
     return parse(path.read_text(encoding="utf-8"), source=f"runbook/data/{path.name}")
