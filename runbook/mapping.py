@@ -8,6 +8,7 @@ ever pasted into SQL unquoted.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import tomllib
@@ -439,3 +440,14 @@ def as_mapping(mapping: "Mapping | str | Path | None") -> Mapping:
     if isinstance(mapping, Mapping):
         return mapping
     return load_mapping(mapping)
+
+
+@functools.lru_cache(maxsize=1)
+def default_target_schema():
+    """The target schema of the default mapping's ``[service]`` (packaged beside it), parsed
+    (a :class:`runbook.prisma.Schema`).  Here, not in :mod:`runbook.prisma`, which knows no
+    mapping."""
+    from .prisma import parse
+
+    path = load_mapping().service.target_schema
+    return parse(path.read_text(encoding="utf-8"), source=f"runbook/data/{path.name}")

@@ -94,10 +94,6 @@ def validate_identifier(name, what: str = "name") -> str:
     return name
 
 
-# Prisma's naming rule lives with the Prisma schema parser; re-exported here.
-from .prisma import prisma_constraint_name  # noqa: E402,F401
-
-
 def pg_object_name(name1: str, name2: str | None, label: str) -> str:
     """PostgreSQL's ``makeObjectName``: how it names a serial column's sequence.
 

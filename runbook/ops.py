@@ -18,8 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .naming import literal, q, qq
-
-PREPARE, LOCK, FINISH = "prepare", "lock", "finish"
+from .phases import FINISH, LOCK, PREPARE
 STATE_SCHEMA = "runbook"
 
 

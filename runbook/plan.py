@@ -17,12 +17,12 @@ from ._version import __version__
 from .catalog.inspect import Constraint, Snapshot, Statistics, Table
 from .errors import ConflictError, UnsafeFunction
 from .mapping import Mapping, TableMapping
-from .naming import MAX_IDENTIFIER_BYTES, literal, pg_object_name, prisma_constraint_name, q, qq
+from .naming import MAX_IDENTIFIER_BYTES, literal, pg_object_name, q, qq
 from .ops import (FINISH, LOCK, PREPARE, AddColumn, AddForeignKey, AddNotNullCheck, CreateEnum, FillNulls, Op,
                   RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameStatistics, RenameTable, RenameTrigger,
                   ReplaceFunction, SetDefault, SetNotNull, ValidateConstraint, dollar_quote)
 from .prisma import Schema as PrismaSchema
-from .prisma import implicit_many_to_many, prisma_default_names, prisma_m2m_names
+from .prisma import implicit_many_to_many, prisma_constraint_name, prisma_default_names, prisma_m2m_names
 from .rewrite import UnsafeRewrite, names_any, rewrite_definition
 
 MIGRATION_FILE = "rename-tables-to-snake-case.sql"

@@ -17,6 +17,8 @@ import json
 
 from psycopg2.extras import Json
 
+from .phases import FINISH
+
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS runbook;
 CREATE TABLE IF NOT EXISTS runbook.runs (
@@ -102,8 +104,6 @@ def last_run(conn, statuses=("migrated", "committed", "restoring")) -> dict | No
 def record_verified(conn, run_id: str, plan, verification) -> bool:
     """A committed run that ``runbook verify`` found good becomes ``migrated``, once its
     finish steps have taken effect too (else ``runbook migrate`` runs them first)."""
-    from .ops import FINISH
-
     if not verification.ok:
         return False
     fin = plan.phase(FINISH)

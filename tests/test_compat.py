@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from runbook import compat, prisma
+from runbook import compat, mapping, prisma
 from runbook.api import migrate
 from runbook.connection import password_of
 from runbook.errors import BadInput
@@ -64,7 +64,7 @@ def migrated(ref_db, tmp_path):
 @pytest.fixture
 def spec_db(empty_db):
     """An empty database with exactly the spec 3.1 schema, as prisma migrate would create it."""
-    build(empty_db, prisma.default_target_schema())
+    build(empty_db, mapping.default_target_schema())
     return empty_db
 
 
@@ -105,7 +105,7 @@ def test_default_expressions_are_normalised():
 
 
 def test_render_ddl_is_prisma_shaped():
-    ddl = compat.render_ddl(prisma.default_target_schema())
+    ddl = compat.render_ddl(mapping.default_target_schema())
     assert "CREATE TYPE public.\"UserRole\" AS ENUM ('USER', 'ADMIN')" in ddl
     assert any(s.startswith("CREATE TABLE public.chat_messages (") and 'CONSTRAINT chat_messages_pkey PRIMARY KEY (id)'
                in s for s in ddl)

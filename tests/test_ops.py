@@ -6,7 +6,8 @@ import pytest
 
 from runbook.mapping import load_mapping, parse_mapping
 from runbook.errors import InvalidIdentifier, MappingError
-from runbook.naming import pg_object_name, prisma_constraint_name, q, qq, validate_identifier
+from runbook.naming import pg_object_name, q, qq, validate_identifier
+from runbook.prisma import prisma_constraint_name
 from runbook.ops import (AddColumn, AddForeignKey, CreateEnum, FillNulls, RenameColumn, RenameConstraint,
                          RenameIndex, RenameSequence, RenameTable, ReplaceFunction, SetDefault, SetNotNull,
                          op_from_dict, op_to_dict)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import BadInput
+from runbook.mapping import default_target_schema
 from runbook.prisma import (
     Arg,
     Attribute,
@@ -16,7 +17,6 @@ from runbook.prisma import (
     Ref,
     Relation,
     Schema,
-    default_target_schema,
     load,
     parse,
     prisma_constraint_name,
