@@ -17,60 +17,10 @@ name is re-exported here: ``from runbook.prisma import parse, Schema``.
 """
 
 from .lexer import _Lexer, _Tok  # noqa: F401  (runbook.mapping_init uses _Lexer)
-from .model import REFERENTIAL_ACTIONS, Value  # noqa: F401
-from .model import (
-    SCALAR_TYPES,
-    Arg,
-    Attribute,
-    Call,
-    ConfigBlock,
-    Enum,
-    EnumValue,
-    Field,
-    IndexField,
-    IndexSpec,
-    Model,
-    PrismaSyntaxError,
-    Ref,
-    Relation,
-    Schema,
-    render_value,
-)
-from .naming import (
-    POSTGRES_MAX_IDENTIFIER_LENGTH,
-    ImplicitManyToMany,
-    implicit_many_to_many,
-    prisma_constraint_name,
-    prisma_default_names,
-    prisma_join_table_name,
-    prisma_m2m_names,
-)
+from .model import *  # noqa: F401,F403  (its __all__)
+from .model import REFERENTIAL_ACTIONS, Value, __all__ as _model_names  # noqa: F401
+from .naming import *  # noqa: F401,F403  (its __all__)
+from .naming import __all__ as _naming_names
 from .parser import _Parser, load, parse  # noqa: F401
 
-__all__ = [
-    "PrismaSyntaxError",
-    "Ref",
-    "Call",
-    "Arg",
-    "Attribute",
-    "Relation",
-    "IndexField",
-    "IndexSpec",
-    "Field",
-    "Model",
-    "EnumValue",
-    "Enum",
-    "ConfigBlock",
-    "Schema",
-    "SCALAR_TYPES",
-    "parse",
-    "load",
-    "render_value",
-    "prisma_constraint_name",
-    "prisma_default_names",
-    "prisma_join_table_name",
-    "prisma_m2m_names",
-    "ImplicitManyToMany",
-    "implicit_many_to_many",
-    "POSTGRES_MAX_IDENTIFIER_LENGTH",
-]
+__all__ = [*_model_names, "parse", "load", *_naming_names]
