@@ -134,15 +134,15 @@ class Compatibility:
 
     def as_checks(self) -> list:
         """One failing :class:`runbook.verify.Check` per blocking finding, or one passing check."""
-        from .checks import Check
+        from .checks import Check, Kind
 
         if not self.blocking:
             n = len(self.of(BLOCKER))
             rest = f"; {n} blocker(s) of models it does not write (see runbook check-schema)" if n else ""
             return [Check("target schema: the service can read every model and write "
-                          + ", ".join(self.written), True, f"no blocker{rest}")]
+                          + ", ".join(self.written), True, f"no blocker{rest}", kind=Kind.SERVICE)]
         return [Check(f"target schema: {f.model} {f.column or f.table}: {f.problem}", False,
-                      f"{f.consequence}; fix: {f.fix}") for f in self.blocking]
+                      f"{f.consequence}; fix: {f.fix}", kind=Kind.SERVICE) for f in self.blocking]
 
 
 # --------------------------------------------------------------------------- types

@@ -636,9 +636,9 @@ class Runner:
                                   "the tables have their new names; it is recorded as committed, not verified: "
                                   "`runbook migrate` (or `runbook verify`) verifies it") from None
         except Exception as exc:  # a check that cannot run is a check that failed
-            from .checks import Check
+            from .checks import Check, Kind
 
-            ver = Verification((Check("verification ran", False, self._failure_message(exc)),))
+            ver = Verification((Check("verification ran", False, self._failure_message(exc), kind=Kind.RUN),))
         for c in ver.checks:
             if not c.ok:
                 self.log(f"verify FAIL {c.name}: {c.detail}")

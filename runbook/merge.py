@@ -44,7 +44,7 @@ import psycopg2.errors
 from .connection import connect, redact, resolve_url
 from .errors import BadInput, ConcurrentRun, WrongState
 from .naming import literal, qq
-from .checks import Check
+from .checks import Check, Kind
 
 __all__ = ["merge_legacy", "rollback_merge", "merge_status", "merged_rows_present", "MergeResult", "MESSAGE_ID_PREFIX", "PLACEHOLDER_TITLE"]
 
@@ -151,6 +151,11 @@ class MergeResult:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _check(name: str, ok: bool, detail: str = "") -> Check:
+    """Every check of the merge is of the kind MERGE."""
+    return Check(name, ok, detail, kind=Kind.MERGE)
 
 
 def _scalar(cur, sql: str, args=None):
@@ -479,12 +484,12 @@ def _checks(cur, t: Tables, run_id, schema, before, after, merged, skipped, ph, 
     out = []
     for src, dst in ((t.src_sessions, t.dst_sessions), (t.src_messages, t.dst_messages)):
         n = after[src]
-        out.append(Check(f"{src}: every row merged or listed as skipped", merged[dst] + skipped[src] == n,
+        out.append(_check(f"{src}: every row merged or listed as skipped", merged[dst] + skipped[src] == n,
                          f"{merged[dst]:,} merged + {skipped[src]:,} skipped = {merged[dst] + skipped[src]:,} "
                          f"of {n:,}"))
-        out.append(Check(f"{src}: unchanged", before[src] == after[src], f"{before[src]:,} -> {after[src]:,} rows"))
+        out.append(_check(f"{src}: unchanged", before[src] == after[src], f"{before[src]:,} -> {after[src]:,} rows"))
     for dst in (t.dst_sessions, t.dst_messages):
-        out.append(Check(f"{dst}: grew by the merged rows", after[dst] == before[dst] + merged[dst],
+        out.append(_check(f"{dst}: grew by the merged rows", after[dst] == before[dst] + merged[dst],
                          f"{before[dst]:,} + {merged[dst]:,} = {before[dst] + merged[dst]:,}; now {after[dst]:,}"
                          " (other writers would change this)"))
     # every recorded id is present once, and equal to its source row
@@ -497,7 +502,7 @@ LEFT JOIN {s(t.dst_sessions)} t ON t.id = x.id
 LEFT JOIN {s(t.src_sessions)} c ON c.id = x.id
 WHERE r.run = %(run)s AND r.target = {literal(t.dst_sessions)}""", {"run": run_id, "ph": ph})
     gone, differ = cur.fetchone()
-    out.append(Check(f"{t.dst_sessions}: merged rows present and equal to their source", gone == 0 and differ == 0,
+    out.append(_check(f"{t.dst_sessions}: merged rows present and equal to their source", gone == 0 and differ == 0,
                      f"{gone} missing, {differ} different"))
     cur.execute(f"""
 SELECT count(*) FILTER (WHERE t.id IS NULL),
@@ -508,7 +513,7 @@ LEFT JOIN {s(t.dst_messages)} t ON t.id = x.id
 LEFT JOIN {s(t.src_messages)} m ON %(prefix)s || m.id = x.id
 WHERE r.run = %(run)s AND r.target = {literal(t.dst_messages)}""", {"run": run_id, "prefix": prefix})
     gone, differ = cur.fetchone()
-    out.append(Check(f"{t.dst_messages}: merged rows present and equal to their source", gone == 0 and differ == 0,
+    out.append(_check(f"{t.dst_messages}: merged rows present and equal to their source", gone == 0 and differ == 0,
                      f"{gone} missing, {differ} different"))
     cur.execute(f"""
 SELECT count(*) FROM {s(t.dst_sessions)} t
@@ -517,7 +522,7 @@ JOIN (SELECT x.id FROM runbook.merged r CROSS JOIN LATERAL unnest(r.ids) AS x(id
 LEFT JOIN (SELECT "conversationId" AS id, max("createdAt") AS at FROM {s(t.src_messages)} GROUP BY 1) n ON n.id = t.id
 WHERE t."lastMessageAt" IS DISTINCT FROM n.at""", {"run": run_id})
     wrong = cur.fetchone()[0]
-    out.append(Check(f"{t.dst_sessions}: lastMessageAt is the newest legacy message", wrong == 0, f"{wrong} differ"))
+    out.append(_check(f"{t.dst_sessions}: lastMessageAt is the newest legacy message", wrong == 0, f"{wrong} differ"))
     return out
 
 
@@ -658,6 +663,6 @@ SELECT (SELECT count(*) FROM {s(t.dst_messages)} t WHERE left(t.id, length(%(pre
                     {"prefix": prefix, "run": run_id, "kept": list(kept)})
         msgs, sessions = cur.fetchone()
     conn.commit()
-    return [Check(f"{t.dst_messages}: no merged message left", msgs == 0, f"{msgs} left"),
-            Check(f"{t.dst_sessions}: no merged session left but the kept ones", sessions == 0,
+    return [_check(f"{t.dst_messages}: no merged message left", msgs == 0, f"{msgs} left"),
+            _check(f"{t.dst_sessions}: no merged session left but the kept ones", sessions == 0,
                   f"{sessions} left, {len(kept)} kept")]

@@ -4,7 +4,7 @@ Function bodies are read by PostgreSQL's parser in :mod:`runbook.sqlbody`; this 
 for definitions the server prints (``pg_get_constraintdef``, ``pg_get_indexdef``), where
 a simple lexer that knows SQL's quoting (``"identifiers"``, ``'strings'``, ``E'...'``,
 ``$tag$ ... $tag$``, ``--`` and ``/* */`` comments) and replaces identifier tokens is
-exact, for :func:`runbook.verify._expected_def`; :func:`names_any` is the text search the
+exact, for :func:`runbook.verify.checks._expected_def`; :func:`names_any` is the text search the
 plan keeps for bodies in other languages and bodies the parser cannot read, and
 :func:`rewrite_definition` puts a rewritten body back into its ``CREATE FUNCTION`` text.
 """

@@ -15,7 +15,7 @@ from runbook.connection import password_of
 from runbook.errors import BadInput, RollbackFailed, VerificationFailed
 from runbook.execute import RunResult, StepResult
 from runbook.plan import Plan
-from runbook.verify import Check, TableCount, Verification
+from runbook.verify import Check, Kind, TableCount, Verification
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -57,16 +57,16 @@ def test_output_folder_defaults_to_the_project_outputs(workdir):
 
 
 def test_save_writes_the_api_result_as_json(tmp_path):
-    v = Verification((Check("a", True, "fine"),), (TableCount("User", "users", 3, 3, None, None, "catalog"),))
+    v = Verification((Check("a", True, "fine", kind=Kind.RUN),), (TableCount("User", "users", 3, 3, None, None, "catalog"),))
     p = report.save(v, tmp_path, "verify")
     d = json.loads(p.read_text())
     assert d["ok"] is True and d["counts"][0]["rows_after"] == 3
 
 
 def test_failed_verification_raises_so_papermill_marks_the_notebook():
-    ok = Verification((Check("table users exists", True),))
+    ok = Verification((Check("table users exists", True, kind=Kind.TABLE),))
     assert isinstance(report.raise_for_failed(ok), HTML)
-    bad = Verification((Check("table users exists", True), Check("no function names an old table", False, "f()")))
+    bad = Verification((Check("table users exists", True, kind=Kind.TABLE), Check("no function names an old table", False, "f()", kind=Kind.FUNCTION)))
     with pytest.raises(VerificationFailed, match="1 of 2 checks.*no function names an old table"):
         report.raise_for_failed(bad)
     failed_rollback = RunResult("r1", "rollback", "failed", "0" * 64, Plan("public", (), ()), verification=bad)
