@@ -1270,7 +1270,9 @@ def stored_plan(snap: Snapshot, mapping: Mapping, run: dict) -> Plan:
         plan = build_plan_from_ops(snap, mapping, ops, lock_tables=tuple(lock_tables or ()))
         fingerprint = plan.fingerprint
     except Exception as exc:
-        raise WrongState(f"the plan recorded for migration {run['id']} cannot be read ({type(exc).__name__}); "
+        # an operation that does not validate says why (op_from_dict); anything else, its type
+        why = " ".join(str(exc).split())[:300] if isinstance(exc, ValueError) and str(exc) else type(exc).__name__
+        raise WrongState(f"the plan recorded for migration {run['id']} cannot be read ({why}); "
                          "it is not run; nothing was changed") from None
     if run.get("lock_tables") is None:
         raise WrongState(f"migration {run['id']} was recorded by an older runbook, without what its fingerprint "

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import MappingError
-from .naming import literal, validate_identifier
+from .naming import FK_ACTIONS, literal, validate_identifier
 
 SAFE_TYPES = {
     "text": "text",
@@ -34,7 +34,6 @@ SAFE_TYPES = {
     "timestamptz": "timestamp(3) with time zone",
     "timestamptz(3)": "timestamp(3) with time zone",
 }
-FK_ACTIONS = {"CASCADE", "RESTRICT", "NO ACTION", "SET NULL", "SET DEFAULT"}
 NOW = "now()"
 
 

@@ -24,6 +24,9 @@ from .errors import InvalidIdentifier
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
+#: what ON DELETE / ON UPDATE of a foreign key may say (written into the SQL as it is)
+FK_ACTIONS = frozenset({"CASCADE", "RESTRICT", "NO ACTION", "SET NULL", "SET DEFAULT"})
+
 #: ``SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'`` on PostgreSQL 18: keywords
 #: that must be quoted to be used as a name (reserved, type/function names, column names)
 RESERVED_KEYWORDS = frozenset("""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from runbook.mapping import load_mapping, parse_mapping
@@ -135,3 +137,88 @@ def test_mapping_validation_errors_name_the_problem():
                        "tables": [{"from": "A", "to": "a", "add_columns": [{"name": "x", "type": "E", "default": "B"}]}]})
     with pytest.raises(MappingError, match="'tables' is empty"):
         parse_mapping({"tables": []})
+
+
+# -- each operation validates itself (a stored plan is rebuilt only from valid ones) ------
+
+def _reference_ops():
+    """Every operation of the reference plan, its reverse with the added columns dropped,
+    and one of each kind the reference plan does not hold."""
+    from runbook.ops import AddNotNullCheck, DropEnum, RenameStatistics, RenameTrigger, ValidateConstraint
+
+    f = FillNulls("public", "AssistantChatSession", "sessionName", "id", "Untitled chat", "0123abcdef")
+    ops = [f, f.reverse(), AddNotNullCheck("public", "AssistantChatSession", "sessionName", "chat_sessions_title_check"),
+           SetNotNull("public", "chat_sessions", "title", "chat_sessions_title_check", f),
+           RenameTable("public", "User", "users"), RenameColumn("public", "chat_sessions", "sessionName", "title"),
+           RenameIndex("public", "users", "User_email_key", "users_email_key"),
+           RenameSequence("public", "t", "T_id_seq", "t_id_seq"), RenameConstraint("public", "users", "User_pkey", "users_pkey"),
+           RenameTrigger("public", "users", "User_audit", "users_audit"),
+           RenameStatistics("public", "users", "User_stats", "users_stats"),
+           CreateEnum("public", "Role", ("USER", "ADMIN")), DropEnum("public", "Role", ("USER", "ADMIN")),
+           AddColumn("public", "users", "role", 'public."Role"', True, "'USER'::public.\"Role\""),
+           SetDefault("public", "users", "createdAt", "CURRENT_TIMESTAMP", None),
+           AddForeignKey("public", "chat_sessions", "chat_sessions_folderId_fkey", ("folderId",), "folders", ("id",),
+                         "SET NULL", "CASCADE"),
+           ValidateConstraint("public", "chat_sessions", "chat_sessions_folderId_fkey"),
+           ReplaceFunction("public.f()", "public.f()", "CREATE OR REPLACE FUNCTION public.f() ...",
+                           "CREATE OR REPLACE FUNCTION public.f() ...", "SELECT 1")]
+    return ops + [o.reverse() for o in ops if o.reverse() is not None]
+
+
+def test_every_kind_of_operation_validates_and_round_trips():
+    from runbook.ops import OPERATIONS
+
+    ops = _reference_ops()
+    assert {type(o).__name__ for o in ops} == set(OPERATIONS)  # one of each registered kind
+    for op in ops:
+        assert op.validate() == [], op
+        assert op_from_dict(op_to_dict(op)) == op
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"new": "x" * 64}, "new 'xxxxxxxxxxxxxxxxxxxx'... is 64 bytes"),
+    ({"old": ""}, "old is empty"),
+    ({"schema": None}, "schema is NoneType, not a name"),
+    ({"new": "a\x00b"}, "new holds a NUL character"),
+    ({"new": "User"}, "renames 'User' to itself"),
+])
+def test_a_stored_rename_that_does_not_validate_is_refused(change, problem):
+    d = op_to_dict(RenameTable("public", "User", "users")) | change
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        op_from_dict(d)
+
+
+def test_stored_operations_with_unsafe_fields_are_refused():
+    fk = op_to_dict(AddForeignKey("public", "t", "t_a_fkey", ("a",), "r", ("id",)))
+    with pytest.raises(ValueError, match="on_delete is not a referential action"):
+        op_from_dict(fk | {"on_delete": "CASCADE; DROP TABLE r"})
+    with pytest.raises(ValueError, match="columns and ref_columns differ in length"):
+        op_from_dict(fk | {"ref_columns": ["id", "x"]})
+    with pytest.raises(ValueError, match="columns is not a non-empty list of names"):
+        op_from_dict(fk | {"columns": []})
+    fill = op_to_dict(FillNulls("public", "T", "c", "id", "x", "t1"))
+    with pytest.raises(ValueError, match="tag is not a short key"):
+        op_from_dict(fill | {"tag": "t1; DROP"})
+    nn = op_to_dict(SetNotNull("public", "t", "c", "chk", FillNulls("public", "T", "c", "id", "x", "t1")))
+    nn["fill"]["pk"] = ""
+    with pytest.raises(ValueError, match="pk is empty"):
+        op_from_dict(nn)
+    with pytest.raises(ValueError, match="values holds a label twice"):
+        op_from_dict(op_to_dict(CreateEnum("public", "Role", ("A", "B"))) | {"values": ["A", "A"]})
+
+
+def test_the_registry_is_explicit():
+    """Only a class decorated with @operation is known to the serialisation."""
+    from dataclasses import dataclass
+
+    from runbook.ops import OPERATIONS, Op
+
+    @dataclass(frozen=True)
+    class NotRegistered(Op):
+        schema: str
+
+    assert "NotRegistered" not in OPERATIONS
+    with pytest.raises(ValueError, match="unknown operation 'NotRegistered'"):
+        op_from_dict({"op": "NotRegistered", "schema": "public"})
+    with pytest.raises(ValueError, match="unknown operation"):
+        op_from_dict({"op": "DropDatabase"})

@@ -245,6 +245,41 @@ def test_item4_rollback_refuses_a_tampered_plan(ref_db, workdir):
     assert scalar(ref_db, "SELECT status FROM runbook.runs") == "migrated"
 
 
+def _unchecked_ops(plan: list) -> tuple:
+    """The stored operations as they are, without the validation op_from_dict applies."""
+    from runbook.ops import OPERATIONS
+
+    def build(d):
+        kw = {k: build(v) if isinstance(v, dict) else tuple(v) if isinstance(v, list) else v
+              for k, v in d.items() if k != "op"}
+        return OPERATIONS[d["op"]](**kw)
+
+    return tuple(build(d) for d in plan)
+
+
+def test_item4_rollback_refuses_a_stored_plan_whose_operations_do_not_validate(ref_db, workdir):
+    """A stored rename to a 64-byte name, with a fingerprint recomputed to match: PostgreSQL
+    would truncate the name and rename the table to something nobody reviewed. The
+    operation validates itself when the plan is rebuilt, so nothing runs."""
+    from runbook.plan import Plan
+
+    rc, _, err = cli("migrate", *args(ref_db, workdir, "--no-backup"))
+    assert rc == 0, err
+    plan, lock_tables = rows(ref_db, "SELECT plan, lock_tables FROM runbook.runs WHERE status = 'migrated'")[0]
+    i = next(n for n, o in enumerate(plan) if o["op"] == "RenameTable")
+    plan[i]["old"] = "U" * 64
+    fingerprint = Plan("public", _unchecked_ops(plan), (), lock_tables=tuple(lock_tables)).fingerprint
+    execute(ref_db, "UPDATE runbook.runs SET plan = %s, fingerprint = %s WHERE status = 'migrated'",
+            (json.dumps(plan), fingerprint))
+    after_migrate = state(ref_db)
+    for extra in ((), ("--dry-run",)):
+        rc, _, err = cli("rollback", *args(ref_db, workdir, *extra))
+        assert rc == 2, err
+        assert "cannot be read" in one_line(err) and "64 bytes" in one_line(err)
+    assert state(ref_db) == after_migrate
+    assert scalar(ref_db, "SELECT status FROM runbook.runs") == "migrated"
+
+
 def test_item4_rollback_online_tolerates_writers(ref_db, workdir):
     """A writer keeps inserting sessions through the renamed tables while `runbook rollback
     --online` runs (then through the old names): the rollback succeeds."""

@@ -1,0 +1,29 @@
+"""The operations a plan is made of, one module per kind of work (see :mod:`.base` for
+what every operation knows):
+
+* :mod:`.names`: renames of tables, columns and dependent objects;
+* :mod:`.columns`: added columns, defaults, NOT NULL made safely;
+* :mod:`.fills`: online fills of NULLs and their restore;
+* :mod:`.types`: enum types;
+* :mod:`.keys`: foreign keys of added columns;
+* :mod:`.functions`: function definitions replaced.
+
+A new kind of operation is a frozen dataclass subclass of :class:`Op`, decorated with
+:func:`operation`, in the module of its kind, and exported here.
+"""
+
+from .base import (FINISH, LOCK, OPERATIONS, PREPARE, STATE_SCHEMA, Op, _reg, dollar_quote, identifier_problem,
+                   op_from_dict, op_to_dict, operation)
+from .columns import AddColumn, AddNotNullCheck, DropColumn, DropConstraint, DropNotNull, SetDefault, SetNotNull
+from .fills import FillNulls, RestoreNulls
+from .functions import ReplaceFunction
+from .keys import AddForeignKey, ValidateConstraint
+from .names import (RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameStatistics, RenameTable,
+                    RenameTrigger)
+from .types import CreateEnum, DropEnum
+
+__all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "STATE_SCHEMA", "AddColumn", "AddForeignKey", "AddNotNullCheck",
+           "CreateEnum", "DropColumn", "DropConstraint", "DropEnum", "DropNotNull", "FillNulls", "Op", "RenameColumn",
+           "RenameConstraint", "RenameIndex", "RenameSequence", "RenameStatistics", "RenameTable", "RenameTrigger",
+           "ReplaceFunction", "RestoreNulls", "SetDefault", "SetNotNull", "ValidateConstraint", "dollar_quote",
+           "identifier_problem", "op_from_dict", "op_to_dict", "operation"]
