@@ -222,3 +222,15 @@ def test_the_registry_is_explicit():
         op_from_dict({"op": "NotRegistered", "schema": "public"})
     with pytest.raises(ValueError, match="unknown operation"):
         op_from_dict({"op": "DropDatabase"})
+
+
+def test_every_error_names_its_own_kind():
+    """Each error class sets its kind in its own body (never inherited, never derived from
+    its name or message), and no two share one."""
+    import runbook.errors as E
+
+    classes = [c for c in vars(E).values() if isinstance(c, type) and issubclass(c, E.RunbookError)]
+    assert len(classes) > 10
+    for c in classes:
+        assert "kind" in vars(c), c.__name__
+    assert len({c.kind for c in classes}) == len(classes)
