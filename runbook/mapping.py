@@ -296,9 +296,21 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
         audit = validate_identifier(audit, "audit_table")
     else:
         audit = None
+    enums = _enums(_expect(data, "enums", list, source, False, []), source)
+    raw_tables = _expect(data, "tables", list, source)
+    if not raw_tables:
+        raise MappingError(f"{source}: 'tables' is empty: nothing to rename")
+    tables = [_table(t, f"{source}: tables[{i}]", source, enums) for i, t in enumerate(raw_tables)]
+    _check_table_names(tables, enums, source)
+    service = _service(data["service"], source, base_dir) if "service" in data else ServiceSpec()
+    merge = _merge(data["merge"], source) if "merge" in data else None
+    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service, merge, rename_prefixed)
 
+
+def _enums(raw: list, source: str) -> dict[str, EnumSpec]:
+    """``[[enums]]``: each a name and its distinct values."""
     enums: dict[str, EnumSpec] = {}
-    for i, e in enumerate(_expect(data, "enums", list, source, False, [])):
+    for i, e in enumerate(raw):
         where = f"{source}: enums[{i}]"
         _check_keys(e, {"name", "values"}, where)
         name = validate_identifier(_expect(e, "name", str, where), f"{where} name")
@@ -314,70 +326,74 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
         if name in enums:
             raise MappingError(f"{where}: enum {name!r} declared twice")
         enums[name] = EnumSpec(name, tuple(values))
+    return enums
 
-    raw_tables = _expect(data, "tables", list, source)
-    if not raw_tables:
-        raise MappingError(f"{source}: 'tables' is empty: nothing to rename")
-    tables = []
-    for i, t in enumerate(raw_tables):
-        where = f"{source}: tables[{i}]"
-        _check_keys(t, {"from", "to", "rename_columns", "add_columns", "set_defaults"}, where)
-        old = validate_identifier(_expect(t, "from", str, where), f"{where} 'from'")
-        new = validate_identifier(_expect(t, "to", str, where), f"{where} 'to'")
-        where = f"{source}: table {old!r}"
-        if old == new:
-            raise MappingError(f"{where}: 'from' and 'to' are the same name")
-        renames = []
-        for j, r in enumerate(_expect(t, "rename_columns", list, where, False, [])):
-            w = f"{where} rename_columns[{j}]"
-            _check_keys(r, {"from", "to", "not_null", "fill_nulls"}, w)
-            fill = _expect(r, "fill_nulls", str, w, False)
-            if fill is not None:
-                _text_literal(fill, w, "fill_nulls")
-            renames.append(RenameColumn(
-                validate_identifier(_expect(r, "from", str, w), f"{w} 'from'"),
-                validate_identifier(_expect(r, "to", str, w), f"{w} 'to'"),
-                bool(_expect(r, "not_null", bool, w, False, False)), fill))
-        adds = []
-        for j, a in enumerate(_expect(t, "add_columns", list, where, False, [])):
-            w = f"{where} add_columns[{j}]"
-            _check_keys(a, {"name", "type", "not_null", "default", "references"}, w)
-            name = validate_identifier(_expect(a, "name", str, w), f"{w} name")
-            typ, is_enum = _type(_expect(a, "type", str, w), enums, w)
-            not_null = bool(_expect(a, "not_null", bool, w, False, False))
-            default = _default(a.get("default"), w)
-            if is_enum and default is not None and default not in enums[typ].values:
-                raise MappingError(f"{w}: default {default!r} is not a value of enum {typ!r}")
-            if not_null and default is None:
-                raise MappingError(f"{w}: a NOT NULL column added to a table with rows needs a default")
-            ref = None
-            if "references" in a:
-                rr = a["references"]
-                _check_keys(rr, {"table", "column", "on_delete", "on_update"}, f"{w} references")
-                on_delete = str(rr.get("on_delete", "RESTRICT")).upper()
-                on_update = str(rr.get("on_update", "CASCADE")).upper()
-                if on_delete not in FK_ACTIONS or on_update not in FK_ACTIONS:
-                    raise MappingError(f"{w}: on_delete/on_update must be one of {', '.join(sorted(FK_ACTIONS))}")
-                ref = ForeignKeyRef(validate_identifier(_expect(rr, "table", str, w), f"{w} references.table"),
-                                    validate_identifier(_expect(rr, "column", str, w), f"{w} references.column"),
-                                    on_delete, on_update)
-            adds.append(AddColumn(name, typ, is_enum, not_null, default, ref))
-        defaults = []
-        for j, d in enumerate(_expect(t, "set_defaults", list, where, False, [])):
-            w = f"{where} set_defaults[{j}]"
-            _check_keys(d, {"column", "default"}, w)
-            defaults.append(SetDefault(validate_identifier(_expect(d, "column", str, w), f"{w} column"),
-                                       _default(d.get("default"), w)))
-        cols = [r.old for r in renames] + [r.new for r in renames] + [a.name for a in adds]
-        dup = {c for c in [r.new for r in renames] + [a.name for a in adds] if
-               ([r.new for r in renames] + [a.name for a in adds]).count(c) > 1}
-        if dup:
-            raise MappingError(f"{where}: column {sorted(dup)[0]!r} is produced twice")
-        if len({r.old for r in renames}) != len(renames):
-            raise MappingError(f"{where}: a column is renamed twice")
-        del cols
-        tables.append(TableMapping(old, new, tuple(renames), tuple(adds), tuple(defaults)))
 
+def _table(t, where: str, source: str, enums: dict[str, EnumSpec]) -> TableMapping:
+    """One ``[[tables]]`` entry: its names, column renames, added columns and defaults."""
+    _check_keys(t, {"from", "to", "rename_columns", "add_columns", "set_defaults"}, where)
+    old = validate_identifier(_expect(t, "from", str, where), f"{where} 'from'")
+    new = validate_identifier(_expect(t, "to", str, where), f"{where} 'to'")
+    where = f"{source}: table {old!r}"
+    if old == new:
+        raise MappingError(f"{where}: 'from' and 'to' are the same name")
+    renames = [_rename_column(r, f"{where} rename_columns[{j}]")
+               for j, r in enumerate(_expect(t, "rename_columns", list, where, False, []))]
+    adds = [_add_column(a, f"{where} add_columns[{j}]", enums)
+            for j, a in enumerate(_expect(t, "add_columns", list, where, False, []))]
+    defaults = []
+    for j, d in enumerate(_expect(t, "set_defaults", list, where, False, [])):
+        w = f"{where} set_defaults[{j}]"
+        _check_keys(d, {"column", "default"}, w)
+        defaults.append(SetDefault(validate_identifier(_expect(d, "column", str, w), f"{w} column"),
+                                   _default(d.get("default"), w)))
+    produced = [r.new for r in renames] + [a.name for a in adds]
+    dup = {c for c in produced if produced.count(c) > 1}
+    if dup:
+        raise MappingError(f"{where}: column {sorted(dup)[0]!r} is produced twice")
+    if len({r.old for r in renames}) != len(renames):
+        raise MappingError(f"{where}: a column is renamed twice")
+    return TableMapping(old, new, tuple(renames), tuple(adds), tuple(defaults))
+
+
+def _rename_column(r, w: str) -> RenameColumn:
+    _check_keys(r, {"from", "to", "not_null", "fill_nulls"}, w)
+    fill = _expect(r, "fill_nulls", str, w, False)
+    if fill is not None:
+        _text_literal(fill, w, "fill_nulls")
+    return RenameColumn(validate_identifier(_expect(r, "from", str, w), f"{w} 'from'"),
+                        validate_identifier(_expect(r, "to", str, w), f"{w} 'to'"),
+                        bool(_expect(r, "not_null", bool, w, False, False)), fill)
+
+
+def _add_column(a, w: str, enums: dict[str, EnumSpec]) -> AddColumn:
+    _check_keys(a, {"name", "type", "not_null", "default", "references"}, w)
+    name = validate_identifier(_expect(a, "name", str, w), f"{w} name")
+    typ, is_enum = _type(_expect(a, "type", str, w), enums, w)
+    not_null = bool(_expect(a, "not_null", bool, w, False, False))
+    default = _default(a.get("default"), w)
+    if is_enum and default is not None and default not in enums[typ].values:
+        raise MappingError(f"{w}: default {default!r} is not a value of enum {typ!r}")
+    if not_null and default is None:
+        raise MappingError(f"{w}: a NOT NULL column added to a table with rows needs a default")
+    ref = _references(a["references"], w) if "references" in a else None
+    return AddColumn(name, typ, is_enum, not_null, default, ref)
+
+
+def _references(rr, w: str) -> ForeignKeyRef:
+    _check_keys(rr, {"table", "column", "on_delete", "on_update"}, f"{w} references")
+    on_delete = str(rr.get("on_delete", "RESTRICT")).upper()
+    on_update = str(rr.get("on_update", "CASCADE")).upper()
+    if on_delete not in FK_ACTIONS or on_update not in FK_ACTIONS:
+        raise MappingError(f"{w}: on_delete/on_update must be one of {', '.join(sorted(FK_ACTIONS))}")
+    return ForeignKeyRef(validate_identifier(_expect(rr, "table", str, w), f"{w} references.table"),
+                         validate_identifier(_expect(rr, "column", str, w), f"{w} references.column"),
+                         on_delete, on_update)
+
+
+def _check_table_names(tables: list[TableMapping], enums: dict[str, EnumSpec], source: str) -> None:
+    """No table renamed twice, no two tables to one name, no chain or swap, no enum
+    named like a table (a table's row type has the table's name)."""
     olds = [t.old for t in tables]
     news = [t.new for t in tables]
     for name in set(olds):
@@ -390,12 +406,9 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     chained = set(olds) & set(news)
     if chained:
         raise MappingError(f"{source}: {sorted(chained)[0]!r} is both renamed and a rename target; chains and swaps are refused")
-    for name in enums:  # a table's row type has the table's name: CREATE TYPE would fail
+    for name in enums:  # CREATE TYPE would fail
         if name in olds or name in news:
             raise MappingError(f"{source}: enum {name!r} has the name of a table the mapping renames")
-    service = _service(data["service"], source, base_dir) if "service" in data else ServiceSpec()
-    merge = _merge(data["merge"], source) if "merge" in data else None
-    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service, merge, rename_prefixed)
 
 
 def _merge(d, source: str) -> MergeSpec:
