@@ -14,7 +14,7 @@ import secrets
 
 from psycopg2.extras import Json
 
-from .naming import q, qq
+from ..naming import q, qq
 
 FALLBACK = ("runbook", "audit_log")
 
