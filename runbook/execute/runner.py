@@ -214,7 +214,7 @@ class Runner:
                                  tuple(checks), None, window, wait, attempts, log_file=ctx.logname(),
                                  timings=dict(ctx.timings))
             # -- phase 1: prepare, online ------------------------------------------------
-            online = Online(ctx)  # (the tables are named to a lock timeout from the lock phase on)
+            online = Online(ctx)  # no tables yet: a lock timeout here names no blocker (as it always did)
             for op in plan.phase(PREPARE):
                 step_no += 1
                 fault(step_no, "before")
