@@ -121,7 +121,7 @@ class Analysis:
 
 def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/backups") -> Analysis:
     """Read the database and build the plan, changing nothing."""
-    from .backup import dump_problems, free_bytes
+    from .execute.backup import dump_problems, free_bytes
 
     url = resolve_url(url)
     m = as_mapping(mapping)
@@ -306,7 +306,6 @@ def rollback(url: str | None = None, mapping=None, *, drop_added_columns: bool =
 def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud: bool = True) -> Verification:
     """Check the database against the baseline of the last migration (spec 9.1)."""
     from . import state
-    from .execute import build_plan_from_ops
     from .ops import op_from_dict
 
     url = resolve_url(url)
@@ -318,7 +317,7 @@ def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud:
             raise WrongState("nothing to verify: no completed runbook migration is recorded in this database")
         ops = tuple(op_from_dict(d) for d in run["plan"])
         snap = inspect(conn)
-        p = build_plan_from_ops(snap, m, ops)
+        p = Plan.from_ops(snap, m, ops)
         v = verify_state(conn, snap, p, run["baseline"], quiesced=quiesced, url=url if crud else None,
                          service=m.service)
         # the names left as they were (custom ones, those with the old table's prefix), and
@@ -339,7 +338,7 @@ def restore(url: str | None, backup_path: str, *, confirm: bool = False) -> dict
 
     Without ``confirm`` it only says what it would overwrite.
     """
-    from .backup import list_backup, restore_backup
+    from .execute.backup import list_backup, restore_backup
     from .errors import BackupFailed
 
     url = resolve_url(url)

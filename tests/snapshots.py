@@ -7,7 +7,7 @@ import subprocess
 
 import psycopg2
 
-from runbook.backup import _env_and_url, _tool
+from runbook.execute.backup import _env_and_url, _tool
 from runbook.naming import qq
 
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import pytest
 from psycopg2.extensions import make_dsn, parse_dsn
 
-from runbook.backup import _env_and_url
+from runbook.execute.backup import _env_and_url
 from runbook.cli import main
 from runbook.connection import (DEFAULT_CONNECT_TIMEOUT, connect, connection, password_of, redact, resolve_url, scrub,
                                 with_default_sslmode)

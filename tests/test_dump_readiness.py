@@ -19,7 +19,7 @@ import psycopg2
 import pytest
 
 import runbook
-from runbook.backup import BackupJob, dump_problems
+from runbook.execute.backup import BackupJob, dump_problems
 from runbook.errors import BackupFailed
 from runbook.naming import q, qq
 from snapshots import state

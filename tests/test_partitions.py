@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 import runbook
-from runbook.backup import BackupJob, data_tables, list_backup
+from runbook.execute.backup import BackupJob, data_tables, list_backup
 from runbook.catalog.inspect import inspect
 from runbook.errors import BackupFailed, ConflictError
 from runbook.mapping import load_mapping

@@ -797,7 +797,7 @@ def test_rollback_stops_when_its_backup_cannot_be_written(db, workdir):
 
 def test_a_backup_stopped_before_it_is_needed_leaves_no_process_and_no_file(db, workdir):
     """What migrate does when it stops after pg_dump started (an interrupt, a failed baseline)."""
-    from runbook.backup import BackupJob
+    from runbook.execute.backup import BackupJob
 
     _, url = db
     job = BackupJob(url, workdir / "backups", "stopped", int(scalar(url, "SHOW server_version_num")))
@@ -1033,10 +1033,10 @@ def test_fill_value_of_the_wrong_type_fails_with_one_line(db, workdir, original)
 
 def test_two_runs_in_one_second_with_a_seeded_random(db, workdir, monkeypatch):
     """Found by the fuzz (hypothesis seeds `random`): run ids must not come from it."""
-    import runbook.execute
+    import runbook.execute.context
 
     _, url = db
-    monkeypatch.setattr(runbook.execute, "_stamp", lambda: "20260101T000000Z")  # both runs in the same second
+    monkeypatch.setattr(runbook.execute.context, "_stamp", lambda: "20260101T000000Z")  # both runs in the same second
     monkeypatch.setenv("RUNBOOK_FAULT", "fail:3")  # the first run fails in its lock phase, after recording itself
     random.seed(0)
     rc, _, err = cli("migrate", *_args(url, workdir, "--no-backup"))

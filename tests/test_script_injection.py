@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import runbook
-from runbook.backup import _env_and_url, _tool
+from runbook.execute.backup import _env_and_url, _tool
 from runbook.errors import ConflictError, MappingError
 from runbook.mapping import parse_mapping
 from runbook.ops import CreateEnum, FillNulls, RenameTrigger, SetDefault

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import runbook
-from runbook.backup import _env_and_url, _tool
+from runbook.execute.backup import _env_and_url, _tool
 from runbook.plan import MIGRATION_FILE, ROLLBACK_FILE
 from snapshots import scalar, state
 

@@ -103,7 +103,7 @@ def cmd_analyze(a) -> int:
         print(f"\nThe backup cannot be taken: pg_dump would fail ({len(an.dump_problems)} problems):")
         for p_ in an.dump_problems:
             print(f"  {p_}")
-        from ..backup import problems_line
+        from ..execute.backup import problems_line
 
         print(f"runbook: the backup cannot be taken: {problems_line(list(an.dump_problems), 1)}", file=sys.stderr)
     return code

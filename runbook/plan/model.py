@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._version import __version__
-from ..errors import ConflictError, UnsafeFunction
+from ..catalog.inspect import Snapshot
+from ..errors import ConflictError, UnsafeFunction, WrongState
+from ..mapping import Mapping
 from ..naming import literal, qq
-from ..ops import FINISH, LOCK, PREPARE, Op, dollar_quote
+from ..ops import FINISH, LOCK, PREPARE, Op, dollar_quote, op_from_dict
 
 MIGRATION_FILE = "rename-tables-to-snake-case.sql"
 ROLLBACK_FILE = "rollback-table-rename.sql"
@@ -165,6 +167,47 @@ class Plan:
              "sql": ";\n".join(op.statements()) + ";"}
             for i, op in enumerate(self.ops)
         ]
+
+    # -- a plan that ran, read back from runbook.runs -------------------------------------
+    @classmethod
+    def from_ops(cls, snap: Snapshot, mapping: Mapping, ops: tuple[Op, ...],
+                 lock_tables: tuple[str, ...] = ()) -> Plan:
+        """A recorded run's operations, with the mapping's tables as they are now (for its
+        reverse and its verification)."""
+        states = []
+        for t in mapping.tables:
+            now = snap.table(mapping.schema, t.new) or snap.table(mapping.schema, t.old)
+            states.append(TableState(t.old, t.new, "done" if snap.table(mapping.schema, t.new) else "todo",
+                                     now.oid if now else None))
+        return cls(mapping.schema, ops, tuple(states), (), (), tuple(lock_tables), mapping.audit_table)
+
+    @classmethod
+    def from_stored(cls, snap: Snapshot, mapping: Mapping, run: dict) -> Plan:
+        """The plan a recorded run (a row of ``runbook.runs``, as :func:`runbook.state.last_run`
+        reads it) ran, refused unless every operation validates itself and the plan still
+        has the fingerprint recorded with it (a plan edited in ``runbook.runs`` is not run
+        again)."""
+        try:
+            ops = tuple(op_from_dict(d) for d in run["plan"])
+            lock_tables = run.get("lock_tables")
+            if lock_tables is not None and not all(isinstance(t, str) for t in lock_tables):
+                raise TypeError("lock_tables")
+            plan = cls.from_ops(snap, mapping, ops, lock_tables=tuple(lock_tables or ()))
+            fingerprint = plan.fingerprint
+        except Exception as exc:
+            # an operation that does not validate says why (op_from_dict); anything else, its type
+            why = " ".join(str(exc).split())[:300] if isinstance(exc, ValueError) and str(exc) else type(exc).__name__
+            raise WrongState(f"the plan recorded for migration {run['id']} cannot be read ({why}); "
+                             "it is not run; nothing was changed") from None
+        if run.get("lock_tables") is None:
+            raise WrongState(f"migration {run['id']} was recorded by an older runbook, without what its fingerprint "
+                             "covers: its stored plan cannot be checked, so it is not run; nothing was changed "
+                             "(sql/rollback-table-rename.sql, reviewed, undoes it)")
+        if fingerprint != run["fingerprint"]:
+            raise WrongState(f"the plan recorded for migration {run['id']} does not match its fingerprint "
+                             f"(recorded {str(run['fingerprint'])[:12]}, its operations give {fingerprint[:12]}): it "
+                             "was changed after it ran and is not trusted; nothing was changed")
+        return plan
 
 
 def raise_for_blockers(plan: Plan) -> None:

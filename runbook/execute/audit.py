@@ -9,12 +9,11 @@ table, rows go to ``runbook.audit_log``. Nothing written here contains a URL or 
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from psycopg2.extras import Json
 
-from .naming import q, qq
+from ..naming import q, qq
 
 FALLBACK = ("runbook", "audit_log")
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from psycopg2.extensions import make_dsn, parse_dsn
 
-from .catalog.inspect import query
-from .connection import scrub
-from .errors import BackupFailed, ToolMissing
-from .server import client_bin_dir
+from ..catalog.inspect import query
+from ..connection import scrub
+from ..errors import BackupFailed, ToolMissing
+from ..server import client_bin_dir
 
 
 @dataclass(frozen=True)
