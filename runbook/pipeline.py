@@ -593,8 +593,7 @@ class Pipeline:
         if not self.url:
             if not self.profile.use_demo_when_no_url:
                 raise BadInput(f"no database URL: the environment variable {self.url_env} is not set")
-            from .demo import demo_server
-            from .report import demo_dir
+            from .demo.database import demo_dir, demo_server
 
             info = demo_server(demo_dir())
             self.url = info["url"]

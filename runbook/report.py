@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from ._version import __version__
 from .connection import redact
+from .demo.database import demo_dir, demo_server, project_root
 from .errors import BadInput, RollbackFailed, VerificationFailed
 
 with warnings.catch_warnings():
@@ -157,24 +158,6 @@ class DatabaseURL(str):
         p.text(repr(self))
 
 
-def project_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: the working directory) holding
-    runbook's ``pyproject.toml``; the working directory when there is none. Notebooks
-    run with their own folder as working directory (JupyterLab, nbval)."""
-    here = (start or Path.cwd()).absolute()
-    for d in (here, *here.parents):
-        p = d / "pyproject.toml"
-        if p.is_file() and 'name = "runbook"' in p.read_text(errors="replace"):
-            return d
-    return here
-
-
-def demo_dir() -> Path:
-    """Where the embedded demo server lives: ``$RUNBOOK_DEMO_DIR`` or ``<project>/.runbook/demo``."""
-    env = os.environ.get("RUNBOOK_DEMO_DIR")
-    return Path(env) if env else project_root() / ".runbook" / "demo"
-
-
 def database_url(env_var: str = "DATABASE_URL", *, allow_demo: bool = True, demo_messages: int = 10000) -> DatabaseURL:
     """The URL held by the environment variable named ``env_var``.
 
@@ -187,8 +170,6 @@ def database_url(env_var: str = "DATABASE_URL", *, allow_demo: bool = True, demo
         return DatabaseURL(url)
     if not allow_demo:
         raise BadInput(f"no database URL: the environment variable {env_var} is not set")
-    from .demo import demo_server
-
     info = demo_server(demo_dir(), messages=demo_messages)
     return DatabaseURL(info["url"])
 
