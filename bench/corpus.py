@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import corpus  # noqa: E402
-from runbook.server import LocalServer  # noqa: E402
+from runbook.demo.server import LocalServer  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -40,7 +40,7 @@ import psycopg2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runbook import fixture  # noqa: E402
+from runbook.demo import fixture  # noqa: E402
 from runbook.api import migrate  # noqa: E402
 from runbook.merge import MESSAGE_ID_PREFIX, PLACEHOLDER_TITLE, merge_legacy  # noqa: E402
 from runbook.naming import q  # noqa: E402
@@ -157,7 +157,7 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="runbook-bench-")
     admin = a.admin_url
     if not admin:
-        from runbook.server import LocalServer
+        from runbook.demo.server import LocalServer
 
         srv = LocalServer.create(Path(tmp) / "pg").start()
         admin = srv.url("postgres")

@@ -61,9 +61,10 @@ import psycopg2.errors
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runbook import fixture  # noqa: E402
+from runbook.demo import fixture  # noqa: E402
+from runbook.demo.server import LocalServer  # noqa: E402
 from runbook.naming import q  # noqa: E402
-from runbook.server import LocalServer, client_bin_dir  # noqa: E402
+from runbook.pgbin import client_bin_dir  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGET_LOCK_MS = 20.0

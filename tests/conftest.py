@@ -59,7 +59,7 @@ def pg(tmp_path_factory) -> TestServer:
     if ext:
         yield TestServer(ext)
         return
-    from runbook.server import LocalServer
+    from runbook.demo.server import LocalServer
 
     # Not under pytest's basetemp: another pytest session on the machine prunes old
     # basetemps, and would delete a running server's data folder.
@@ -77,7 +77,7 @@ def pg(tmp_path_factory) -> TestServer:
 def reference_template(pg) -> str:
     """A database holding the reference legacy database at 1k messages, used as a
     template: each test gets its own copy in milliseconds."""
-    from runbook import fixture
+    from runbook.demo import fixture
 
     name = pg.create_db()
     fixture.build(pg.url(name), messages=1000)

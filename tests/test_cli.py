@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from runbook.cli import main
-from runbook.server import free_port
+from runbook.demo.server import free_port
 from snapshots import execute, scalar, state
 
 

@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 
 import runbook
-from runbook import fixture
+from runbook.demo import fixture
 from runbook.errors import ConcurrentRun, ConflictError, MigrationFailed, UnsafeFunction, WrongState
 from runbook.execute import ADVISORY_KEY
 from snapshots import audit_events, execute, rows, scalar, state
@@ -108,7 +108,7 @@ def test_rollback_dropping_added_columns_dumps_their_tables_first(ref_db, tmp_pa
     of exactly the tables whose columns the rollback drops."""
     import subprocess
 
-    from runbook.server import client_bin_dir
+    from runbook.pgbin import client_bin_dir
 
     runbook.migrate(ref_db, **opts(tmp_path))
     execute(ref_db, "UPDATE users SET role = 'ADMIN' WHERE id = (SELECT min(id) FROM users)")

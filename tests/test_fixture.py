@@ -1,5 +1,5 @@
 """Tests of the reference legacy database (runbook/data/reference_schema.sql)
-and its generator (runbook.fixture), against a real PostgreSQL server.
+and its generator (runbook.demo.fixture), against a real PostgreSQL server.
 
 Uses the ``empty_db`` fixture from conftest.py: the libpq URL of a brand-new
 empty database.
@@ -15,7 +15,7 @@ import psycopg2
 import psycopg2.extensions
 import pytest
 
-from runbook import fixture as fx
+from runbook.demo import fixture as fx
 
 N = 2000  # messages for most tests: 200 sessions, 20 users, 20 rows per satellite
 

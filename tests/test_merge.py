@@ -16,7 +16,7 @@ import time
 import psycopg2
 import pytest
 
-from runbook import fixture
+from runbook.demo import fixture
 from runbook.api import migrate
 from runbook.connection import password_of
 from runbook.errors import BadInput, ConcurrentRun, WrongState

@@ -460,7 +460,7 @@ def test_health_check_failure_is_reported_and_fails_the_run(ref_db, workdir, hoo
 
 def test_demo_command_runs_the_development_pipeline_on_the_embedded_server(workdir):
     """`runbook demo` (the README's main command): a complete, verified archive."""
-    from runbook.server import LocalServer
+    from runbook.demo.server import LocalServer
 
     base = workdir / ".runbook" / "demo"
     try:

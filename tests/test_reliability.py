@@ -36,7 +36,7 @@ import pytest
 from runbook.cli import main as cli_main
 from runbook.execute import ADVISORY_KEY
 from runbook.naming import literal, q
-from runbook.server import client_bin_dir
+from runbook.pgbin import client_bin_dir
 
 RUNBOOK = Path(sys.executable).with_name("runbook")
 PG_DUMP = client_bin_dir() / "pg_dump"

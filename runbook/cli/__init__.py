@@ -23,10 +23,10 @@ DEMO_DIR = Path(os.environ.get("RUNBOOK_DEMO_DIR", ".runbook/demo"))
 # -- commands ------------------------------------------------------------------------------
 
 def cmd_demo_db(a) -> int:
-    from ..demo import demo_server
+    from ..demo.database import demo_server
 
     if a.stop:
-        from ..server import LocalServer
+        from ..demo.server import LocalServer
 
         if (Path(a.dir) / "pgdata" / "PG_VERSION").exists():
             LocalServer.create(Path(a.dir)).stop()
@@ -51,7 +51,7 @@ def cmd_demo(a) -> int:
     The demo executes (development's ``dryRunDefault`` would only plan) and takes a
     backup (development's ``autoBackup`` is off), so that the archive shows every part.
     """
-    from ..demo import demo_server
+    from ..demo.database import demo_server
     from ..pipeline import run_pipeline
 
     info = demo_server(Path(a.dir), messages=a.messages, reseed=True)

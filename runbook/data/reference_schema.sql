@@ -4,11 +4,11 @@
 -- Written the way `prisma migrate` emits SQL (quoted PascalCase names, TEXT
 -- cuid ids, TIMESTAMP(3), JSONB, Prisma's constraint and index names).  Each
 -- "-- Migration: <name>" section is one migration.sql; "_prisma_migrations"
--- holds their sha256 checksums (see runbook.fixture).  The satellite tables of
--- the second migration are rendered by runbook.fixture.satellite_ddl(); a test
+-- holds their sha256 checksums (see runbook.demo.fixture).  The satellite tables of
+-- the second migration are rendered by runbook.demo.fixture.satellite_ddl(); a test
 -- checks that this file and that function agree.
 --
--- Loaded by runbook.fixture.create_schema(); schema "public".
+-- Loaded by runbook.demo.fixture.create_schema(); schema "public".
 
 -- Created by prisma migrate itself before the first migration.
 CREATE TABLE _prisma_migrations (

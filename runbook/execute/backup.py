@@ -27,7 +27,7 @@ from psycopg2.extensions import make_dsn, parse_dsn
 from ..catalog.inspect import query
 from ..connection import scrub
 from ..errors import BackupFailed, ToolMissing
-from ..server import client_bin_dir
+from ..pgbin import client_bin_dir
 
 
 @dataclass(frozen=True)

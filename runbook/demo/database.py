@@ -1,17 +1,36 @@
 """The embedded demo server: a real PostgreSQL in a project-local folder, seeded with
-the reference legacy database (``runbook demo-db``)."""
+the reference legacy database (``runbook demo-db``), and where that folder is."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import psycopg2
 
-from .connection import redact
-from .naming import q
+from ..connection import redact
+from ..naming import q
 from .server import LocalServer
 
 DEMO_DB = "personalAI"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: the working directory) holding
+    runbook's ``pyproject.toml``; the working directory when there is none. Notebooks
+    run with their own folder as working directory (JupyterLab, nbval)."""
+    here = (start or Path.cwd()).absolute()
+    for d in (here, *here.parents):
+        p = d / "pyproject.toml"
+        if p.is_file() and 'name = "runbook"' in p.read_text(errors="replace"):
+            return d
+    return here
+
+
+def demo_dir() -> Path:
+    """Where the embedded demo server lives: ``$RUNBOOK_DEMO_DIR`` or ``<project>/.runbook/demo``."""
+    env = os.environ.get("RUNBOOK_DEMO_DIR")
+    return Path(env) if env else project_root() / ".runbook" / "demo"
 
 
 def demo_server(base: Path, *, messages: int = 10000, reseed: bool = False, dbname: str = DEMO_DB) -> dict:
