@@ -443,7 +443,7 @@ class Runner:
             if job is not None and self.opt.crud_check and self.mapping.service.configured:
                 # the verification's service check: import it while pg_dump works (here, not
                 # on a thread: concurrent imports of one package can fail)
-                importlib.import_module("runbook.service")
+                importlib.import_module("runbook.compat.service")
             if job is not None:  # pg_dump and its server process have the CPUs: no parallel workers
                 with conn.cursor() as cur:
                     cur.execute("SET max_parallel_workers_per_gather = 0")

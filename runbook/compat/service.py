@@ -24,7 +24,9 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 
-from .naming import q, qq
+from ..naming import q, qq
+from ..prisma import Call
+from .types import expected_type
 
 #: SQLSTATEs our made-up values can cause on a database the migration did not break: a
 #: value a CHECK, a unique or exclusion constraint, a foreign key or a type's range refuses.
@@ -89,15 +91,11 @@ def _table(model, db_schema: str) -> str:
 
 
 def _client_generated(f) -> bool:
-    from .prisma import Call
-
     return isinstance(f.default, Call) and f.default.name in _CLIENT_GENERATED
 
 
 def _value(f, schema, token: str, db_schema: str = "public"):
     """A value the client could send for field ``f``, and the SQL type to cast it to."""
-    from .compat import expected_type
-
     typ = expected_type(f, schema, db_schema)
     if f.list:
         return "{}", typ
@@ -269,7 +267,7 @@ def run_crud_check(url: str, service, db_schema: str) -> tuple[bool | None, str]
     :class:`runbook.mapping.ServiceSpec`); (None, why) when it cannot run."""
     import psycopg2
 
-    from .connection import connect
+    from ..connection import connect
 
     schema = service.load_schema()
     if schema is None:
