@@ -297,12 +297,13 @@ def _model_for(schema, table: str, S: str):
 def _m2m_relations(schema) -> dict[str, tuple[str, list]]:
     """Implicit many-to-many relations of the Prisma schema: join table (``_`` + the
     relation's name) -> (relation name, [(model, field)] of both sides)."""
-    from .compat import _implicit_m2m
+    from .prisma import implicit_many_to_many
 
     out: dict[str, tuple[str, list]] = {}
     if schema is None:
         return out
-    for a, b, name in _implicit_m2m(schema):
+    for r in implicit_many_to_many(schema):
+        a, b, name = r.a, r.b, r.relation
         sides = []
         for m, other in ((a, b), (b, a)) if a.name != b.name else ((a, a),):
             for f in m.relation_fields():

@@ -1,7 +1,7 @@
 """SQLAlchemy models of the AI Assistant's schema (spec 3.1), exactly, and nothing more.
 
 The test suite's stand-in for the demo service (the engine checks any service through
-its Prisma schema: runbook.service).
+its Prisma schema: runbook.compat.service).
 
 They know only what the service's Prisma client knows: no legacy column. Whatever
 works through them works for the service; whatever fails through them (a NOT NULL

@@ -98,7 +98,7 @@ def test_the_crud_check_fails_when_the_service_cannot_insert(notes_db, notes_map
     import runbook
     from runbook.connection import connect
     from runbook.mapping import load_mapping
-    from runbook.service import crud_check
+    from runbook.compat.service import crud_check
 
     runbook.migrate(notes_db, notes_mapping, backup_dir=str(tmp_path / "b"), log_dir=str(tmp_path / "l"),
                     progress=False)

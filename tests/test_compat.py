@@ -19,8 +19,11 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from prisma_ddl import render_ddl
+
 from runbook import compat, mapping, prisma
 from runbook.api import migrate
+from runbook.compat.defaults import norm_expr
 from runbook.connection import password_of
 from runbook.errors import BadInput
 
@@ -44,7 +47,7 @@ def execute(url: str, *statements: str) -> None:
 def build(url: str, schema: prisma.Schema, *, extensions=(), replace: dict | None = None) -> None:
     """Create ``schema``'s tables as prisma migrate would (render_ddl)."""
     stmts = [f"CREATE EXTENSION IF NOT EXISTS {e}" for e in extensions]
-    for s in compat.render_ddl(schema):
+    for s in render_ddl(schema):
         for a, b in (replace or {}).items():
             s = s.replace(a, b)
         stmts.append(s)
@@ -94,7 +97,7 @@ def test_expected_types_follow_prisma_migrate():
 
 
 def test_default_expressions_are_normalised():
-    n = compat._norm_expr
+    n = norm_expr
     assert n("'USER'::\"UserRole\"") == "user"
     assert n("'member'::auth.account_role") == "member"
     assert n("'EUR'::shop.\"Currency\"") == "eur"
@@ -105,7 +108,7 @@ def test_default_expressions_are_normalised():
 
 
 def test_render_ddl_is_prisma_shaped():
-    ddl = compat.render_ddl(mapping.default_target_schema())
+    ddl = render_ddl(mapping.default_target_schema())
     assert "CREATE TYPE public.\"UserRole\" AS ENUM ('USER', 'ADMIN')" in ddl
     assert any(s.startswith("CREATE TABLE public.chat_messages (") and 'CONSTRAINT chat_messages_pkey PRIMARY KEY (id)'
                in s for s in ddl)

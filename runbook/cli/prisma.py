@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from ..compat import BLOCKER, INFO, WARNING, Compatibility, _load_schema, check, predict
+from ..compat import BLOCKER, INFO, WARNING, Compatibility, check, load_schema, predict
 from ..errors import BadInput
 from ..health import DEFAULT_HEALTH_URL, test_ai_assistant_connection
 from ..mapping import load_mapping
@@ -55,7 +55,7 @@ def _service_target(a):
         raise BadInput(f"no target schema: give --target-schema FILE, or a mapping whose [service] names one "
                        f"({m.source} has none)")
     if written is not None:
-        sch, _ = _load_schema(target)
+        sch, _ = load_schema(target)
         unknown = [w for w in written if not sch.has_model(w)]
         if unknown:
             raise BadInput(f"--writes names {', '.join(unknown)}, not a model of the schema "

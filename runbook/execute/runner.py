@@ -167,7 +167,7 @@ class Runner:
         if backup_running and ctx.opt.crud_check and ctx.mapping.service.configured:
             # the verification's service check: import it while pg_dump works (here, not
             # on a thread: concurrent imports of one package can fail)
-            importlib.import_module("runbook.service")
+            importlib.import_module("runbook.compat.service")
         if backup_running:  # pg_dump and its server process have the CPUs: no parallel workers
             with conn.cursor() as cur:
                 cur.execute("SET max_parallel_workers_per_gather = 0")

@@ -261,7 +261,8 @@ def _start_crud(url: str, service, S: str):
     from concurrent.futures import ThreadPoolExecutor
 
     # imported here, before the thread starts: concurrent imports of one package can fail
-    from .. import compat, prisma, service as _service  # noqa: F401
+    from .. import prisma  # noqa: F401
+    from ..compat import service as _service
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-crud")
     crud = pool.submit(_service.run_crud_check, url, service, S)
