@@ -317,78 +317,104 @@ def _m2m_relations(schema) -> dict[str, tuple[str, list]]:
 
 def propose(snap, conn, c: Checked) -> tuple[list[TableProposal], list[str], list[str], list[str]]:
     """Tables to rename with their new names; conflicts; skipped tables; notes."""
-    o = c.opts
-    S = o.schema
     conflicts: list[str] = []
     notes: list[str] = []
     picked, skipped = _candidates(snap, c)
     m2m_rel = _m2m_relations(c.prisma)
     props: list[TableProposal] = []
     for t, m2m in picked:
-        try:
-            validate_identifier(t.name, "table")
-        except InvalidIdentifier as exc:
-            conflicts.append(f"{exc} (--exclude it)")
+        p = _table_proposal(snap, c, t, m2m, conflicts, skipped)
+        if p is None:
             continue
-        pnotes: list[str] = []
-        if m2m:
-            rel = snake(t.name[1:])
-            new = "_" + rel
-        else:
-            rel = None
-            new = target_name(t.name, o.convention)
-            new = _reserved_fix(new, o.reserved, f"table {t.name!r}", conflicts, pnotes)
-        if new == t.name:
-            skipped.append(f"{t.name} (already its target name)")
-            continue
-        if len(new.encode()) > MAX_IDENTIFIER_BYTES:
-            conflicts.append(f"table {t.name!r} would become {new[:40]!r}..., {len(new.encode())} bytes "
-                             f"(PostgreSQL keeps {MAX_IDENTIFIER_BYTES})")
-            continue
-        p = TableProposal(t.name, new, "m2m" if m2m else "table", t.oid, None, False, t.total_bytes, notes=pnotes)
-        p.relation = rel
-        for fk in snap.foreign_keys_in(t.oid):
-            src = snap.table_by_oid(fk.table_oid)
-            p.fks_in.append(f"{qq(src.schema, src.name) if src else fk.table_oid}: {fk.name}: {fk.definition}")
-        if o.columns and not m2m:
-            have = {col.name for col in t.columns}
-            produced: dict[str, str] = {}
-            for col in t.columns:
-                nc = snake(col.name)
-                if nc == col.name:
-                    produced.setdefault(nc, col.name)
-                    continue
-                try:
-                    validate_identifier(col.name, "column")
-                except InvalidIdentifier as exc:
-                    conflicts.append(f"table {t.name!r}: {exc}")
-                    continue
-                nc = _reserved_fix(nc, o.reserved, f"column {t.name}.{col.name}", conflicts, p.notes)
-                if len(nc.encode()) > MAX_IDENTIFIER_BYTES:
-                    conflicts.append(f"column {t.name}.{col.name} would become a name of {len(nc.encode())} bytes")
-                    continue
-                if nc in have:
-                    conflicts.append(f"column {t.name}.{col.name} would become {nc!r}, a column the table has")
-                    continue
-                if nc in produced:
-                    conflicts.append(f"columns {t.name}.{produced[nc]} and {t.name}.{col.name} would both become {nc!r}")
-                    continue
-                produced[nc] = col.name
-                p.columns.append((col.name, nc))
+        if c.opts.columns and not m2m:
+            _propose_columns(t, c.opts.reserved, p, conflicts)
         if c.prisma is not None:
-            if m2m:
-                if t.name in m2m_rel:
-                    p.model = " <-> ".join(f"{m.name}.{f.name}" for m, f in m2m_rel[t.name][1])
-                else:
-                    p.notes.append(f"no implicit many-to-many relation of the Prisma schema uses {t.name!r}")
-            else:
-                m = _model_for(c.prisma, t.name, S)
-                if m is None:
-                    p.notes.append("no model of the Prisma schema maps this table: nothing is written for it there")
-                else:
-                    p.model = m.name
+            _prisma_model(c, t, m2m, m2m_rel, p)
         props.append(p)
-    # rows
+    _count_rows(snap, conn, props)
+    _collisions(snap, c.opts.schema, props, conflicts)
+    _notes(snap, c, props, notes)
+    return props, conflicts, skipped, notes
+
+
+def _table_proposal(snap, c: Checked, t, m2m: bool, conflicts: list[str], skipped: list[str]) -> TableProposal | None:
+    """The table's new name (a join table keeps its ``_`` prefix), or None with the
+    reason in ``conflicts`` or ``skipped``; with the foreign keys that reference it."""
+    o = c.opts
+    try:
+        validate_identifier(t.name, "table")
+    except InvalidIdentifier as exc:
+        conflicts.append(f"{exc} (--exclude it)")
+        return None
+    pnotes: list[str] = []
+    if m2m:
+        rel = snake(t.name[1:])
+        new = "_" + rel
+    else:
+        rel = None
+        new = target_name(t.name, o.convention)
+        new = _reserved_fix(new, o.reserved, f"table {t.name!r}", conflicts, pnotes)
+    if new == t.name:
+        skipped.append(f"{t.name} (already its target name)")
+        return None
+    if len(new.encode()) > MAX_IDENTIFIER_BYTES:
+        conflicts.append(f"table {t.name!r} would become {new[:40]!r}..., {len(new.encode())} bytes "
+                         f"(PostgreSQL keeps {MAX_IDENTIFIER_BYTES})")
+        return None
+    p = TableProposal(t.name, new, "m2m" if m2m else "table", t.oid, None, False, t.total_bytes, notes=pnotes)
+    p.relation = rel
+    for fk in snap.foreign_keys_in(t.oid):
+        src = snap.table_by_oid(fk.table_oid)
+        p.fks_in.append(f"{qq(src.schema, src.name) if src else fk.table_oid}: {fk.name}: {fk.definition}")
+    return p
+
+
+def _propose_columns(t, reserved, p: TableProposal, conflicts: list[str]) -> None:
+    """The table's columns in snake_case, refused where a name is invalid, too long,
+    taken, or produced twice."""
+    have = {col.name for col in t.columns}
+    produced: dict[str, str] = {}
+    for col in t.columns:
+        nc = snake(col.name)
+        if nc == col.name:
+            produced.setdefault(nc, col.name)
+            continue
+        try:
+            validate_identifier(col.name, "column")
+        except InvalidIdentifier as exc:
+            conflicts.append(f"table {t.name!r}: {exc}")
+            continue
+        nc = _reserved_fix(nc, reserved, f"column {t.name}.{col.name}", conflicts, p.notes)
+        if len(nc.encode()) > MAX_IDENTIFIER_BYTES:
+            conflicts.append(f"column {t.name}.{col.name} would become a name of {len(nc.encode())} bytes")
+            continue
+        if nc in have:
+            conflicts.append(f"column {t.name}.{col.name} would become {nc!r}, a column the table has")
+            continue
+        if nc in produced:
+            conflicts.append(f"columns {t.name}.{produced[nc]} and {t.name}.{col.name} would both become {nc!r}")
+            continue
+        produced[nc] = col.name
+        p.columns.append((col.name, nc))
+
+
+def _prisma_model(c: Checked, t, m2m: bool, m2m_rel: dict, p: TableProposal) -> None:
+    """The Prisma model (or implicit many-to-many relation) that maps the table."""
+    if m2m:
+        if t.name in m2m_rel:
+            p.model = " <-> ".join(f"{m.name}.{f.name}" for m, f in m2m_rel[t.name][1])
+        else:
+            p.notes.append(f"no implicit many-to-many relation of the Prisma schema uses {t.name!r}")
+        return
+    m = _model_for(c.prisma, t.name, c.opts.schema)
+    if m is None:
+        p.notes.append("no model of the Prisma schema maps this table: nothing is written for it there")
+    else:
+        p.model = m.name
+
+
+def _count_rows(snap, conn, props: list[TableProposal]) -> None:
+    """Exact counts for small tables, the planner's estimate for large ones."""
     with conn.cursor() as cur:
         for p in props:
             t = snap.table_by_oid(p.oid)
@@ -397,7 +423,10 @@ def propose(snap, conn, c: Checked) -> tuple[list[TableProposal], list[str], lis
                 p.rows, p.rows_exact = cur.fetchone()[0], True
             else:
                 p.rows, p.rows_exact = t.row_estimate, False
-    # collisions and taken names
+
+
+def _collisions(snap, S: str, props: list[TableProposal], conflicts: list[str]) -> None:
+    """Two tables to one name, or a new name another relation of the schema has."""
     by_new: dict[str, list[str]] = {}
     for p in props:
         by_new.setdefault(p.new, []).append(p.old)
@@ -411,7 +440,12 @@ def propose(snap, conn, c: Checked) -> tuple[list[TableProposal], list[str], lis
         if kind and not (kind == "table" and p.new in renamed):
             conflicts.append(f"table {p.old!r} would become {p.new!r}, which {'an' if kind[0] in 'aeiou' else 'a'} "
                              f"{kind} of schema {S!r} already is")
-    if o.columns:
+
+
+def _notes(snap, c: Checked, props: list[TableProposal], notes: list[str]) -> None:
+    """Columns left alone on tables not renamed; models whose table the schema lacks."""
+    S = c.opts.schema
+    if c.opts.columns:
         renamed_now = {p.old for p in props}
         for t in snap.tables:
             if t.schema == S and t.name not in renamed_now and t.name != PRISMA_MIGRATIONS and \
@@ -422,7 +456,6 @@ def propose(snap, conn, c: Checked) -> tuple[list[TableProposal], list[str], lis
         for m in c.prisma.models:
             if (m.schema is None or m.schema == S) and snap.table(S, m.db_name) is None:
                 notes.append(f"model {m.name} maps table {m.db_name!r}, which schema {S!r} does not have")
-    return props, conflicts, skipped, notes
 
 
 # ------------------------------------------------------------------------------ mapping text
