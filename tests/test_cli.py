@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 from urllib.parse import urlsplit, urlunsplit
@@ -113,6 +114,21 @@ def test_analyze_json_and_plan_files(ref_db, tmp_path, capsys, monkeypatch):
     assert f"sha256:{d['plan']['fingerprint']}" in fwd and f"sha256:{d['plan']['fingerprint']}" in back
     assert 'ALTER TABLE public."User" RENAME TO users;' in fwd
     assert 'ALTER TABLE public.users RENAME TO "User";' in back
+
+
+def test_plan_json_writes_the_scripts_only_where_out_says(ref_db, tmp_path, capsys, monkeypatch):
+    """`plan --json --out DIR` writes the two scripts there and names them; `plan --json`
+    alone writes nothing (not even sql/ in the working folder)."""
+    monkeypatch.setenv("DATABASE_URL", ref_db)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "plan", "--json")
+    assert code == 0 and json.loads(out)["files"] == [] and not (tmp_path / "sql").exists()
+    code, out, _ = run(capsys, "plan", "--json", "--out", str(tmp_path / "scripts"))
+    d = json.loads(out)
+    assert code == 0 and [Path(f).name for f in d["files"]] == ["rename-tables-to-snake-case.sql",
+                                                               "rollback-table-rename.sql"]
+    fwd = (tmp_path / "scripts" / "rename-tables-to-snake-case.sql").read_text()
+    assert f"sha256:{d['fingerprint']}" in fwd
 
 
 def test_migrate_verify_rollback_exit_codes(ref_db, tmp_path, capsys):

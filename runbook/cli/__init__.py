@@ -115,10 +115,11 @@ def cmd_plan(a) -> int:
 
     p = plan(a.database_url, a.mapping)
     raise_for_blockers(p)
-    if a.json:
-        _json({"fingerprint": p.fingerprint, "operations": p.as_rows()})
+    if a.json:  # the scripts only where --out names a folder: JSON alone writes nothing
+        files = p.write_scripts(a.out, drop_added=a.drop_added_columns) if a.out is not None else ()
+        _json({"fingerprint": p.fingerprint, "operations": p.as_rows(), "files": [str(f) for f in files]})
         return 0
-    fwd, back = p.write_scripts(a.out, drop_added=a.drop_added_columns)
+    fwd, back = p.write_scripts(a.out or "sql", drop_added=a.drop_added_columns)
     print(f"plan sha256:{p.fingerprint}: {len(p.ops)} operations")
     print(f"wrote {fwd}\nwrote {back}")
     return 0
@@ -286,8 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("plan", help="write sql/rename-tables-to-snake-case.sql and sql/rollback-table-rename.sql")
     common(sp)
-    sp.add_argument("--out", type=arg_path, default="sql")
-    sp.add_argument("--drop-added-columns", action="store_true")
+    sp.add_argument("--out", type=arg_path, default=None, metavar="DIR",
+                    help="folder for the two scripts (default sql/; with --json, written only when given)")
+    sp.add_argument("--drop-added-columns", action="store_true",
+                    help="the rollback script also drops the columns and types the migration added")
     sp.set_defaults(func=cmd_plan)
 
     sp = sub.add_parser("migrate", help="back up, migrate in one transaction, verify")
