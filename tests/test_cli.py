@@ -162,3 +162,20 @@ def test_no_traceback_from_the_installed_command(tmp_path):
     r = subprocess.run([sys.executable, "-m", "runbook.cli", "analyze"], capture_output=True, text=True,
                        env={"PATH": "/usr/bin:/bin"})
     assert r.returncode == 2 and "DATABASE_URL" in one_line(r.stderr)
+
+
+def test_progress_bars_finish(ref_db, tmp_path, capsys):
+    """The step bars of a rehearsal, a migration and a rollback end at their total: each
+    counts the steps it shows (a rehearsal runs no finish step, the rollback's NULLs are
+    restored after its lock window, with their own bar)."""
+    import re
+
+    common = ["--database-url", ref_db, "--backup-dir", str(tmp_path / "b"), "--log-dir", str(tmp_path / "l")]
+    for cmd in (["migrate", "--rehearse"], ["migrate"], ["rollback"]):
+        code, _, err = run(capsys, *cmd, *common)
+        assert code == 0, err
+        name = {"migrate": "rehearse" if "--rehearse" in cmd else "migrate", "rollback": "rollback"}[cmd[0]]
+        ends = re.findall(rf"{name}: +(\d+)%\|[^|]*\| (\d+)/(\d+)", err)
+        assert ends, err
+        pct, n, total = ends[-1]
+        assert (pct, n) == ("100", total), (cmd, ends[-1])

@@ -133,11 +133,14 @@ def rollback_plan(ctx: RunContext, plan: Plan, base: dict, *, drop_added: bool, 
         conn = connect(ctx.url, application_name="runbook", autocommit=True)
     try:
         rev = plan.reverse(drop_added)
-        bar = progress(len(rev.ops), "rollback", ctx.opt.progress)
+        in_lock = lock_plan(rev)
+        # the bar counts the steps of the lock window, the ones it shows finishing (the
+        # NULLs restored online after it have their own bars)
+        bar = progress(len(in_lock.ops), "rollback", ctx.opt.progress)
         try:
             # the rollback's audit row is written in its lock transaction; its fingerprint
             # is that of the reversed steps as the lock window runs them
-            window, wait, attempts = LockPhase(ctx).run(conn, lock_plan(rev), 0, bar, event="rollback")
+            window, wait, attempts = LockPhase(ctx).run(conn, in_lock, 0, bar, event="rollback")
         except BaseException as exc:
             bar.close()
             msg = ctx.failure_message(exc)

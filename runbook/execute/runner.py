@@ -199,7 +199,9 @@ class Runner:
     def _execute(self, conn, plan: Plan, base: dict, checks, backup, rehearse: bool) -> RunResult:
         ctx = self.ctx
         done_prepare: list[Op] = []
-        bar = progress(len(plan.ops), "rehearse" if rehearse else "migrate", ctx.opt.progress)
+        # a rehearsal runs the prepare and lock steps, not the finish: its bar counts those
+        steps = len(plan.phase(PREPARE)) + len(plan.phase(LOCK)) if rehearse else len(plan.ops)
+        bar = progress(steps, "rehearse" if rehearse else "migrate", ctx.opt.progress)
         step_no = 0
         try:
             if rehearse:
