@@ -470,6 +470,8 @@ def test_demo_command_runs_the_development_pipeline_on_the_embedded_server(workd
     folder = archive(workdir, "development")
     s = summary(folder)
     assert code == 0 and s["verdict"] == "migrated" and "demo migrated" in out, out
+    # it says which server it leaves running, and the command that stops it
+    assert "is still running" in out and f"runbook demo-db --stop --dir {base.absolute()}" in out, out
     assert s["backup"]["in_archive"] and (folder / s["backup"]["file"]).exists()  # the demo keeps a backup
     assert pipeline.check_evidence(folder)[0]
     for nb in ("01-analysis", "02-execute", "03-verify"):

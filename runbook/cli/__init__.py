@@ -60,6 +60,8 @@ def cmd_demo(a) -> int:
     os.environ["DATABASE_URL"] = info["url"]  # the notebooks' kernels inherit it
     o = run_pipeline("development", dry_run=False, overrides={"autoBackup": True}, output_dir="outputs")
     print(f"\ndemo {o.verdict}: open {o.folder / '01-analysis.html'} (and 02, 03) in a browser")
+    print(f"the embedded PostgreSQL {info['version']} is still running (port {info['port']}, data in {info['dir']}); "
+          f"stop it with: runbook demo-db --stop --dir {info['dir']}")
     return o.exit_code
 
 
@@ -277,8 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_demo_db)
 
     sp = sub.add_parser("demo", help="the main job on the embedded server: seed, analyse, migrate, verify")
-    sp.add_argument("--dir", default=str(DEMO_DIR))
-    sp.add_argument("--messages", type=arg_count(0, 100_000_000), default=10000)
+    sp.add_argument("--dir", default=str(DEMO_DIR), help=f"the embedded server's folder (default {DEMO_DIR})")
+    sp.add_argument("--messages", type=arg_count(0, 100_000_000), default=10000,
+                    help="messages in the seeded reference database (default 10000)")
     sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("analyze", help="tables, conflicts, dependencies, blockers, estimate (changes nothing)")
