@@ -179,3 +179,51 @@ def test_progress_bars_finish(ref_db, tmp_path, capsys):
         assert ends, err
         pct, n, total = ends[-1]
         assert (pct, n) == ("100", total), (cmd, ends[-1])
+
+
+def _readme_commands() -> dict[str, set[str]]:
+    """The README's command reference: command (with its subcommand) -> the options it lists."""
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = text[text.index("## Commands"):]
+    block = block[block.index("```") + 3:]
+    block = block[:block.index("```")]
+    out: dict[str, set[str]] = {}
+    cur = None
+    for line in block.splitlines():
+        m = re.match(r"runbook ([a-z-]+)(?: ([a-z]+)\b)?", line)
+        if m:
+            cur = " ".join(w for w in m.groups() if w and not w.isupper())
+            out.setdefault(cur, set())
+        if cur:
+            out[cur] |= set(re.findall(r"--[a-z][a-z0-9-]*", line))
+    return out
+
+
+def _parser_commands() -> dict[str, set[str]]:
+    import argparse
+
+    from runbook.cli import build_parser
+
+    def subs(p):
+        return next((a for a in p._actions if isinstance(a, argparse._SubParsersAction)), None)
+
+    out = {}
+    for name, sp in subs(build_parser()).choices.items():
+        nested = subs(sp)
+        for full, p in ([(f"{name} {n}", q) for n, q in nested.choices.items()] if nested else [(name, sp)]):
+            out[full] = {o for a in p._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+    return out
+
+
+def test_the_readme_command_reference_matches_the_parser():
+    """Every command of the parser is in the README's reference with every option it takes
+    (the options every command shares are said once, under the block), and the README
+    names no command or option the parser does not have."""
+    shared = {"--database-url", "--mapping", "--no-progress"}
+    readme, parser = _readme_commands(), _parser_commands()
+    assert set(readme) == set(parser)
+    for cmd, opts in parser.items():
+        assert readme[cmd] - opts == set(), (cmd, "README lists options the parser lacks")
+        assert opts - shared - readme[cmd] == set(), (cmd, "options missing from the README")
