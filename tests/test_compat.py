@@ -19,13 +19,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from prisma_ddl import render_ddl
-
 from runbook import compat, mapping, prisma
 from runbook.api import migrate
 from runbook.compat.defaults import norm_expr
 from runbook.connection import password_of
 from runbook.errors import BadInput
+from prisma_ddl import render_ddl
 
 DATA = Path(__file__).parent / "data" / "prisma"
 CHAT = {"ChatFolder", "ChatSession", "ChatMessage"}

@@ -33,7 +33,6 @@ Every public name is re-exported here: ``from runbook.compat import check, predi
 
 from .columns import column_sql
 from .comparison import compare
-from .defaults import default_sql
 from .findings import BLOCKER, INFO, READS, SEVERITY_ORDER, WARNING, WRITES, Compatibility, Finding, ModelStatus
 from .live import check, load_schema, write_blockers, written_models
 from .prediction import predict
@@ -44,6 +43,6 @@ __all__ = [
     "BLOCKER", "WARNING", "INFO", "SEVERITY_ORDER", "READS", "WRITES",
     "Finding", "ModelStatus", "Compatibility",
     "compare", "check", "write_blockers", "predict", "load_schema", "written_models",
-    "expected_type", "default_sql", "column_sql",
+    "expected_type", "column_sql",
     "CrudResult", "ModelResult", "crud_check", "run_crud_check",
 ]
