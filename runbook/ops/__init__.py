@@ -6,7 +6,8 @@ what every operation knows):
 * :mod:`.fills`: online fills of NULLs and their restore;
 * :mod:`.types`: enum types;
 * :mod:`.keys`: foreign keys of added columns;
-* :mod:`.functions`: function definitions replaced.
+* :mod:`.functions`: function definitions replaced;
+* :mod:`.merge`: the legacy merge (``runbook merge-legacy``) and its reverse.
 
 A new kind of operation is a frozen dataclass subclass of :class:`Op`, decorated with
 :func:`operation`, in the module of its kind, and exported here.
@@ -18,6 +19,7 @@ from .columns import AddColumn, AddNotNullCheck, DropColumn, DropConstraint, Dro
 from .fills import FillNulls, RestoreNulls
 from .functions import ReplaceFunction
 from .keys import AddForeignKey, ValidateConstraint
+from .merge import MergeLegacy, UnmergeLegacy
 from .names import (RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameStatistics, RenameTable,
                     RenameTrigger)
 from .types import CreateEnum, DropEnum
@@ -26,4 +28,4 @@ __all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "STATE_SCHEMA", "AddColumn
            "CreateEnum", "DropColumn", "DropConstraint", "DropEnum", "DropNotNull", "FillNulls", "Op", "RenameColumn",
            "RenameConstraint", "RenameIndex", "RenameSequence", "RenameStatistics", "RenameTable", "RenameTrigger",
            "ReplaceFunction", "RestoreNulls", "SetDefault", "SetNotNull", "ValidateConstraint", "dollar_quote",
-           "identifier_problem", "op_from_dict", "op_to_dict", "operation"]
+           "identifier_problem", "MergeLegacy", "UnmergeLegacy", "op_from_dict", "op_to_dict", "operation"]
