@@ -84,32 +84,46 @@ def _runbook_window(url: str, mapping, work: Path) -> dict:
             "operations": len(r.plan.ops), "lock_operations": len(r.plan.phase(LOCK))}
 
 
-def limit_sql(plan) -> str:
+VARIANTS = ("limit", "+ COMMIT apart", "+ a mark a step", "+ each step's check")
+
+
+def limit_sql(plan, variant: str = "limit") -> tuple[str, bool]:
     """The plan's lock phase alone, in one round trip: BEGIN, the locks (timed by the
     server before and after), each operation's statements, the server's time after the
-    last one (kept in session settings, read after COMMIT), COMMIT."""
+    last one (kept in session settings, read after COMMIT), COMMIT. The other variants
+    add runbook's costs one at a time (--breakdown): COMMIT in a round trip of its own,
+    a timing mark after each step, the mark's check. Returns the SQL and whether COMMIT
+    is sent apart."""
+    from runbook.execute.lock_window import mark
+
+    level = VARIANTS.index(variant)
     stamp = "SELECT set_config('bench.{0}', extract(epoch FROM clock_timestamp())::text, false)"
     sql = ["BEGIN", "SET LOCAL check_function_bodies = off", stamp.format("t0")]
     if plan.lock_tables:
         sql.append(f"LOCK TABLE {', '.join(plan.lock_tables)} IN ACCESS EXCLUSIVE MODE")
     sql.append(stamp.format("t1"))
-    for op in plan.phase(LOCK):
+    for i, op in enumerate(plan.phase(LOCK), 1):
         sql.extend(op.statements())
+        if level >= 2:
+            sql.append(mark(f"s{i}", op.check() if level >= 3 else "true"))
     sql.append(stamp.format("t2"))
-    sql.append("COMMIT")
-    return ";\n".join(sql)
+    if level == 0:
+        sql.append("COMMIT")
+    return ";\n".join(sql), level >= 1
 
 
-def _limit_window(url: str, mapping) -> dict:
+def _limit_window(url: str, mapping, variant: str = "limit") -> dict:
     plan = runbook.plan(url, mapping)
     conn = psycopg2.connect(url)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
             rehearse_prepare(cur, plan.phase(PREPARE), 5000)  # autocommit: each step commits
-            sql = limit_sql(plan)
+            sql, commit_apart = limit_sql(plan, variant)
             t0 = time.perf_counter()
             cur.execute(sql)
+            if commit_apart:
+                cur.execute("COMMIT")
             elapsed = time.perf_counter() - t0
             cur.execute("SELECT current_setting('bench.t0')::float8, current_setting('bench.t1')::float8, "
                         "current_setting('bench.t2')::float8")
@@ -120,22 +134,25 @@ def _limit_window(url: str, mapping) -> dict:
             "server_ms": (s2 - s1) * 1000, "statements": sql.count(";\n") + 1}
 
 
-def _measure(srv, template: str, mapping, work: Path, repeat: int) -> dict:
+def _measure(srv, template: str, mapping, work: Path, repeat: int, breakdown: bool = False) -> dict:
     runs = []
     for i in range(repeat):
-        order = ["runbook", "limit"] if i % 2 == 0 else ["limit", "runbook"]
+        order = ["runbook", *(VARIANTS if breakdown else VARIANTS[:1])]
+        if i % 2:
+            order.reverse()
         run = {}
-        for who in order:
-            name = f"{template}_{who}_{i}"
+        for n, who in enumerate(order):
+            name = f"{template}_{i}_{n}"
             url = _copy(srv, template, name)
             try:
-                run[who] = _runbook_window(url, mapping, work) if who == "runbook" else _limit_window(url, mapping)
+                run[who] = _runbook_window(url, mapping, work) if who == "runbook" else _limit_window(url, mapping, who)
             finally:
                 _drop(srv, name)
         runs.append(run)
     rb = statistics.median(r["runbook"]["window_ms"] for r in runs)
     lim = statistics.median(r["limit"]["window_ms"] for r in runs)
-    return {"runs": runs, "runbook_ms": rb, "limit_ms": lim, "ratio": rb / lim if lim else None,
+    steps = {v: statistics.median(r[v]["window_ms"] for r in runs) for v in VARIANTS if v in runs[0]}
+    return {"runs": runs, "runbook_ms": rb, "limit_ms": lim, "ratio": rb / lim if lim else None, "variants_ms": steps,
             "limit_server_ms": statistics.median(r["limit"]["server_ms"] for r in runs),
             "operations": runs[0]["runbook"]["operations"], "lock_operations": runs[0]["runbook"]["lock_operations"]}
 
@@ -175,6 +192,14 @@ def _table(records: list[dict]) -> str:
     return "\n".join([head, *rows])
 
 
+def _breakdown(records: list[dict]) -> str:
+    cols = [*VARIANTS, "runbook"]
+    head = "| database | " + " | ".join(cols) + " |\n|---|" + "---:|" * len(cols)
+    rows = [f"| {r['database']} | " + " | ".join(f"{r['variants_ms'].get(c, r['runbook_ms']):.1f}" for c in cols) + " |"
+            for r in records]
+    return "\n".join([head, *rows])
+
+
 def main(argv=None) -> int:
     import corpus
 
@@ -187,6 +212,8 @@ def main(argv=None) -> int:
                     help="rows a table in the corpus databases (default 90: the seed's values fit the CHECKs below 100)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per database (default 3; medians are printed)")
     ap.add_argument("--target", type=float, default=1.5, help="exit 1 when a ratio is over this (default 1.5)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also time the limit with runbook's costs added one at a time (where the window goes)")
     ap.add_argument("--pg-bin", help="PostgreSQL bin folder (default: the embedded PostgreSQL 18)")
     ap.add_argument("--out", help="the JSON results (default bench/results/lock-pg<major>.json)")
     a = ap.parse_args(argv)
@@ -204,7 +231,7 @@ def main(argv=None) -> int:
         targets += [(f"reference {n:,}", lambda n=n: _reference_target(srv, n)) for n in a.messages]
         for label, build in targets:
             tpl, mapping, tables = build()
-            rec = {"database": label, "tables": tables, **_measure(srv, tpl, mapping, base, a.repeat)}
+            rec = {"database": label, "tables": tables, **_measure(srv, tpl, mapping, base, a.repeat, a.breakdown)}
             records.append(rec)
             print(f"{label}: runbook {rec['runbook_ms']:.1f} ms, limit {rec['limit_ms']:.1f} ms, "
                   f"{rec['ratio']:.2f}x", file=sys.stderr, flush=True)
@@ -215,6 +242,9 @@ def main(argv=None) -> int:
     major = version.split(".")[0]
     print(f"PostgreSQL {version}; {a.repeat} runs each (medians); load average {os.getloadavg()[0]:.2f}")
     print(_table(records))
+    if a.breakdown:
+        print("\nWhere the window goes (ms, medians; each row adds one of runbook's costs to the limit):")
+        print(_breakdown(records))
     worst = max((r["ratio"] for r in records), default=0)
     print(f"worst ratio {worst:.2f}x (target <= {a.target}x): {'met' if worst <= a.target else 'MISSED'}")
     out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"lock-pg{major}.json"
