@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import fields
 
 import psycopg2
 
 from .. import state
 from ..errors import MigrationFailed
 from ..naming import literal, qq
-from ..ops import LOCK, FillNulls, Op, RenameTable
+from ..ops import LOCK, SET_CHECKS, FillNulls, Op, RenameTable, set_check_key
 from ..plan import Plan
 from ..verify import storage_pairs
 from . import audit
@@ -43,27 +44,82 @@ def session_settings(opt: Options) -> str:
             "SET LOCAL check_function_bodies = off")
 
 
-def mark(tag: str, check: str = "true") -> str:
-    """Store the server time and whether ``check`` holds in the setting ``runbook.m_<tag>``."""
+def mark(tag: str, failing: str = "0") -> str:
+    """Store the server time and ``failing`` (an SQL integer: the first step whose check
+    does not hold, 0 when none) in the setting ``runbook.m_<tag>``."""
     return (f"SELECT set_config('runbook.m_{tag}', extract(epoch FROM clock_timestamp())::text || ' ' || "
-            f"coalesce(({check})::text, 'false'), true)")
+            f"coalesce(({failing})::text, '-1'), true)")
+
+
+def first_failing(steps: list[tuple[int, Op]]) -> str:
+    """An SQL integer: the first of ``steps`` (number, operation) whose check does not
+    hold, or 0. The steps of a kind with a set check (:data:`runbook.ops.SET_CHECKS`) are
+    read by one query; the others' checks are listed one by one."""
+    sets: dict[str, list[tuple[int, Op]]] = {}
+    single = []
+    for i, op in steps:
+        key = set_check_key(op)
+        if key:
+            sets.setdefault(key, []).append((i, op))
+        else:
+            single.append(f"({i}, ({op.check()}))")
+    parts = []
+    for key, rows in sets.items():
+        cols, fails = SET_CHECKS[key]
+        values = ", ".join(f"({i}, {', '.join(literal(x) for x in op.set_check_values())})" for i, op in rows)
+        parts.append(f"(SELECT min(v.n) FROM (VALUES {values}) v(n, {', '.join(cols)}) WHERE {fails})")
+    if single:
+        parts.append(f"(SELECT min(v.n) FROM (VALUES {', '.join(single)}) v(n, ok) WHERE v.ok IS NOT TRUE)")
+    return f"coalesce(least({', '.join(parts)}), 0)" if parts else "0"
+
+
+def _key(op: Op, aspect: str | None, value: str) -> tuple:
+    table = getattr(op, "table_name", "") if op.name_scope == "table" else ""
+    return aspect, op.name_scope, getattr(op, "schema", ""), table, value
+
+
+def reads(op: Op) -> set[tuple]:
+    """What a step's check may read: every name among its fields, where its kind's names
+    live, the table it works on, and whatever it changes itself."""
+    out = {_key(op, None, v) for f in fields(op) if f.name not in ("schema", "table_name")
+           for v in _texts(getattr(op, f.name))}
+    if op.name_scope == "table" and isinstance(getattr(op, "table_name", None), str):
+        out.add((None, "relation", op.schema, "", op.table_name))
+    return out | (changes(op) or set())
+
+
+def changes(op: Op) -> set[tuple] | None:
+    """What a step changes (:attr:`runbook.ops.Op.changes`), None when it does not say."""
+    if op.changes is None:
+        return None
+    return {_key(op, aspect, v) for aspect, f in op.changes for v in _texts(getattr(op, f))}
+
+
+def _texts(v) -> list[str]:
+    return [v] if isinstance(v, str) else [x for x in v if isinstance(x, str)] if isinstance(v, tuple) else []
 
 
 class LockBatch:
     """The SQL of one lock window, built once for all its attempts: the steps numbered
     from ``step0 + 1``, cut into round trips (one, unless a kill or pause fault asks for
-    a stop after a step), and the storage check of the baseline's tables."""
+    a stop after a step), and the storage check of the baseline's tables.
+
+    The steps run in *groups*, each timed by one mark after it (a mark a step cost more
+    than the steps themselves: bench/lock.py --breakdown): one group, unless a later step
+    changes a name that an earlier step's check reads (a table renamed after its
+    constraint, a chain of renames), or a fault stops the process after a step. Each
+    step's check is read once: at the end of the batch, all in one statement (a set query
+    per kind of check), or, for a check a later step falsifies, at the end of its group,
+    which ends before that later step."""
 
     def __init__(self, plan: Plan, step0: int, base_tables: dict, fault_: LockFault):
         self.plan = plan
         self.step0 = step0
         self.fault = fault_
         self.numbered = list(enumerate(plan.phase(LOCK), start=step0 + 1))
-        self.chunks: list[list[tuple[int, Op]]] = [[]]
-        for i, op in self.numbered:
-            self.chunks[-1].append((i, op))
-            if fault_.stops_after(i):
-                self.chunks.append([])
+        self.groups: list[list[tuple[int, Op]]] = []
+        self._superseded: set[int] = set()
+        self._group()
         self.relfile_check = ""
         storage = sorted({p for oid, t in base_tables.items() for p in storage_pairs(oid, t)})
         if storage:  # a partitioned table's leaves: its own relfilenode is 0
@@ -72,58 +128,80 @@ class LockBatch:
                 f"DO $rb$ BEGIN IF (SELECT count(*) FROM pg_class WHERE (oid, relfilenode) IN ({pairs})) "
                 f"<> {len(storage)} THEN RAISE EXCEPTION 'runbook: a table''s storage changed under the lock "
                 f"(relfilenode)'; END IF; END $rb$")
-        self.read_marks = ("SELECT " + ", ".join(
-            f"current_setting('runbook.m_{t}', true)" for t in ["start", "locked", *(f"s{i}" for i, _ in self.numbered)]))
+        self.tags = ["start", "locked", *(f"g{k}" for k in range(len(self.groups))), "checks"]
+        self.read_marks = "SELECT " + ", ".join(f"current_setting('runbook.m_{t}', true)" for t in self.tags)
 
-    def _step_sql(self, i: int, op: Op) -> str:
+    def _group(self) -> None:
+        """The groups, and the steps whose check a later step may falsify."""
+        read = {i: reads(op) for i, op in self.numbered}
+        for n, (j, op) in enumerate(self.numbered):
+            changed = changes(op)
+            hit = {i for i, _ in self.numbered[:n] if changed is None or read[i] & changed}
+            self._superseded |= hit
+            g = self.groups[-1] if self.groups else None
+            if g is None or hit & {i for i, _ in g} or self.fault.stops_after(g[-1][0]):
+                self.groups.append([])
+            self.groups[-1].append((j, op))
+
+    def _group_sql(self, k: int) -> str:
         body = []
-        if self.fault.fails_at(i):
-            body.append(f"DO $rb$ BEGIN RAISE EXCEPTION 'injected failure at step {i}'; END $rb$")
-        body.extend(op.statements())
-        body.append(mark(f"s{i}", op.check()))
+        for i, op in self.groups[k]:
+            if self.fault.fails_at(i):
+                body.append(f"DO $rb$ BEGIN RAISE EXCEPTION 'injected failure at step {i}'; END $rb$")
+            body.extend(op.statements())
+        late = [(i, op) for i, op in self.groups[k] if i in self._superseded]
+        body.append(mark(f"g{k}", first_failing(late)))
         return ";\n".join(body)
 
     def round_trips(self, tail: list[str]):
         """(SQL, the step after which a fault stops the process, or None), one per round
-        trip: the locks first, then the steps; ``tail`` (the audit row, the status) and the
-        reading of the marks end the last one."""
+        trip: the locks first, then the steps; the checks, ``tail`` (the audit row, the
+        status) and the reading of the marks end the last one."""
         head = [mark("start")]
         if self.plan.lock_tables:
             head.append(f"LOCK TABLE {', '.join(self.plan.lock_tables)} IN ACCESS EXCLUSIVE MODE")
         head.append(mark("locked"))
-        for n, chunk in enumerate(self.chunks):
-            sql = [*(head if n == 0 else []), *(self._step_sql(i, op) for i, op in chunk)]
-            if n == len(self.chunks) - 1:
-                if self.relfile_check:
-                    sql.append(self.relfile_check)  # in-transaction verification, catalog only
-                sql.extend(tail)
-                sql.append(self.read_marks)
-            stop = chunk[-1][0] if chunk and self.fault.stops_after(chunk[-1][0]) else None
-            yield ";\n".join(sql), stop
+        sql = list(head)
+        for k, g in enumerate(self.groups):
+            sql.append(self._group_sql(k))
+            last = g[-1][0]
+            if self.fault.stops_after(last):
+                yield ";\n".join(sql), last
+                sql = []
+        sql.append(mark("checks", first_failing([(i, op) for i, op in self.numbered if i not in self._superseded])))
+        if self.relfile_check:
+            sql.append(self.relfile_check)  # in-transaction verification, catalog only
+        sql.extend(tail)
+        sql.append(self.read_marks)
+        yield ";\n".join(sql), None
 
     def read(self, values) -> dict[str, float]:
-        """The marks read back, by tag (``start``, ``locked``, ``step <n>``): their server
-        times; a step whose check did not hold stops the run here (rolled back)."""
-        tags = ["start", "locked", *(f"step {i}" for i, _ in self.numbered)]
+        """The marks read back, by tag (``start``, ``locked``, ``g<k>``, ``checks``): their
+        server times; a step whose check did not hold stops the run here (rolled back)."""
         marks = {}
-        for tag, v in zip(tags, values):
+        ops = dict(self.numbered)
+        for tag, v in zip(self.tags, values):
             if v:
-                t, _, ok = v.partition(" ")
+                t, _, failing = v.partition(" ")
                 marks[tag] = float(t)
-                if ok != "true":
-                    raise MigrationFailed(f"{tag} did not take effect "
-                                          f"({dict(self.numbered)[int(tag.split()[1])].describe()}); rolled back")
+                if failing not in ("", "0"):
+                    n = int(failing)
+                    what = (f"step {n} did not take effect ({ops[n].describe()})" if n in ops
+                            else "a step's check could not be read")
+                    raise MigrationFailed(f"{what}; rolled back", step=n if n in ops else None)
         return marks
 
     def step_results(self, marks: dict[str, float], attempt: int) -> tuple[float, list[StepResult]]:
-        """The wait for the locks, and each step's server time, from the marks."""
+        """The wait for the locks, and each step's server time, from the marks: a group's
+        time shared by its steps (``StepResult.shared``: how many)."""
         wait = max(0.0, marks.get("locked", 0) - marks.get("start", 0))
         steps = []
         prev = marks.get("locked", 0)
-        for i, op in self.numbered:
-            t = marks.get(f"step {i}", prev)
-            steps.append(StepResult(i, op.phase, op.kind, op.describe(), max(0.0, t - prev),
-                                    wait if i == self.step0 + 1 else 0.0, attempt))
+        for k, g in enumerate(self.groups):
+            t = marks.get(f"g{k}", prev)
+            for i, op in g:
+                steps.append(StepResult(i, op.phase, op.kind, op.describe(), max(0.0, t - prev) / len(g),
+                                        wait if i == self.step0 + 1 else 0.0, attempt, shared=len(g)))
             prev = t
         return wait, steps
 

@@ -19,6 +19,9 @@ class StepResult:
     seconds: float
     lock_wait_s: float = 0.0
     attempt: int = 1
+    #: the lock window times a run of steps of one kind together: this step's time is its
+    #: share of that group's, which has this many steps (1: timed on its own)
+    shared: int = 1
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ A new kind of operation is a frozen dataclass subclass of :class:`Op`, decorated
 :func:`operation`, in the module of its kind, and exported here.
 """
 
-from .base import (FINISH, LOCK, OPERATIONS, PREPARE, STATE_SCHEMA, Op, _reg, dollar_quote, identifier_problem,
-                   op_from_dict, op_to_dict, operation)
+from .base import (FINISH, LOCK, OPERATIONS, PREPARE, SET_CHECKS, STATE_SCHEMA, Op, _reg, dollar_quote,
+                   identifier_problem, op_from_dict, op_to_dict, operation, set_check_key)
 from .columns import AddColumn, AddNotNullCheck, DropColumn, DropConstraint, DropNotNull, SetDefault, SetNotNull
 from .fills import FillNulls, RestoreNulls
 from .functions import ReplaceFunction
@@ -24,7 +24,7 @@ from .names import (RenameColumn, RenameConstraint, RenameIndex, RenameSequence,
                     RenameTrigger)
 from .types import CreateEnum, DropEnum
 
-__all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "STATE_SCHEMA", "AddColumn", "AddForeignKey", "AddNotNullCheck",
+__all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "SET_CHECKS", "STATE_SCHEMA", "set_check_key", "AddColumn", "AddForeignKey", "AddNotNullCheck",
            "CreateEnum", "DropColumn", "DropConstraint", "DropEnum", "DropNotNull", "FillNulls", "Op", "RenameColumn",
            "RenameConstraint", "RenameIndex", "RenameSequence", "RenameStatistics", "RenameTable", "RenameTrigger",
            "ReplaceFunction", "RestoreNulls", "SetDefault", "SetNotNull", "ValidateConstraint", "dollar_quote",

@@ -57,6 +57,26 @@ def _reg(schema: str, name: str) -> str:
     return f"to_regclass({literal(qq(schema, name))})"
 
 
+#: The set forms of the commonest checks: one query reads every step of a kind, where
+#: one check a step costs a query plan each (``bench/lock.py``: 500 renames' checks one by
+#: one cost 10-30 ms under the lock, as sets 1-2 ms). Key -> (the columns of a step's row
+#: after its number, SQL over ``v`` that is true when that step's check does NOT hold).
+#: Each must say exactly what the operations' own ``check()`` says (tests/test_lock_window.py).
+SET_CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
+    "relation renamed": (("new", "old"), "to_regclass(v.new) IS NULL OR to_regclass(v.old) IS NOT NULL"),
+    "constraint named": (("rel", "name"), "NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                                          "WHERE c.conrelid = to_regclass(v.rel) AND c.conname = v.name)"),
+    "trigger named": (("rel", "name"), "NOT EXISTS (SELECT 1 FROM pg_trigger t "
+                                       "WHERE t.tgrelid = to_regclass(v.rel) AND t.tgname = v.name)"),
+    "column named": (("rel", "name"), "NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass(v.rel) "
+                                      "AND a.attname = v.name AND NOT a.attisdropped)"),
+    "not null": (("rel", "name"), "(SELECT a.attnotnull FROM pg_attribute a WHERE a.attrelid = to_regclass(v.rel) "
+                                  "AND a.attname = v.name) IS NOT TRUE"),
+    "foreign key named": (("rel", "name"), "NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = "
+                                           "to_regclass(v.rel) AND c.conname = v.name AND c.contype = 'f')"),
+}
+
+
 def identifier_problem(value, what: str) -> str | None:
     """Why ``value`` cannot be a PostgreSQL identifier, or None. (Names from the catalog may
     hold quotes or spaces, which :func:`runbook.naming.q` escapes; the mapping's stricter
@@ -87,6 +107,15 @@ class Op:
     identifier_lists: tuple[str, ...] = ()
     #: the fields that are SQL or text, never empty
     texts: tuple[str, ...] = ()
+    #: what the step changes, so that the lock window reads an earlier step's check
+    #: before a later step falsifies it: (aspect, field) pairs, the field naming an object
+    #: whose name or existence (aspect None), or whose "default" or "not null", the step
+    #: changes. None: not declared, which counts as changing everything.
+    changes: tuple[tuple[str | None, str], ...] | None = None
+    #: where the names of its fields live: "table" (the columns, constraints and triggers
+    #: of ``table_name``), "relation" (a schema's tables, indexes, sequences), "statistics",
+    #: "type", "function"
+    name_scope = "table"
 
     def statements(self) -> list[str]:
         raise NotImplementedError
@@ -96,6 +125,13 @@ class Op:
 
     def check(self) -> str:
         return "true"
+
+    #: the key of this kind's set form of :meth:`check` in :data:`SET_CHECKS`, or None
+    set_check: str | None = None
+
+    def set_check_values(self) -> tuple[str, ...]:
+        """This step's row in its kind's set check (texts, in the key's column order)."""
+        raise NotImplementedError
 
     def transactions(self) -> list[list[str]]:
         """How the runner splits the statements into transactions when run online."""
@@ -166,5 +202,15 @@ def op_from_dict(d: dict) -> Op:
     return op
 
 
-__all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "STATE_SCHEMA", "Op", "dollar_quote", "identifier_problem",
-           "op_from_dict", "op_to_dict", "operation"]
+def set_check_key(op: Op) -> str | None:
+    """The key of ``op``'s set check, when it stands for its ``check()``: both defined by
+    the same class (a subclass that overrides ``check()`` alone is checked one by one)."""
+    if op.set_check is None:
+        return None
+    mro = type(op).__mro__
+    return op.set_check if (next(c for c in mro if "check" in vars(c))
+                            is next(c for c in mro if "set_check_values" in vars(c))) else None
+
+
+__all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "SET_CHECKS", "STATE_SCHEMA", "Op", "dollar_quote",
+           "identifier_problem", "op_from_dict", "op_to_dict", "operation", "set_check_key"]

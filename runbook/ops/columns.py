@@ -20,6 +20,7 @@ class AddColumn(Op):
     not_null: bool = False
     default_sql: str | None = None
     kind = "add column"
+    changes = ((None, "column"),)
     identifiers = ("schema", "table_name", "column")
     texts = ("type_sql",)
 
@@ -42,6 +43,11 @@ class AddColumn(Op):
     def check(self):
         return (f"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = {_reg(self.schema, self.table_name)} "
                 f"AND attname = {literal(self.column)} AND NOT attisdropped)")
+
+    set_check = "column named"
+
+    def set_check_values(self):
+        return qq(self.schema, self.table_name), self.column
 
     def describe(self):
         return f"add column {self.table_name}.{self.column} {self.type_sql}"
@@ -75,6 +81,7 @@ class SetDefault(Op):
     new_default: str | None
     old_default: str | None
     kind = "set default"
+    changes = (("default", "column"),)
     identifiers = ("schema", "table_name", "column")
 
     def _validate(self):
@@ -145,6 +152,7 @@ class DropConstraint(Op):
     table_name: str
     name: str
     kind = "drop constraint"
+    changes = ((None, "name"),)
     identifiers = ("schema", "table_name", "name")
 
     def statements(self):
@@ -173,6 +181,7 @@ class SetNotNull(Op):
     check_name: str | None = None
     fill: FillNulls | None = None
     kind = "set not null"
+    changes = (("not null", "column"), (None, "check_name"))
     identifiers = ("schema", "table_name", "column")
     optional_identifiers = ("check_name",)
 
@@ -200,6 +209,11 @@ class SetNotNull(Op):
         return (f"(SELECT attnotnull FROM pg_attribute WHERE attrelid = {_reg(self.schema, self.table_name)} "
                 f"AND attname = {literal(self.column)})")
 
+    set_check = "not null"
+
+    def set_check_values(self):
+        return qq(self.schema, self.table_name), self.column
+
     def describe(self):
         return f"set {self.table_name}.{self.column} NOT NULL"
 
@@ -211,6 +225,7 @@ class DropNotNull(Op):
     table_name: str
     column: str
     kind = "drop not null"
+    changes = (("not null", "column"),)
     identifiers = ("schema", "table_name", "column")
 
     def statements(self):

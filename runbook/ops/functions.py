@@ -21,6 +21,8 @@ class ReplaceFunction(Op):
     new_definition: str
     new_source: str
     kind = "replace function"
+    changes = ((None, "regprocedure"),)
+    name_scope = "function"
     texts = ("signature", "regprocedure", "new_definition")
 
     def _validate(self):

@@ -24,6 +24,7 @@ class AddForeignKey(Op):
     on_delete: str = "RESTRICT"
     on_update: str = "CASCADE"
     kind = "add foreign key"
+    changes = ((None, "name"),)
     identifiers = ("schema", "table_name", "name", "ref_table")
     identifier_lists = ("columns", "ref_columns")
 
@@ -48,6 +49,11 @@ class AddForeignKey(Op):
     def check(self):
         return (f"EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {_reg(self.schema, self.table_name)} "
                 f"AND conname = {literal(self.name)} AND contype = 'f')")
+
+    set_check = "foreign key named"
+
+    def set_check_values(self):
+        return qq(self.schema, self.table_name), self.name
 
     def describe(self):
         return f"add foreign key {self.name} -> {self.ref_table} (NOT VALID)"

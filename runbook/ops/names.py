@@ -15,6 +15,8 @@ class RenameTable(Op):
     old: str
     new: str
     kind = "rename table"
+    changes = ((None, "old"), (None, "new"))
+    name_scope = "relation"
     identifiers = ("schema", "old", "new")
 
     @property
@@ -33,6 +35,11 @@ class RenameTable(Op):
     def check(self):
         return f"({_reg(self.schema, self.new)} IS NOT NULL AND {_reg(self.schema, self.old)} IS NULL)"
 
+    set_check = "relation renamed"
+
+    def set_check_values(self):
+        return qq(self.schema, self.new), qq(self.schema, self.old)
+
     def describe(self):
         return f"rename table {self.old} -> {self.new}"
 
@@ -45,6 +52,8 @@ class RenameIndex(Op):
     old: str
     new: str
     kind = "rename index"
+    changes = ((None, "old"), (None, "new"))
+    name_scope = "relation"
     identifiers = ("schema", "table_name", "old", "new")
 
     def _validate(self):
@@ -58,6 +67,11 @@ class RenameIndex(Op):
 
     def check(self):
         return f"({_reg(self.schema, self.new)} IS NOT NULL AND {_reg(self.schema, self.old)} IS NULL)"
+
+    set_check = "relation renamed"
+
+    def set_check_values(self):
+        return qq(self.schema, self.new), qq(self.schema, self.old)
 
     def describe(self):
         return f"rename index {self.old} -> {self.new}"
@@ -89,6 +103,8 @@ class RenameStatistics(Op):
     old: str
     new: str
     kind = "rename statistics"
+    changes = ((None, "old"), (None, "new"))
+    name_scope = "statistics"
     identifiers = ("schema", "table_name", "old", "new")
 
     def _validate(self):
@@ -119,6 +135,7 @@ class RenameConstraint(Op):
     old: str
     new: str
     kind = "rename constraint"
+    changes = ((None, "old"), (None, "new"))
     identifiers = ("schema", "table_name", "old", "new")
 
     def _validate(self):
@@ -134,6 +151,11 @@ class RenameConstraint(Op):
         return (f"EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {_reg(self.schema, self.table_name)} "
                 f"AND conname = {literal(self.new)})")
 
+    set_check = "constraint named"
+
+    def set_check_values(self):
+        return qq(self.schema, self.table_name), self.new
+
     def describe(self):
         return f"rename constraint {self.old} -> {self.new}"
 
@@ -146,6 +168,7 @@ class RenameTrigger(Op):
     old: str
     new: str
     kind = "rename trigger"
+    changes = ((None, "old"), (None, "new"))
     identifiers = ("schema", "table_name", "old", "new")
 
     def _validate(self):
@@ -161,6 +184,11 @@ class RenameTrigger(Op):
         return (f"EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {_reg(self.schema, self.table_name)} "
                 f"AND tgname = {literal(self.new)})")
 
+    set_check = "trigger named"
+
+    def set_check_values(self):
+        return qq(self.schema, self.table_name), self.new
+
     def describe(self):
         return f"rename trigger {self.old} -> {self.new}"
 
@@ -173,6 +201,7 @@ class RenameColumn(Op):
     old: str
     new: str
     kind = "rename column"
+    changes = ((None, "old"), (None, "new"))
     identifiers = ("schema", "table_name", "old", "new")
 
     def _validate(self):
@@ -187,6 +216,11 @@ class RenameColumn(Op):
     def check(self):
         return (f"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = {_reg(self.schema, self.table_name)} "
                 f"AND attname = {literal(self.new)} AND NOT attisdropped)")
+
+    set_check = "column named"
+
+    def set_check_values(self):
+        return qq(self.schema, self.table_name), self.new
 
     def describe(self):
         return f"rename column {self.table_name}.{self.old} -> {self.new}"

@@ -25,6 +25,8 @@ class CreateEnum(Op):
     name: str
     values: tuple[str, ...]
     kind = "create enum"
+    changes = ((None, "name"),)
+    name_scope = "type"
     identifiers = ("schema", "name")
 
     def _validate(self):
@@ -53,6 +55,8 @@ class DropEnum(Op):
     name: str
     values: tuple[str, ...]
     kind = "drop enum"
+    changes = ((None, "name"),)
+    name_scope = "type"
     identifiers = ("schema", "name")
     drops_data = True
 

@@ -1,0 +1,169 @@
+"""The lock window's batch on a real server: its steps timed in groups, each step's check
+read once (at the end, or at the end of its group when a later step changes a name the
+check reads), and a check that does not hold rolling the whole transaction back."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+
+import psycopg2
+import pytest
+
+from runbook.catalog.inspect import inspect
+from runbook.errors import MigrationFailed
+from runbook.execute.context import RunContext
+from runbook.execute.lock_window import LockBatch, LockPhase
+from runbook.execute.faults import LockFault
+from runbook.execute.options import Options
+from runbook.mapping import parse_mapping
+from runbook.ops import RenameColumn, RenameConstraint, RenameTable
+from runbook.plan import Plan
+from snapshots import execute, scalar
+
+DDL = """
+CREATE SCHEMA shop;
+CREATE TABLE shop."Order" (id int CONSTRAINT "Order_pkey" PRIMARY KEY, "totalCents" int);
+CREATE TABLE shop."Line" (id int PRIMARY KEY, "orderId" int CONSTRAINT "Line_orderId_fkey" REFERENCES shop."Order");
+"""
+
+MAPPING = """
+schema = "shop"
+[[tables]]
+from = "Order"
+to = "orders"
+[[tables]]
+from = "Line"
+to = "lines"
+"""
+
+
+@dataclass(frozen=True)
+class _NeverTakesEffect(RenameColumn):
+    """A rename whose check cannot hold: what a statement that silently did nothing
+    would look like to the lock window."""
+
+    def check(self):
+        return "false"
+
+
+def _run(url, tmp_path, ops, lock_tables):
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        m = parse_mapping(tomllib.loads(MAPPING))
+        plan = Plan.from_ops(inspect(conn), m, tuple(ops), lock_tables=lock_tables)
+        ctx = RunContext(url, m, Options(log_dir=str(tmp_path / "logs"), progress=False))
+
+        class _Bar:
+            def update(self, n):
+                pass
+
+        phase = LockPhase(ctx)
+        phase.run(conn, plan, 0, _Bar(), rehearse=False, event="migration_complete")
+        return phase, ctx
+    finally:
+        conn.close()
+
+
+LOCKS = ('shop."Order"', 'shop."Line"')
+
+
+def test_a_chain_of_renames_passes_its_checks_each_read_before_the_next_rename(empty_db, tmp_path):
+    """Order -> orders_tmp -> orders: the first rename's check (orders_tmp exists) is false
+    once the second has run, so it must be read before the second, not at the end."""
+    execute(empty_db, DDL)
+    ops = [RenameTable("shop", "Order", "orders_tmp"), RenameTable("shop", "orders_tmp", "orders"),
+           RenameTable("shop", "Line", "lines")]
+    phase, ctx = _run(empty_db, tmp_path, ops, LOCKS)
+    assert phase.committed
+    assert scalar(empty_db, "SELECT to_regclass('shop.orders') IS NOT NULL AND to_regclass('shop.lines') IS NOT NULL")
+    assert [s.step for s in ctx.steps] == [1, 2, 3]
+
+
+def test_a_constraint_renamed_before_its_table_is_checked_before_the_table_rename(empty_db, tmp_path):
+    execute(empty_db, DDL)
+    ops = [RenameConstraint("shop", "Order", "Order_pkey", "orders_pkey"), RenameTable("shop", "Order", "orders"),
+           RenameTable("shop", "Line", "lines")]
+    phase, _ = _run(empty_db, tmp_path, ops, LOCKS)
+    assert phase.committed
+    assert scalar(empty_db, "SELECT count(*) FROM pg_constraint WHERE conname = 'orders_pkey'") == 1
+
+
+def test_a_check_that_does_not_hold_rolls_the_window_back_and_names_its_step(empty_db, tmp_path):
+    execute(empty_db, DDL)
+    ops = [RenameTable("shop", "Order", "orders"), RenameTable("shop", "Line", "lines"),
+           _NeverTakesEffect("shop", "lines", "orderId", "order_id")]
+    with pytest.raises(MigrationFailed, match=r"step 3 did not take effect \(rename column lines.orderId"):
+        _run(empty_db, tmp_path, ops, LOCKS)
+    # nothing of the window remains: the tables and the column have their old names
+    assert scalar(empty_db, "SELECT to_regclass('shop.\"Order\"') IS NOT NULL AND to_regclass('shop.orders') IS NULL")
+    assert scalar(empty_db, "SELECT count(*) FROM pg_attribute WHERE attname = 'orderId'") == 1
+
+
+def test_steps_are_timed_in_groups_that_end_before_a_step_that_falsifies_an_earlier_check():
+    """The constraint's check reads its table's name, which step 3 changes: the first
+    group ends after step 2, and its steps share that group's time."""
+    ops = [RenameColumn("shop", "Order", "totalCents", "total"), RenameConstraint("shop", "Order", "Order_pkey", "pk"),
+           RenameTable("shop", "Order", "orders"), RenameTable("shop", "Line", "lines")]
+    plan = Plan("shop", tuple(ops), ())
+    batch = LockBatch(plan, 0, {}, LockFault("", None))
+    assert [[i for i, _ in g] for g in batch.groups] == [[1, 2], [3, 4]]
+    marks = {"start": 10.0, "locked": 10.5, "g0": 10.7, "g1": 11.1, "checks": 11.2}
+    wait, steps = batch.step_results(marks, 1)
+    assert wait == pytest.approx(0.5)
+    assert [s.shared for s in steps] == [2, 2, 2, 2]
+    assert [round(s.seconds, 6) for s in steps] == [0.1, 0.1, 0.2, 0.2]
+
+
+def test_a_kill_fault_ends_a_round_trip_and_a_group_after_its_step():
+    ops = [RenameTable("shop", "Order", "orders"), RenameTable("shop", "Line", "lines")]
+    batch = LockBatch(Plan("shop", tuple(ops), ()), 0, {}, LockFault("kill", 1))
+    trips = list(batch.round_trips([]))
+    assert [stop for _, stop in trips] == [1, None]
+    assert [[i for i, _ in g] for g in batch.groups] == [[1], [2]]
+
+
+def test_each_set_check_says_what_its_operations_own_check_says(empty_db):
+    """The set form of a kind's check (one query for every step of the kind) against each
+    operation's own check(), on objects that exist, are missing, or are dropped."""
+    from runbook.execute.lock_window import first_failing
+    from runbook.ops import (AddColumn, AddForeignKey, RenameIndex, RenameSequence, RenameTrigger, SetNotNull,
+                             set_check_key)
+
+    execute(empty_db, DDL + """
+        CREATE SEQUENCE shop.order_seq;
+        CREATE TABLE shop.orders_both (id int);
+        CREATE TABLE shop."Both" (id int, gone int);
+        ALTER TABLE shop."Both" DROP COLUMN gone;
+        CREATE FUNCTION shop.t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+        CREATE TRIGGER "Order_audit" AFTER INSERT ON shop."Order" FOR EACH ROW EXECUTE FUNCTION shop.t();
+    """)
+    ops = [RenameTable("shop", "Gone", "Order"), RenameTable("shop", "Order", "orders"),
+           RenameTable("shop", "Both", "orders_both"), RenameTable("other", "Gone", "Order"),
+           RenameIndex("shop", "Order", "old_idx", "Order_pkey"), RenameIndex("shop", "Order", "Order_pkey", "new_idx"),
+           RenameSequence("shop", "Order", "old_seq", "order_seq"), RenameSequence("shop", "Order", "order_seq", "x"),
+           RenameConstraint("shop", "Order", "a", "Order_pkey"), RenameConstraint("shop", "Order", "a", "Line_orderId_fkey"),
+           RenameConstraint("shop", "Line", "a", "Line_orderId_fkey"), RenameConstraint("shop", "Nope", "a", "Order_pkey"),
+           RenameTrigger("shop", "Order", "a", "Order_audit"), RenameTrigger("shop", "Line", "a", "Order_audit"),
+           RenameColumn("shop", "Order", "a", "totalCents"), RenameColumn("shop", "Order", "a", "total"),
+           RenameColumn("shop", "Both", "a", "gone"), RenameColumn("shop", "Both", "a", "id"),
+           AddColumn("shop", "Order", "totalCents", "int"), AddColumn("shop", "Order", "nope", "int"),
+           SetNotNull("shop", "Order", "id"), SetNotNull("shop", "Order", "totalCents"), SetNotNull("shop", "Order", "nope"),
+           AddForeignKey("shop", "Line", "Line_orderId_fkey", ("orderId",), "Order", ("id",)),
+           AddForeignKey("shop", "Order", "Order_pkey", ("id",), "Order", ("id",))]
+    assert all(set_check_key(op) for op in ops)
+    own = [scalar(empty_db, f"SELECT coalesce(({op.check()}), false)") for op in ops]
+    as_set = [scalar(empty_db, f"SELECT {first_failing([(1, op)])}") == 0 for op in ops]
+    assert own == as_set
+    assert True in own and False in own
+    # all of them at once: the first step whose check fails
+    first = next(n for n, ok in enumerate(own, 1) if not ok)
+    assert scalar(empty_db, f"SELECT {first_failing(list(enumerate(ops, 1)))}") == first
+
+
+def test_an_operation_that_overrides_its_check_is_not_read_by_its_parents_set_check():
+    from runbook.ops import set_check_key
+
+    assert set_check_key(RenameColumn("shop", "t", "a", "b")) == "column named"
+    assert set_check_key(_NeverTakesEffect("shop", "t", "a", "b")) is None
