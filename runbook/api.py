@@ -180,12 +180,10 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                     rows[st.oid] = cur.fetchone()[0]
             conflicts = []
             for st in plan.tables:
-                if st.state == "conflict":
-                    tgt = snap.table(m.schema, st.new)
-                    n = None
-                    if tgt:
-                        cur.execute(f"SELECT count(*) FROM {qq(tgt.schema, tgt.name)}")
-                        n = cur.fetchone()[0]
+                tgt = snap.table(m.schema, st.new) if st.state == "conflict" else None
+                if tgt:  # (a name taken by another relation: the plan's blocker says which)
+                    cur.execute(f"SELECT count(*) FROM {qq(tgt.schema, tgt.name)}")
+                    n = cur.fetchone()[0]
                     conflicts.append(Conflict(f"{m.schema}.{st.new}", "target exists",
                                               f"{st.new!r} already exists ({'empty' if n == 0 else f'{n} rows'})",
                                               "RB103"))

@@ -23,6 +23,7 @@ from runbook import compat, report
 from runbook.compat import BLOCKER, INFO, WARNING, Finding
 from runbook.findings import CODES, Note, lookup, render_html, render_markdown, service_code
 from runbook.plan import Blocker
+from test_compat import execute
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "findings.md"
 
@@ -77,14 +78,6 @@ to = "customers"
 from = "Order"
 to = "orders"
 """
-
-
-def execute(url: str, *statements: str) -> None:
-    c = psycopg2.connect(url)
-    with c, c.cursor() as cur:
-        for s in statements:
-            cur.execute(s)
-    c.close()
 
 
 def coded(a) -> list[tuple[str, str]]:
@@ -255,3 +248,63 @@ def test_check_schema_rows_say_warning_for_a_model_the_service_does_not_write(cr
     assert rows[("Order", "legacyRef")]["severity"] == "blocker (writes)"
     assert all(r["code"] in CODES for r in c.rows((BLOCKER, WARNING, INFO)))
     assert [f.column for f in c.blocking] == ["legacyRef"]  # what stops it is unchanged
+
+
+INV = [
+    "CREATE SCHEMA inv",
+    'CREATE TABLE inv."Tag" (id int PRIMARY KEY)', "CREATE TABLE inv.tags (id int)",
+    'CREATE TABLE inv."Label" (id int PRIMARY KEY)', "CREATE VIEW inv.labels AS SELECT 1 AS x",
+    'CREATE TABLE inv."Item" (id int PRIMARY KEY, sku text, a text, b text)',
+    "CREATE TABLE inv.other (id int)", "CREATE INDEX items_pkey ON inv.other (id)",
+    'CREATE INDEX "Item_sku_trgm" ON inv."Item" (sku)',
+    'CREATE TABLE inv."Event" (id int, at date) PARTITION BY RANGE (at)',
+    """CREATE TABLE inv."Event_2024" PARTITION OF inv."Event" FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')""",
+]
+
+INV_MAPPING = """
+schema = "inv"
+audit_table = false
+
+[[tables]]
+from = "Tag"
+to = "tags"
+
+[[tables]]
+from = "Label"
+to = "labels"
+
+[[tables]]
+from = "Ghost"
+to = "ghosts"
+
+[[tables]]
+from = "Item"
+to = "items"
+rename_columns = [{ from = "a", to = "b" }, { from = "zz", to = "yy" }]
+
+[[tables]]
+from = "Event"
+to = "events"
+"""
+
+
+def test_each_kind_of_plan_blocker_and_note_has_its_own_code(empty_db, tmp_path, workdir):
+    execute(empty_db, *INV)
+    (tmp_path / "mapping.toml").write_text(INV_MAPPING)
+    a = runbook.analyze(empty_db, str(tmp_path / "mapping.toml"), backup_dir=str(workdir))
+    assert_all_registered(a)
+    assert {b.object: b.code for b in a.plan.blockers} == {
+        "inv.tags": "RB103",  # the target table exists
+        "inv.labels": "RB104",  # the target name is a view's
+        "inv.Ghost": "RB105",  # the mapped table is missing
+        "inv.items_pkey": "RB106",  # the primary key's new name is an index's
+        "items.b": "RB107",  # the column rename's target exists
+        "Item.zz": "RB108",  # the renamed column is missing
+    }
+    notes = {n.code for n in a.plan.notes}
+    assert {"RB206", "RB209"} <= notes  # "Item_sku_trgm" keeps its prefix; "Event_2024" keeps its name
+    assert {c.code for c in a.conflicts} == {b.code for b in a.plan.blockers}
+    assert a.count(BLOCKER) == len(a.plan.blockers)
+    table = report.blockers(a).df
+    assert len(table) == len(a.plan.blockers) and set(table["severity"]) == {"blocker"}
+    assert 'href="findings.html#rb103"' in report.conflicts(a)._repr_html_()
