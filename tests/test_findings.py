@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
@@ -21,6 +23,7 @@ import pytest
 import runbook
 from runbook import compat, report
 from runbook.compat import BLOCKER, INFO, WARNING, Finding
+from runbook.connection import password_of
 from runbook.findings import CODES, Note, lookup, render_html, render_markdown, service_code
 from runbook.plan import Blocker
 from test_compat import execute
@@ -90,6 +93,8 @@ def coded(a) -> list[tuple[str, str]]:
     out += [("dump problem", getattr(p, "code", None)) for p in a.dump_problems]
     out += [("service finding", r.get("code")) for r in a.service_findings]
     out += [("service note", getattr(n, "code", None)) for n in a.service_notes]
+    if not a.owns_tables:
+        out.append(("role", "RB404"))  # a fact of the analysis, not an object of its own
     return out
 
 
@@ -237,7 +242,7 @@ def test_a_write_limit_is_a_warning_and_a_write_stop_a_blocker(crm, workdir):
     assert int(facts["warnings (they do not stop it)"]) >= 1
 
 
-def test_check_schema_rows_say_warning_for_a_model_the_service_does_not_write(crm):
+def test_check_schema_rows_say_warning_for_a_model_the_service_does_not_write(crm, capsys):
     """`runbook check-schema` prints Compatibility.rows(): the same words as the report."""
     url, mapping = crm
     schema = str(Path(mapping).parent / "target.prisma")
@@ -248,6 +253,16 @@ def test_check_schema_rows_say_warning_for_a_model_the_service_does_not_write(cr
     assert rows[("Order", "legacyRef")]["severity"] == "blocker (writes)"
     assert all(r["code"] in CODES for r in c.rows((BLOCKER, WARNING, INFO)))
     assert [f.column for f in c.blocking] == ["legacyRef"]  # what stops it is unchanged
+    from runbook.cli import main
+
+    code = main(["check-schema", "--database-url", url, "--target-schema", schema, "--db-schema", "crm",
+                 "--writes", "Order"])
+    out = capsys.readouterr().out
+    assert code != 0 and "1 blocker(s) stop the service" in out
+    lines = {l.split()[1]: l for l in out.splitlines() if l.split()[1:2] in (["legacyCode"], ["legacyRef"])}
+    assert "warning (writes)" in lines["legacyCode"] and "blocker" not in lines["legacyCode"]
+    assert "blocker (writes)" in lines["legacyRef"]
+    assert password_of(url) not in out
 
 
 INV = [
@@ -259,11 +274,18 @@ INV = [
     'CREATE INDEX "Item_sku_trgm" ON inv."Item" (sku)',
     'CREATE TABLE inv."Event" (id int, at date) PARTITION BY RANGE (at)',
     """CREATE TABLE inv."Event_2024" PARTITION OF inv."Event" FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')""",
+    """CREATE TABLE inv."Event_2025" PARTITION OF inv."Event" FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')""",
+    'CREATE TABLE inv."Note" (id int, body text)',  # no primary key
+    f'CREATE INDEX "Item_{"x" * 58}" ON inv."Item" (a)',  # 63 bytes: with "items_" it would be 64
 ]
 
 INV_MAPPING = """
 schema = "inv"
 audit_table = false
+
+[[enums]]
+name = "other"
+values = ["A", "B"]
 
 [[tables]]
 from = "Tag"
@@ -281,10 +303,25 @@ to = "ghosts"
 from = "Item"
 to = "items"
 rename_columns = [{ from = "a", to = "b" }, { from = "zz", to = "yy" }]
+add_columns = [
+  { name = "kind", type = "other" },
+  { name = "ownerId", type = "integer", references = { table = "Nope", column = "id" } },
+]
+set_defaults = [{ column = "qq", default = 0 }]
 
 [[tables]]
 from = "Event"
 to = "events"
+
+[[tables]]
+from = "Event_2024"
+to = "events_2024"
+rename_columns = [{ from = "id", to = "ident" }]
+
+[[tables]]
+from = "Note"
+to = "notes"
+rename_columns = [{ from = "body", to = "text", not_null = true, fill_nulls = "empty" }]
 """
 
 
@@ -300,11 +337,42 @@ def test_each_kind_of_plan_blocker_and_note_has_its_own_code(empty_db, tmp_path,
         "inv.items_pkey": "RB106",  # the primary key's new name is an index's
         "items.b": "RB107",  # the column rename's target exists
         "Item.zz": "RB108",  # the renamed column is missing
+        "Item.qq": "RB108",  # the column given a default is missing
+        "inv.other": "RB109",  # the enum's name is a table's
+        "Nope": "RB110",  # the added foreign key's table is missing
+        "Note.body": "RB111",  # NULLs filled by a primary key the table does not have
+        "Event_2024.id": "RB112",  # an inherited column renamed on a partition
     }
     notes = {n.code for n in a.plan.notes}
-    assert {"RB206", "RB209"} <= notes  # "Item_sku_trgm" keeps its prefix; "Event_2024" keeps its name
+    assert {"RB206", "RB207", "RB209"} <= notes  # "Item_sku_trgm" keeps its prefix (and the 63-byte one);
+    # "Event_2025" keeps its name
     assert {c.code for c in a.conflicts} == {b.code for b in a.plan.blockers}
     assert a.count(BLOCKER) == len(a.plan.blockers)
     table = report.blockers(a).df
     assert len(table) == len(a.plan.blockers) and set(table["severity"]) == {"blocker"}
     assert 'href="findings.html#rb103"' in report.conflicts(a)._repr_html_()
+
+
+def test_a_role_that_cannot_back_up_nor_rename_is_told_so_with_codes(crm, pg, workdir):
+    """A login role that may read the mapped tables but owns none of them, and cannot read
+    another table: the backup cannot be taken (RB403) and the renames are refused (RB404),
+    both blockers."""
+    url, mapping = crm
+    role, password = f"rb_find_{secrets.token_hex(4)}", f"Pw-{secrets.token_hex(8)}"
+    execute(url, "DROP FUNCTION crm.purge_orders()", "CREATE TABLE crm.secret (x int)",
+            f"CREATE ROLE {role} LOGIN PASSWORD '{password}'", f"GRANT USAGE ON SCHEMA crm TO {role}",
+            f'GRANT SELECT ON crm."Customer", crm."Order", crm.customer_names TO {role}')
+    p = urlsplit(url)
+    as_role = urlunsplit(p._replace(netloc=f"{role}:{password}@{p.hostname}:{p.port}"))
+    try:
+        a = runbook.analyze(as_role, mapping, backup_dir=str(workdir))
+    finally:
+        execute(url, f"DROP OWNED BY {role}")
+        execute(pg.url("postgres"), f"DROP ROLE {role}")
+    codes = assert_all_registered(a)
+    assert a.dump_problems and {p.code for p in a.dump_problems} == {"RB403"}
+    assert not a.owns_tables and "RB404" in codes
+    stops = {f.code for f in a.findings if f.severity == BLOCKER}
+    assert {"RB403", "RB404"} <= stops
+    table = report.blockers(a).df
+    assert any("rb404" in c for c in table["code"]) and any("rb403" in c for c in table["code"])
