@@ -221,19 +221,7 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                                f"none itself; calls {fn.signature if fn else tr.function_oid}", "RB203"))
         for p in snap.policies_on(t.oid):
             risk.append(AtRisk("policy", p.name, t.name, True, "none: follows the rename (by OID)", "RB203"))
-    from .ops import ReplaceFunction
-
-    rewritten = {o.signature for o in plan.ops if isinstance(o, ReplaceFunction)}
-    for st in plan.tables:
-        for f in snap.functions_naming(st.old, plan.schema):
-            unsafe = [b for b in plan.blockers if b.object == f.signature]
-            if unsafe:
-                risk.append(AtRisk("function", f.signature, st.old, False, "BLOCKER: " + unsafe[0].reason,
-                                   unsafe[0].code))
-            else:
-                done = f.signature in rewritten
-                risk.append(AtRisk("function", f.signature, st.old, False,
-                                   "body rewritten by the plan" if done else "review", "RB201" if done else "RB202"))
+    risk += _function_risks(snap, plan)
     blocking = []
     for a in snap.activity:
         hit = [snap.table_by_oid(o).name for o in a.locked_oids if o in plan_oids and snap.table_by_oid(o)]
@@ -262,6 +250,26 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                     tuple(_dependencies(snap, plan)), *_service_prediction(url, m, plan),
                     service_name=(m.service.name or "the service") if m.service.configured else None,
                     dump_problems=unreadable)
+
+
+def _function_risks(snap: Snapshot, plan: Plan) -> list[AtRisk]:
+    """The functions whose bodies name a table of the plan as text: rewritten (RB201), a
+    blocker (the plan's, RB101 or RB102), or to review (RB202)."""
+    from .ops import ReplaceFunction
+
+    rewritten = {o.signature for o in plan.ops if isinstance(o, ReplaceFunction)}
+    out = []
+    for st in plan.tables:
+        for f in snap.functions_naming(st.old, plan.schema):
+            unsafe = [b for b in plan.blockers if b.object == f.signature]
+            if unsafe:
+                out.append(AtRisk("function", f.signature, st.old, False, "BLOCKER: " + unsafe[0].reason,
+                                  unsafe[0].code))
+                continue
+            done = f.signature in rewritten
+            out.append(AtRisk("function", f.signature, st.old, False, "body rewritten by the plan" if done else "review",
+                              "RB201" if done else "RB202"))
+    return out
 
 
 def _service_prediction(url: str, m: Mapping, plan: Plan) -> tuple[tuple[dict, ...], tuple[str, ...]]:

@@ -95,9 +95,9 @@ _ALL = (
          "replaces the body with the new names in the same transaction.",
          "None needed; review the rewritten body in the plan's SQL."),
     Code("RB202", "function mentions a renamed table but is not rewritten", WARNING,
-         "A function's source contains the old table name (in a comment, a string, another schema's table of "
-         "the same name ...) and the parser found no reference to rewrite.",
-         "Read the function: if the text is a reference runbook cannot see, change it by hand."),
+         "A function refers to a renamed table (as PostgreSQL's parser reads it, or as text where it cannot "
+         "read the body), and the plan neither rewrites the body nor stops on it.",
+         "Read the function: if it needs the new name, change it by hand before the run."),
     Code("RB203", "view, trigger or policy follows the table by OID", INFO,
          "Views, triggers and row-level policies refer to the table by its OID, not its name: they follow the "
          "rename. A trigger's function is checked on its own (RB201, RB202, RB101).",
@@ -125,10 +125,10 @@ _ALL = (
          "names it.",
          "Add it to the mapping ([[tables]] from = ...) to rename it."),
     # -- the service's Prisma client after the migration (severity as it applies to the service) ----
-    Code("RB301", "table or view the service reads does not exist", WRITES_DEPENDENT,
+    Code("RB301", "table or view the service reads does not exist", BLOCKER,
          "The model's table (or view) is missing: every query of the model fails.",
          "Create it, or fix the model's `@@map`."),
-    Code("RB302", "column of the model does not exist", WRITES_DEPENDENT,
+    Code("RB302", "column of the model does not exist", BLOCKER,
          "A field of the model has no column: every query of the model fails (the client selects it).",
          "Add the column (the finding gives the ALTER TABLE)."),
     Code("RB303", "NOT NULL column without default, the field is optional", WRITES_DEPENDENT,
@@ -141,15 +141,15 @@ _ALL = (
     Code("RB305", "NOT NULL column without a default that the service does not know", WRITES_DEPENDENT,
          "The table has a NOT NULL column without a default that the model does not declare: every create "
          "of the model fails, since the client cannot send a value for it. A blocker when the service "
-         "writes the model, a warning (it limits what the service could write) otherwise.",
+         "writes the model; a warning (it limits what the service could write) otherwise.",
          "Give the column a default, make it nullable, or add the field to the model."),
     Code("RB306", "column the model does not know", INFO,
          "A nullable column, or one the database fills, that the model does not declare: the client neither "
          "reads nor writes it.",
          "None needed."),
-    Code("RB307", "column type the client cannot read or write", WRITES_DEPENDENT,
+    Code("RB307", "column type the client cannot read or write", BLOCKER,
          "The column's type is not one the client converts to and from the field's type, or is not the enum "
-         "the field names.",
+         "the field names: reads and writes of the field fail.",
          "ALTER COLUMN ... TYPE (the finding gives it), or change the field's type."),
     Code("RB308", "column type differs from what prisma migrate would create", WARNING,
          "The client reads and writes the column, but `prisma migrate diff` reports drift.",
@@ -157,41 +157,45 @@ _ALL = (
     Code("RB309", "column of an Unsupported type", INFO,
          "The schema declares the field Unsupported(...): the client neither reads nor writes it.",
          "None needed."),
-    Code("RB310", "enum missing or lacking labels", WRITES_DEPENDENT,
-         "The enum type the client casts to does not exist, or lacks a label of the schema's enum.",
-         "CREATE TYPE or ALTER TYPE ... ADD VALUE (the finding gives it)."),
-    Code("RB311", "enum has labels the schema does not", WARNING,
+    Code("RB310", "enum type does not exist", BLOCKER,
+         "The enum type the client casts the column to does not exist: reads and writes of the field fail.",
+         "CREATE TYPE ... AS ENUM and convert the column (the finding gives both)."),
+    Code("RB311", "enum lacks labels of the schema", WRITES_DEPENDENT,
+         "Writing a label the database's enum does not have fails (invalid input value for enum).",
+         "ALTER TYPE ... ADD VALUE (the finding gives it)."),
+    Code("RB312", "enum has labels the schema does not", WARNING,
          "Reading a row that holds such a label fails in the client.",
          "Add the labels to the schema's enum."),
-    Code("RB312", "enum labels in another order", INFO,
+    Code("RB313", "enum labels in another order", INFO,
          "ORDER BY the column sorts differently than the schema lists the values.",
          "None needed."),
-    Code("RB313", "the database gives no value the client leaves to it", WRITES_DEPENDENT,
+    Code("RB314", "the database gives no value the client leaves to it", WRITES_DEPENDENT,
          "The field is `autoincrement()` or `dbgenerated(...)` and the NOT NULL column has no default: "
          "creates fail.",
          "Add the default or identity (the finding gives the ALTER TABLE)."),
-    Code("RB314", "default missing or different", WARNING,
-         "The column's default differs from the schema's: this client sends the value, other writers get "
-         "another one (or NULL); `prisma migrate diff` reports drift.",
+    Code("RB315", "default missing or different", WARNING,
+         "The column's default is missing or differs from the schema's: this client sends the value, other "
+         "writers get another one (or NULL); `prisma migrate diff` reports drift.",
          "SET DEFAULT as the schema says."),
-    Code("RB315", "default the schema does not describe", INFO,
+    Code("RB316", "default the schema does not describe", INFO,
          "The column has a default the schema does not mention (or describes differently): no effect on the "
          "client; `prisma migrate` would change it.",
          "Add @default(...) to the field, or drop the default."),
-    Code("RB316", "foreign key references another table", WRITES_DEPENDENT,
-         "A relation's foreign key points at another table or columns than the schema's relation.",
+    Code("RB317", "foreign key references another table", WRITES_DEPENDENT,
+         "A relation's foreign key points at another table or columns than the schema's relation: creating a "
+         "row that points at the right one fails.",
          "Recreate the foreign key as the schema describes it."),
-    Code("RB317", "relation differs from the schema", WARNING,
+    Code("RB318", "relation differs from the schema", WARNING,
          "A foreign key is missing, NOT VALID, or has other referential actions, or an implicit many-to-many "
          "join table is missing or lacks a column.",
          "Add, validate or recreate the foreign key (or the join table) as the finding says."),
-    Code("RB318", "primary key or unique index missing or different", WARNING,
+    Code("RB319", "primary key or unique index missing or different", WARNING,
          "Duplicates are possible; findUnique returns the first; native upserts fail.",
          "Add the primary key or unique index (the finding gives the SQL)."),
-    Code("RB319", "index missing", WARNING,
+    Code("RB320", "index missing", WARNING,
          "Queries that filter on the columns scan the table.",
          "CREATE INDEX (the finding gives it)."),
-    Code("RB320", "name differs from Prisma's default", INFO,
+    Code("RB321", "name differs from Prisma's default", INFO,
          "A constraint or index has another name than Prisma's: no effect on the client; `prisma migrate "
          "diff` would rename it.",
          "Rename it, or `map:` the name in the schema."),
@@ -220,16 +224,17 @@ _ALL = (
 #: code -> :class:`Code`, in code order
 CODES: dict[str, Code] = {c.code: c for c in _ALL}
 
-#: a service finding's (check, severity as the finding carries it) -> its code
+#: a service finding's (check, severity as the finding carries it, whether it blocks reads) -> its code
 _SERVICE = {
-    ("table", BLOCKER): "RB301", ("column", BLOCKER): "RB302",
-    ("nullability", BLOCKER): "RB303", ("nullability", WARNING): "RB304",
-    ("unknown column", BLOCKER): "RB305", ("unknown column", INFO): "RB306",
-    ("type", BLOCKER): "RB307", ("type", WARNING): "RB308", ("type", INFO): "RB309",
-    ("enum", BLOCKER): "RB310", ("enum", WARNING): "RB311", ("enum", INFO): "RB312",
-    ("default", BLOCKER): "RB313", ("default", WARNING): "RB314", ("default", INFO): "RB315",
-    ("relation", BLOCKER): "RB316", ("relation", WARNING): "RB317",
-    ("unique", WARNING): "RB318", ("index", WARNING): "RB319", ("name", INFO): "RB320",
+    ("table", BLOCKER, True): "RB301", ("column", BLOCKER, True): "RB302",
+    ("nullability", BLOCKER, False): "RB303", ("nullability", WARNING, False): "RB304",
+    ("unknown column", BLOCKER, False): "RB305", ("unknown column", INFO, False): "RB306",
+    ("type", BLOCKER, True): "RB307", ("type", WARNING, False): "RB308", ("type", INFO, False): "RB309",
+    ("enum", BLOCKER, True): "RB310", ("enum", BLOCKER, False): "RB311", ("enum", WARNING, False): "RB312",
+    ("enum", INFO, False): "RB313",
+    ("default", BLOCKER, False): "RB314", ("default", WARNING, False): "RB315", ("default", INFO, False): "RB316",
+    ("relation", BLOCKER, False): "RB317", ("relation", WARNING, False): "RB318",
+    ("unique", WARNING, False): "RB319", ("index", WARNING, False): "RB320", ("name", INFO, False): "RB321",
 }
 
 
@@ -241,13 +246,15 @@ def lookup(code: str) -> Code:
         raise ValueError(f"unknown finding code {code!r}") from None
 
 
-def service_code(check: str, severity: str) -> str:
-    """The code of a service-compatibility finding of this check and severity."""
+def service_code(check: str, severity: str, blocks: tuple[str, ...] = ()) -> str:
+    """The code of a service-compatibility finding of this check and severity, and what
+    it blocks (``reads``, ``writes``)."""
+    reads = "reads" in blocks
     try:
-        return _SERVICE[(check, severity)]
+        return _SERVICE[(check, severity, reads)]
     except KeyError:
-        raise ValueError(f"no finding code for a {severity} {check!r} finding: register one in "
-                         "runbook/findings.py") from None
+        raise ValueError(f"no finding code for a {severity} {check!r} finding{' of reads' if reads else ''}: "
+                         "register one in runbook/findings.py") from None
 
 
 def anchor(code: str) -> str:

@@ -162,7 +162,8 @@ def test_an_unregistered_code_is_refused():
     with pytest.raises(ValueError, match="register one"):
         Finding("M", "t", "c", "nullability", INFO, "p", "c", "f")
     assert Finding("M", "t", "c", "unknown column", BLOCKER, "p", "c", "f", ("writes",)).code == "RB305"
-    assert service_code("name", INFO) == lookup("RB320").code
+    assert service_code("name", INFO) == lookup("RB321").code
+    assert service_code("enum", BLOCKER, ("reads", "writes")) != service_code("enum", BLOCKER, ("writes",))
 
 
 # --------------------------------------------------------------------------- the demo fixture

@@ -38,7 +38,8 @@ class Finding:
     code: str = ""
 
     def __post_init__(self):
-        object.__setattr__(self, "code", lookup(self.code).code if self.code else service_code(self.check, self.severity))
+        code = lookup(self.code).code if self.code else service_code(self.check, self.severity, self.blocks)
+        object.__setattr__(self, "code", code)
 
     def row(self, shown: str | None = None) -> dict:
         """The table form: code, model, column, severity, problem, consequence, fix.
