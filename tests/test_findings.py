@@ -377,3 +377,28 @@ def test_a_role_that_cannot_back_up_nor_rename_is_told_so_with_codes(crm, pg, wo
     assert {"RB403", "RB404"} <= stops
     table = report.blockers(a).df
     assert any("rb404" in c for c in table["code"]) and any("rb403" in c for c in table["code"])
+
+
+def test_every_place_that_makes_a_finding_names_a_registered_code():
+    """Read as source, so that the places no database of these tests reaches (a join table
+    read backwards, a partition's foreign-key clone ...) are checked too: each Blocker,
+    Note, AtRisk, Blocking and Conflict made in the plan and the API names a code, a
+    registered literal or another finding's ``.code``."""
+    import ast
+
+    root = Path(runbook.__file__).parent
+    made = {"Blocker", "Note", "AtRisk", "Blocking", "Conflict"}
+    seen = 0
+    for path in [*sorted((root / "plan").glob("*.py")), root / "api.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) in made):
+                continue
+            arg = next((k.value for k in node.keywords if k.arg == "code"), None) or node.args[-1]
+            literals = [n.value for n in ast.walk(arg) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            where = f"{path.name}:{node.lineno}"
+            if isinstance(arg, ast.Attribute):
+                assert arg.attr == "code", where
+            else:
+                assert literals and all(c in CODES for c in literals), (where, literals)
+            seen += 1
+    assert seen >= 40, seen  # the places this test was written against (41)
