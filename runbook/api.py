@@ -8,6 +8,7 @@ from pathlib import Path
 from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact, resolve_url
 from .errors import WrongState
+from .findings import Note
 from .execute import Options, Runner, RunResult
 from .mapping import Mapping, as_mapping, load_mapping
 from .naming import is_pascal_case, is_snake_case, q, qq
@@ -48,6 +49,7 @@ class AtRisk:
     table: str
     follows_rename: bool
     action: str
+    code: str = ""  # its finding code (runbook.findings)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Conflict:
     object: str
     kind: str
     reason: str
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,18 @@ class Blocking:
     state: str
     xact_age_s: float
     tables: tuple[str, ...]
+    code: str = ""  # RB401: holds a lock on a table of the plan; RB402: a long transaction
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One coded finding of an analysis, whatever it came from (:attr:`Analysis.findings`)."""
+
+    code: str
+    severity: str  # blocker: stops the run | warning | info
+    title: str
+    object: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -112,10 +127,37 @@ class Analysis:
     def fingerprint(self) -> str:
         return self.plan.fingerprint
 
+    @property
+    def findings(self) -> tuple[Reported, ...]:
+        """Everything the analysis found, each once, with its code and the severity it has
+        here: ``blocker`` (stops the run), ``warning``, ``info``."""
+        from .findings import lookup
+
+        def one(code: str, obj: str, detail: str, severity: str | None = None) -> Reported:
+            c = lookup(code)
+            return Reported(c.code, severity or c.severity, c.title, obj, detail)
+
+        out = [one(b.code, b.object, b.reason) for b in self.plan.blockers]
+        out += [one(p.code, "pg_dump", str(p)) for p in self.dump_problems]
+        if not self.owns_tables:
+            out.append(one("RB404", self.current_user, "the role does not own every table of the plan"))
+        out += [one(b.code, f"pid {b.pid}", f"{b.state}; transaction open {b.xact_age_s:,.0f}s") for b in self.blocking]
+        stops = {(b.code, b.object) for b in self.plan.blockers}  # an unsafe function is listed once
+        out += [one(r.code, r.name, r.action) for r in self.at_risk if (r.code, r.name) not in stops]
+        out += [one(n.code, "plan", str(n)) for n in self.plan.notes]
+        out += [one(r["code"], f"{r['model']}.{r['column']}", r["problem"], r["severity"].split()[0])
+                for r in self.service_findings]
+        out += [one(n.code, "service", str(n)) for n in self.service_notes]
+        return tuple(out)
+
+    def count(self, severity: str) -> int:
+        return sum(f.severity == severity for f in self.findings)
+
     def to_dict(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if k != "plan"}
         d["plan"] = {"fingerprint": self.plan.fingerprint, "operations": self.plan.as_rows(),
                      "blockers": [asdict(b) for b in self.plan.blockers], "notes": list(self.plan.notes)}
+        d["findings"] = [asdict(f) for f in self.findings]
         return d
 
 
@@ -138,20 +180,19 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                     rows[st.oid] = cur.fetchone()[0]
             conflicts = []
             for st in plan.tables:
-                if st.state == "conflict":
-                    tgt = snap.table(m.schema, st.new)
-                    n = None
-                    if tgt:
-                        cur.execute(f"SELECT count(*) FROM {qq(tgt.schema, tgt.name)}")
-                        n = cur.fetchone()[0]
+                tgt = snap.table(m.schema, st.new) if st.state == "conflict" else None
+                if tgt:  # (a name taken by another relation: the plan's blocker says which)
+                    cur.execute(f"SELECT count(*) FROM {qq(tgt.schema, tgt.name)}")
+                    n = cur.fetchone()[0]
                     conflicts.append(Conflict(f"{m.schema}.{st.new}", "target exists",
-                                              f"{st.new!r} already exists ({'empty' if n == 0 else f'{n} rows'})"))
-        unreadable = tuple(dump_problems(conn))
+                                              f"{st.new!r} already exists ({'empty' if n == 0 else f'{n} rows'})",
+                                              "RB103"))
+        unreadable = tuple(Note(p, "RB403") for p in dump_problems(conn))
     finally:
         conn.close()
     for b in plan.blockers:
         if b.kind != "conflict" or not any(c.object == b.object for c in conflicts):
-            conflicts.append(Conflict(b.object, b.kind, b.reason))
+            conflicts.append(Conflict(b.object, b.kind, b.reason, b.code))
     tables = []
     fks = []
     risk = []
@@ -172,27 +213,21 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                 else "RESTRICT" if "ON DELETE RESTRICT" in c.definition else "NO ACTION"
             fks.append(ForeignKeyInfo(src.name if src else str(c.table_oid), c.name, t.name, od, c.definition))
         for v in snap.views_on(t.oid):
-            risk.append(AtRisk("view", f"{v.schema}.{v.name}", t.name, True, "none: follows the rename (by OID)"))
+            risk.append(AtRisk("view", f"{v.schema}.{v.name}", t.name, True, "none: follows the rename (by OID)",
+                               "RB203"))
         for tr in snap.triggers_on(t.oid):
             fn = next((f for f in snap.functions if f.oid == tr.function_oid), None)
             risk.append(AtRisk("trigger", tr.name, t.name, True,
-                               f"none itself; calls {fn.signature if fn else tr.function_oid}"))
+                               f"none itself; calls {fn.signature if fn else tr.function_oid}", "RB203"))
         for p in snap.policies_on(t.oid):
-            risk.append(AtRisk("policy", p.name, t.name, True, "none: follows the rename (by OID)"))
-    from .ops import ReplaceFunction
-
-    rewritten = {o.signature for o in plan.ops if isinstance(o, ReplaceFunction)}
-    for st in plan.tables:
-        for f in snap.functions_naming(st.old, plan.schema):
-            unsafe = [b for b in plan.blockers if b.object == f.signature]
-            risk.append(AtRisk("function", f.signature, st.old, False,
-                               "BLOCKER: " + unsafe[0].reason if unsafe else
-                               "body rewritten by the plan" if f.signature in rewritten else "review"))
+            risk.append(AtRisk("policy", p.name, t.name, True, "none: follows the rename (by OID)", "RB203"))
+    risk += _function_risks(snap, plan)
     blocking = []
     for a in snap.activity:
         hit = [snap.table_by_oid(o).name for o in a.locked_oids if o in plan_oids and snap.table_by_oid(o)]
         if hit or a.xact_age_s > 60:
-            blocking.append(Blocking(a.pid, a.application, a.state, a.xact_age_s, tuple(hit)))
+            blocking.append(Blocking(a.pid, a.application, a.state, a.xact_age_s, tuple(hit),
+                                     "RB401" if hit else "RB402"))
     owns = all(snap.is_superuser or (snap.table_by_oid(o).owner in snap.member_of) for o in plan_oids)
     try:
         free = free_bytes(Path(backup_dir))
@@ -217,15 +252,35 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                     dump_problems=unreadable)
 
 
+def _function_risks(snap: Snapshot, plan: Plan) -> list[AtRisk]:
+    """The functions whose bodies name a table of the plan as text: rewritten (RB201), a
+    blocker (the plan's, RB101 or RB102), or to review (RB202)."""
+    from .ops import ReplaceFunction
+
+    rewritten = {o.signature for o in plan.ops if isinstance(o, ReplaceFunction)}
+    out = []
+    for st in plan.tables:
+        for f in snap.functions_naming(st.old, plan.schema):
+            unsafe = [b for b in plan.blockers if b.object == f.signature]
+            if unsafe:
+                out.append(AtRisk("function", f.signature, st.old, False, "BLOCKER: " + unsafe[0].reason,
+                                  unsafe[0].code))
+                continue
+            done = f.signature in rewritten
+            out.append(AtRisk("function", f.signature, st.old, False, "body rewritten by the plan" if done else "review",
+                              "RB201" if done else "RB202"))
+    return out
+
+
 def _service_prediction(url: str, m: Mapping, plan: Plan) -> tuple[tuple[dict, ...], tuple[str, ...]]:
     """What the mapping's service will find after the plan ran (rehearsed in a
     transaction that is rolled back; it holds the plan's locks for milliseconds and gives
     up at once if they are busy). Only when the mapping's ``[service]`` names a target
     schema."""
     if not m.service.configured:
-        return (), ("service checks skipped: the mapping's [service] names no target_schema",)
+        return (), (Note("service checks skipped: the mapping's [service] names no target_schema", "RB330"),)
     if plan.blockers:
-        return (), ("the plan is blocked: fix the conflicts first",)
+        return (), (Note("the plan is blocked: fix the conflicts first", "RB330"),)
     from .compat import predict
     from .errors import RunbookError
 
@@ -233,8 +288,8 @@ def _service_prediction(url: str, m: Mapping, plan: Plan) -> tuple[tuple[dict, .
         target = m.service.load_schema()
         c = predict(url, m, target, written=m.service.written_models(target), lock_timeout="300ms")
     except (RunbookError, Exception) as exc:  # a busy lock must not fail the analysis
-        return (), (f"not predicted: {' '.join(str(exc).split())[:200]}",)
-    return tuple(c.rows()), tuple(c.notes)
+        return (), (Note(f"not predicted: {' '.join(str(exc).split())[:200]}", "RB330"),)
+    return tuple(c.rows()), tuple(Note(n, "RB330") for n in c.notes)
 
 
 def _dependencies(snap: Snapshot, plan: Plan) -> list[Dependency]:

@@ -83,15 +83,17 @@ class _Builder:
             self.states.append(TableState(tm.old, tm.new, "conflict", src.oid,
                                           f"target {tm.new!r} already exists ({dst.row_estimate} rows estimated)"))
             self.blockers.append(Blocker("conflict", f"{S}.{tm.new}",
-                                         f"target table {tm.new!r} already exists beside {tm.old!r}"))
+                                         f"target table {tm.new!r} already exists beside {tm.old!r}", code="RB103"))
             return None
         if not src and not dst:
             self.states.append(TableState(tm.old, tm.new, "missing", None, "neither name exists"))
-            self.blockers.append(Blocker("missing", f"{S}.{tm.old}", f"table {tm.old!r} does not exist (nor {tm.new!r})"))
+            self.blockers.append(Blocker("missing", f"{S}.{tm.old}", f"table {tm.old!r} does not exist (nor {tm.new!r})", code="RB105"))
             return None
         if src and f"{S}.{tm.new}" in self.taken:
             self.blockers.append(Blocker("conflict", f"{S}.{tm.new}",
-                                         f"name {tm.new!r} is taken by a {snap.relation_names()[f'{S}.{tm.new}']}"))
+                                         f"name {tm.new!r} is taken by a "
+                                         f"{snap.relation_names().get(f'{S}.{tm.new}', 'name the plan gives another object')}",
+                                         code="RB104"))
             self.states.append(TableState(tm.old, tm.new, "conflict", src.oid, f"{tm.new!r} is taken"))
             return None
         cur: Table = src or dst
@@ -112,11 +114,11 @@ class _Builder:
             have_old, have_new = cur.column(rc.old), cur.column(rc.new)
             if have_old and have_new:
                 self.blockers.append(Blocker("conflict", f"{tm.new}.{rc.new}",
-                                             f"column {rc.new!r} already exists beside {rc.old!r}"))
+                                             f"column {rc.new!r} already exists beside {rc.old!r}", code="RB107"))
                 continue
             if not have_old and not have_new:
                 self.blockers.append(Blocker("missing", f"{tm.old}.{rc.old}",
-                                             f"column {rc.old!r} does not exist (nor {rc.new!r})"))
+                                             f"column {rc.old!r} does not exist (nor {rc.new!r})", code="RB108"))
                 continue
             col = have_old or have_new
             if have_old:
@@ -140,7 +142,7 @@ class _Builder:
         pk = [c for c in self.snap.constraints_of(cur.oid) if c.type == "p"]
         if not pk or len(pk[0].columns) != 1:
             self.blockers.append(Blocker("unsupported", f"{cur.name}.{column}",
-                                         "filling NULLs needs a single-column primary key"))
+                                         "filling NULLs needs a single-column primary key", code="RB111"))
             return None
         tag = hashlib.sha1(f"{self.S}.{tm.old}.{rc.old}".encode()).hexdigest()[:10]
         pk_col = cur.column(pk[0].columns[0])
@@ -156,7 +158,7 @@ class _Builder:
                 if got != ac.type:
                     self.blockers.append(Blocker("conflict", f"{cur.name}.{ac.name}",
                                                  f"column {ac.name!r} exists with type {existing.type}, "
-                                                 f"the mapping wants {ac.type}"))
+                                                 f"the mapping wants {ac.type}", code="RB107"))
             else:
                 type_sql = qq(self.S, ac.type) if ac.enum else ac.type
                 self.added.append(AddColumn(self.S, tm.new, ac.name, type_sql, ac.not_null, ac.default_sql()))
@@ -170,14 +172,15 @@ class _Builder:
         spec = self.mapping.enum(ac.type)
         row_type = snap.relation_names().get(f"{S}.{ac.type}") in ("table", "view")
         if e is None and row_type:  # a table's row type is a type of the same name
-            self.blockers.append(Blocker("conflict", f"{S}.{ac.type}", f"enum name {ac.type!r} is taken by a table"))
+            self.blockers.append(Blocker("conflict", f"{S}.{ac.type}", f"enum name {ac.type!r} is taken by a table",
+                                         code="RB109"))
         elif e is None and ac.type not in self.created_enums:
             self.enums.append(CreateEnum(S, ac.type, spec.values))
             self.created_enums.add(ac.type)
         elif e is not None and tuple(e.labels) != tuple(spec.values):
             self.blockers.append(Blocker("conflict", f"{S}.{ac.type}",
                                          f"enum {ac.type!r} exists with values {list(e.labels)}, "
-                                         f"the mapping wants {list(spec.values)}"))
+                                         f"the mapping wants {list(spec.values)}", code="RB109"))
 
     def plan_foreign_key(self, tm: TableMapping, cur: Table, ac) -> None:
         """An added column's foreign key: added NOT VALID in the lock phase, validated after."""
@@ -186,7 +189,7 @@ class _Builder:
         ref_now = snap.table(S, ac.references.table) or snap.table(S, ref_final)
         if ref_now is None:
             self.blockers.append(Blocker("missing", ac.references.table,
-                                         f"{ac.name!r} references a table that does not exist"))
+                                         f"{ac.name!r} references a table that does not exist", code="RB110"))
             return
         fk_name = prisma_constraint_name(tm.new, [ac.name], "fkey")
         existing = next((c for c in snap.constraints_of(cur.oid) if c.name == fk_name), None)
@@ -204,7 +207,8 @@ class _Builder:
         for sd in tm.set_defaults:
             col = cur.column(sd.column) or cur.column(newcol(sd.column))
             if col is None:
-                self.blockers.append(Blocker("missing", f"{cur.name}.{sd.column}", f"column {sd.column!r} does not exist"))
+                self.blockers.append(Blocker("missing", f"{cur.name}.{sd.column}", f"column {sd.column!r} does not exist",
+                                         code="RB108"))
                 continue
             want = sd.default_sql()
             if col.default is None or (want and _norm_default(col.default) != _norm_default(want)):
@@ -241,10 +245,10 @@ def _hierarchy_blockers(snap: Snapshot, tm: TableMapping, cur: Table) -> list[Bl
         if rc.old in inherited or rc.new in inherited:
             out.append(Blocker("unsupported", f"{cur.name}.{rc.old}",
                                f"column {rc.old!r} of {what} {cur.name!r} is inherited: rename it on "
-                               f"{parents[0].name!r}, which renames it in every {what}"))
+                               f"{parents[0].name!r}, which renames it in every {what}", code="RB112"))
     if cur.is_partition and tm.add_columns:
         out.append(Blocker("unsupported", cur.name, f"columns cannot be added to partition {cur.name!r}: add them "
-                                                    f"to the partitioned table {parents[0].name!r}"))
+                                                    f"to the partitioned table {parents[0].name!r}", code="RB112"))
     return out
 
 

@@ -33,7 +33,7 @@ def function_ops(snap: Snapshot, schema: str, renamed: dict[str, str], column_op
             if hits:
                 blockers.append(Blocker("unsafe function", fn.signature,
                                         f"{fn.language} function names {sorted(hits)[0]!r}; "
-                                        "runbook rewrites only SQL and PL/pgSQL bodies"))
+                                        "runbook rewrites only SQL and PL/pgSQL bodies", code="RB102"))
             continue
         try:
             body = analyze(fn.language, fn.source, fn.definition, snap.sql_catalog, fn.search_path(snap.current_user),
@@ -41,11 +41,12 @@ def function_ops(snap: Snapshot, schema: str, renamed: dict[str, str], column_op
         except BodyError as exc:
             if names_any(fn.source, watched):
                 blockers.append(Blocker("unsafe function", fn.signature,
-                                        f"its body could not be parsed ({exc}); rewrite it by hand before migrating"))
+                                        f"its body could not be parsed ({exc}); rewrite it by hand before migrating",
+                                        code="RB101"))
             continue
         if body.unsafe:
             blockers.append(Blocker("unsafe function", fn.signature,
-                                    f"{'; '.join(body.unsafe)}; rewrite it by hand before migrating"))
+                                    f"{'; '.join(body.unsafe)}; rewrite it by hand before migrating", code="RB101"))
             continue
         if not body.edits:
             continue
@@ -53,7 +54,8 @@ def function_ops(snap: Snapshot, schema: str, renamed: dict[str, str], column_op
             new_src = apply_edits(fn.source, body.edits)
             new_def = rewrite_definition(fn.definition or "", fn.source, new_src)
         except (UnsafeRewrite, BodyError) as exc:
-            blockers.append(Blocker("unsafe function", fn.signature, f"{exc}; rewrite it by hand before migrating"))
+            blockers.append(Blocker("unsafe function", fn.signature, f"{exc}; rewrite it by hand before migrating",
+                                    code="RB101"))
             continue
         if new_src != fn.source:
             ops.append(ReplaceFunction(fn.signature, fn.regprocedure, fn.definition, new_def, new_src))

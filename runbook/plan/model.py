@@ -13,6 +13,7 @@ from pathlib import Path
 from .._version import __version__
 from ..catalog.inspect import Snapshot
 from ..errors import ConflictError, UnsafeFunction, WrongState
+from ..findings import lookup
 from ..mapping import Mapping
 from ..naming import literal, qq
 from ..ops import FINISH, LOCK, PREPARE, Op, dollar_quote, op_from_dict
@@ -41,12 +42,17 @@ def comment(text: str) -> str:
 
 @dataclass(frozen=True)
 class Blocker:
-    """Something that stops ``migrate`` before anything changes."""
+    """Something that stops ``migrate`` before anything changes; ``code`` is its finding
+    code (:mod:`runbook.findings`: presentation, not part of the plan's fingerprint)."""
 
     kind: str
     object: str
     reason: str
     exit_code: int = 2
+    code: str = ""
+
+    def __post_init__(self):
+        lookup(self.code)  # every blocker names a registered code
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..catalog.inspect import Constraint, Snapshot, Statistics, Table
+from ..findings import Note
 from ..mapping import Mapping, TableMapping
 from ..naming import MAX_IDENTIFIER_BYTES, pg_object_name
 from ..ops import Op, RenameConstraint, RenameIndex, RenameSequence, RenameStatistics, RenameTrigger
@@ -115,11 +116,12 @@ class _DependentNames:
         table)? If so it is taken now; if not, a conflict is recorded."""
         schema = schema or self.S
         if relation and f"{schema}.{new}" in self.taken:
-            self.out.blockers.append(Blocker("conflict", f"{schema}.{new}", f"{what} name {new!r} is taken"))
+            self.out.blockers.append(Blocker("conflict", f"{schema}.{new}", f"{what} name {new!r} is taken", code="RB106"))
             return False
         if constraint and new in self.con_names:
             self.out.blockers.append(Blocker("conflict", f"{self.new_t}.{new}",
-                                             f"constraint name {new!r} is taken on {self.new_t!r} ({what} {old!r})"))
+                                             f"constraint name {new!r} is taken on {self.new_t!r} ({what} {old!r})",
+                                             code="RB106"))
             return False
         if relation:
             self.taken.add(f"{schema}.{new}")
@@ -140,8 +142,8 @@ class _DependentNames:
                 self.claimed.add(new)
                 if (new != prisma_constraint_name(self.new_t, cols if kind != "pkey" else (), _SUFFIX[kind])
                         and not self.join):
-                    self.out.notes.append(f"{what} {name!r} on {self.new_t!r} keeps its custom name, "
-                                          "as the target schema maps it")
+                    self.out.notes.append(Note(f"{what} {name!r} on {self.new_t!r} keeps its custom name, "
+                                               "as the target schema maps it", "RB205"))
             return
         if from_target or name in olds:
             if from_target:
@@ -164,7 +166,7 @@ class _DependentNames:
                     "conflict", f"{self.S}.{self.new_t}",
                     f'column "{side}" references {ref.name!r}, but in the target schema '
                     f'"{side}" of relation {self.join_rel.relation!r} is {mdl.name} ({mdl.db_name!r}): '
-                    f"Prisma would read the join rows backwards"))
+                    f"Prisma would read the join rows backwards", code="RB113"))
 
     def _by_column_name(self, con, label: str, relation: bool) -> None:
         """A NOT NULL, CHECK or EXCLUDE constraint: renamed when PostgreSQL named it
@@ -243,7 +245,8 @@ class _DependentNames:
             if seq.column and seq.name == pg_object_name(self.old_t, seq.column, "seq"):
                 new = pg_object_name(self.new_t, self.newcol(seq.column), "seq")
                 if f"{seq.schema}.{new}" in self.taken:
-                    self.out.blockers.append(Blocker("conflict", f"{seq.schema}.{new}", f"sequence name {new!r} is taken"))
+                    self.out.blockers.append(Blocker("conflict", f"{seq.schema}.{new}", f"sequence name {new!r} is taken",
+                                                      code="RB106"))
                     continue
                 self.out.ops.append(RenameSequence(seq.schema, self.new_t, seq.name, new))
                 self.taken.add(f"{seq.schema}.{new}")
@@ -258,20 +261,21 @@ class _DependentNames:
                 self.kept.append(("statistics object", st.name, st))
         for what, name, obj in self.kept:
             if not name.startswith(f"{old_t}_"):
-                out.notes.append(f"{what} {name!r} on {new_t!r} keeps its custom name")
+                out.notes.append(Note(f"{what} {name!r} on {new_t!r} keeps its custom name", "RB204"))
                 continue
             new = new_t + name[len(old_t):]
             if len(new.encode()) > MAX_IDENTIFIER_BYTES:
-                out.notes.append(f"{what} {name!r} on {new_t!r} keeps the old table's name as its prefix "
-                                 f"({new!r} would be {len(new.encode())} bytes)")
+                out.notes.append(Note(f"{what} {name!r} on {new_t!r} keeps the old table's name as its prefix "
+                                      f"({new!r} would be {len(new.encode())} bytes)", "RB207"))
                 continue
             if not self.mapping.rename_prefixed:
-                out.notes.append(f"{what} {name!r} on {new_t!r} keeps the old table's name as its prefix; "
-                                 f"rename_prefixed = true in the mapping renames it to {new!r}")
+                out.notes.append(Note(f"{what} {name!r} on {new_t!r} keeps the old table's name as its prefix; "
+                                      f"rename_prefixed = true in the mapping renames it to {new!r}", "RB206"))
                 continue
             if isinstance(obj, Statistics):
                 if (obj.schema, new) in stats_taken:
-                    out.blockers.append(Blocker("conflict", f"{obj.schema}.{new}", f"statistics name {new!r} is taken"))
+                    out.blockers.append(Blocker("conflict", f"{obj.schema}.{new}", f"statistics name {new!r} is taken",
+                                                 code="RB106"))
                     continue
                 stats_taken.add((obj.schema, new))
                 out.ops.append(RenameStatistics(obj.schema, new_t, name, new))
@@ -324,8 +328,8 @@ def partition_names(snap: Snapshot, mapping: Mapping, states: list[TableState], 
                 continue
             new = op.new + rest
             if len(new.encode()) > 63 or any(x.name == new for x in snap.constraints_of(clone.table_oid)):
-                notes.append(f"foreign key {clone.name!r} on {table.name!r} (a clone of {op.old!r}) keeps its name: "
-                             f"{new!r} is too long or taken")
+                notes.append(Note(f"foreign key {clone.name!r} on {table.name!r} (a clone of {op.old!r}) keeps its "
+                                  f"name: {new!r} is too long or taken", "RB208"))
                 continue
             out.append(RenameConstraint(table.schema, final.get(table.oid, table.name), clone.name, new))
     for st in states:
@@ -336,6 +340,6 @@ def partition_names(snap: Snapshot, mapping: Mapping, states: list[TableState], 
                 continue
             what = "partition" if d.is_partition else "inheritance child"
             prefix = " (it starts with the old name)" if d.name.startswith(st.old) else ""
-            notes.append(f"{what} {d.name!r} of {st.old!r} keeps its name{prefix}: name it in the mapping "
-                         f"([[tables]] from = {d.name!r}) to rename it")
+            notes.append(Note(f"{what} {d.name!r} of {st.old!r} keeps its name{prefix}: name it in the mapping "
+                              f"([[tables]] from = {d.name!r}) to rename it", "RB209"))
     return out

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML, Markdown
 
+from ..findings import BLOCKER, WARNING, link, lookup
 from ..phases import LOCK
 from .display import FAIL, PASS, WARN, Table, kv, note
 from .results import focus_table, mib, verification_of
@@ -45,7 +46,8 @@ def overview(analysis) -> Table:
                                   f"{sum(t.state == 'done' for t in a.tables)} already renamed)"),
         ("PascalCase / snake_case tables in the schema", f"{len(a.pascal_case_tables)} / {len(a.snake_case_tables)}"),
         ("operations in the plan", len(a.plan.ops)),
-        ("conflicts and blockers", len(a.conflicts) + len(a.blocking)),
+        ("blockers (they stop the run)", a.count(BLOCKER)),
+        ("warnings (they do not stop it)", a.count(WARNING)),
         ("database size", f"{a.database_bytes / 2**20:,.1f} MiB"),
         ("plan fingerprint", f"sha256:{a.fingerprint}"),
     ], caption="Overview")
@@ -62,7 +64,8 @@ def tables_to_rename(analysis) -> Table:
 def conflicts(analysis) -> Table | Markdown:
     if not analysis.conflicts:
         return note("**No conflicts**: no target name is taken, no two tables map to one name.")
-    return Table(pd.DataFrame([asdict(c) for c in analysis.conflicts]), caption=f"Conflicts ({len(analysis.conflicts)})")
+    rows = [{"code": link(c.code), **{k: v for k, v in asdict(c).items() if k != "code"}} for c in analysis.conflicts]
+    return Table(pd.DataFrame(rows), caption=f"Conflicts ({len(rows)}): blockers, they stop the run")
 
 
 def references(analysis, table: str | None = None) -> Table | Markdown:
@@ -87,17 +90,19 @@ def references(analysis, table: str | None = None) -> Table | Markdown:
 def at_risk(analysis) -> Table | Markdown:
     if not analysis.at_risk:
         return note("_No view, trigger, policy or function depends on the tables._")
-    rows = [{"kind": r.kind, "object": r.name, "table": r.table,
+    rows = [{"code": link(r.code), "kind": r.kind, "object": r.name, "table": r.table,
              "follows the rename": "yes" if r.follows_rename else "no", "action": r.action,
-             "risk": FAIL if r.action.startswith("BLOCKER") else (WARN if not r.follows_rename else PASS)}
+             "risk": FAIL if lookup(r.code).severity == BLOCKER else (WARN if not r.follows_rename else PASS)}
             for r in sorted(analysis.at_risk, key=lambda r: (r.follows_rename, r.kind, r.name))]
     return Table(pd.DataFrame(rows), caption=f"Objects at risk ({len(rows)}): views, triggers and policies follow "
                                              "the table by OID; function bodies name it as text",
                  status=("risk",))
 
 
-def service_compat(analysis) -> Table | Markdown:
-    """The service's models (the mapping's ``[service]``) against the database as the plan will leave it."""
+def service_compat(analysis) -> HTML | Markdown:
+    """The service's models (the mapping's ``[service]``) against the database as the plan
+    will leave it: the blockers (they stop the run) and, under their own heading, the
+    warnings (a model's writes the service does not make, drift: they do not stop it)."""
     rows = [dict(r) for r in analysis.service_findings]
     notes = "; ".join(analysis.service_notes)
     name = getattr(analysis, "service_name", None)
@@ -106,23 +111,35 @@ def service_compat(analysis) -> Table | Markdown:
     if not rows:
         return note(f"**{name}'s Prisma client will find every table, column and key it needs.**"
                      + (f" ({notes})" if notes else ""))
-    return Table(pd.DataFrame(rows), caption=f"What {name}'s client will find after the migration "
-                                             "(a blocker of a model it never writes does not stop it)"
-                                             + (f"; {notes}" if notes else ""))
+    parts = [f"<p><b>What {html.escape(name)}'s client will find after the migration</b>"
+             + (f" ({html.escape(notes)})" if notes else "") + "</p>"]
+    for sev, heading, status in ((BLOCKER, "Blockers: they stop the run", FAIL),
+                                 (WARNING, "Warnings: they limit what the service could do, they do not stop "
+                                           "the run", WARN)):
+        group = [{"code": link(r["code"]), **{k: v for k, v in r.items() if k != "code"}, "blocks the run": status}
+                 for r in rows if r["severity"].split()[0] == sev]
+        parts.append(f"<h4>{heading} ({len(group)})</h4>")
+        parts.append(Table(pd.DataFrame(group), status=("blocks the run",))._repr_html_() if group else "<p>None.</p>")
+    return HTML("".join(parts))
 
 
 def blockers(analysis) -> Table | Markdown:
-    """Sessions that hold locks on the tables or long transactions, and the plan's blockers."""
-    rows = [{"what": "session", "who": f"pid {b.pid} ({b.application or 'no application name'})",
-             "detail": f"{b.state}; transaction open {b.xact_age_s:,.0f}s"
-                       + (f"; holds locks on {', '.join(b.tables)}" if b.tables else ""),
-             "blocks the run": WARN}
-            for b in analysis.blocking]
-    rows += [{"what": b.kind, "who": b.object, "detail": b.reason, "blocks the run": FAIL} for b in analysis.plan.blockers]
+    """What stops the run (the plan's blockers, pg_dump's problems, tables the role does not
+    own, the service's blockers), then the sessions that could make the lock wait (warnings)."""
+    stop = [f for f in analysis.findings if f.severity == BLOCKER]
+    rows = [{"code": link(f.code), "severity": BLOCKER, "what": f.title, "who": f.object, "detail": f.detail,
+             "blocks the run": FAIL} for f in stop]
+    rows += [{"code": link(b.code), "severity": WARNING, "what": lookup(b.code).title,
+              "who": f"pid {b.pid} ({b.application or 'no application name'})",
+              "detail": f"{b.state}; transaction open {b.xact_age_s:,.0f}s"
+                        + (f"; holds locks on {', '.join(b.tables)}" if b.tables else ""),
+              "blocks the run": WARN} for b in analysis.blocking]
     if not rows:
         return note("**No blockers**: no session holds a lock on the tables or has a long open transaction, "
-                     "and the plan has no blocking problem.")
-    return Table(pd.DataFrame(rows), caption=f"Blockers ({len(rows)})", status=("blocks the run",))
+                     "and nothing stops the run.")
+    return Table(pd.DataFrame(rows), caption=f"Blockers ({len(stop)}: they stop the run) and sessions that could "
+                                             f"make the lock wait ({len(analysis.blocking)} warnings)",
+                 status=("blocks the run",))
 
 
 def plan_steps(analysis_or_plan) -> Table | Markdown:
