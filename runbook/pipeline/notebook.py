@@ -1,6 +1,6 @@
 """One notebook run by papermill: its parameters in, the executed ``.ipynb`` out, with
 the error at its top when it failed (a cell's exception, the cell timeout, a dead
-kernel), and its self-contained HTML."""
+kernel); its HTML is made by :mod:`~runbook.pipeline.pages`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import BadInput
 
-__all__ = ["NOTEBOOKS", "KERNEL_ARGS", "NotebookRun", "notebooks_dir", "run_notebook", "to_html"]
+__all__ = ["NOTEBOOKS", "KERNEL_ARGS", "NotebookRun", "notebooks_dir", "run_notebook", "mark_failed"]
 
 NOTEBOOKS = ("01-analysis", "02-execute", "03-verify", "04-rollback")
 KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]  # no kernel chatter on the terminal
@@ -62,33 +62,6 @@ def run_notebook(src: Path, dst: Path, parameters: dict, *, cell_timeout: int, o
         what = (str(exc).strip().splitlines() or [""])[0]
         return f"{type(exc).__name__}: {what}"
     return None
-
-
-_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{#- evidence must open offline: no require.js or MathJax from a CDN -#}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{% block data_png scoped %}
-<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
-<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}" alt="{{ (output | get_metadata('alt', 'image/png') or 'chart') | escape_html }}">
-</div>
-{%- endblock data_png %}
-"""
-
-
-def to_html(ipynb: Path) -> Path:
-    """The executed notebook as one self-contained HTML file (charts as data:image/png)."""
-    import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(ipynb, as_version=4)
-    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"runbook.html.j2": _TEMPLATE})],
-                            template_file="runbook.html.j2")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": ipynb.stem}})
-    out = ipynb.with_suffix(".html")
-    out.write_text(body, encoding="utf-8")
-    return out
 
 
 def mark_failed(ipynb: Path, message: str) -> None:

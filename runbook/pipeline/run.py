@@ -25,7 +25,8 @@ from ..errors import BadInput, RunbookError
 from ..options import approved_fingerprint as _approved, fingerprint_matches
 from .evidence import (MANIFEST, SUMMARY, archive_files, backup_evidence, find_staging_evidence, results_summary,
                        scrub_secrets, versions, write_manifest)
-from .notebook import NOTEBOOKS, NotebookRun, mark_failed, notebooks_dir, run_notebook, to_html
+from .notebook import NOTEBOOKS, NotebookRun, mark_failed, notebooks_dir, run_notebook
+from .pages import INDEX, index_html, to_html
 from .notify import notify_slack, poll_health, run_commands
 from .profiles import Profile, load_profile, preflight
 
@@ -103,10 +104,11 @@ class Pipeline:
         common = {"environment": self.env, "database_url_env": self.url_env, "mapping": self.mapping,
                   "output_dir": str(self.folder), "allow_demo": False, "verbose": p.verbose_logging}
         backup_dir = str(Path(p.backup_dir).absolute()) if p.backup_dir else ""
+        drop = {"drop_added_columns": p.rollback_drop_added_columns}  # the archived rollback.sql is 04-rollback's
         if name == "01-analysis":
-            return common | {"backup_dir": backup_dir}
+            return common | drop | {"backup_dir": backup_dir}
         if name == "02-execute":
-            return common | {"dry_run": self.dry_run, "approved_fingerprint": self.approved or "",
+            return common | drop | {"dry_run": self.dry_run, "approved_fingerprint": self.approved or "",
                              "auto_backup": p.auto_backup, "backup_dir": backup_dir, "lock_timeout": p.lock_timeout,
                              "statement_timeout": p.statement_timeout, "attempts": p.attempts}
         if name == "03-verify":
@@ -357,6 +359,7 @@ class Pipeline:
             summary["notification"] = self._notify(fp, verdict)
         summary["problems"] = list(self.problems)
         self._write_summary(summary)
+        self._write_index(summary)  # before the manifest, which covers it
         write_manifest(self.folder)
         outcome = Outcome(self.env, verdict, self.folder, fp, message, list(self.problems), summary)
         self.say(f"verdict: {verdict}{f' ({message})' if message else ''}")
@@ -365,6 +368,16 @@ class Pipeline:
         self.say(f"archive: {self.folder} ({len(archive_files(self.folder))} files + {MANIFEST}); "
                  f"check it with `runbook evidence check {self.folder}`")
         return outcome
+
+    def _write_index(self, summary: dict) -> None:
+        """``index.html``: the verdict, the timeline, a link to every file (the manifest's too)."""
+        files = sorted({p.relative_to(self.folder).as_posix() for p in archive_files(self.folder)} | {INDEX, MANIFEST})
+        try:
+            page = index_html(self.folder, summary, files)
+        except Exception as exc:  # an index that fails to draw must not lose the archive
+            self.problems.append(f"{INDEX} failed: {self._scrub(str(exc))}")
+            return
+        (self.folder / INDEX).write_text(self._scrub(page), encoding="utf-8")
 
     def _collect_html(self) -> None:
         """Wait for each notebook's HTML; one that failed to render is a problem, not a lost archive."""
