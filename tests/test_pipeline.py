@@ -380,6 +380,11 @@ def test_a_failed_step_stops_the_run_and_its_html_shows_the_error_on_top(ref_db,
     assert [n["status"] for n in s["notebooks"]] == ["ok", "failed", "not run", "not run"]
     assert "injected failure at step 4" in s["message"]
     assert_error_on_top(folder / "02-execute.html", "injected failure at step 4")
+    top = (folder / "02-execute.html").read_text().split('<div class="jp-Cell ')[1]
+    assert box_verdict(top) == "failed" and s["fingerprint"] in top  # the error on top is a verdict box
+    assert box_verdict((folder / "index.html").read_text()) == "failed"
+    header = (folder / "rollback.sql").read_text().split("-- Rollback (spec 2.3)")[0]
+    assert "failed" in header and "injected failure at step 4" in header and "NOT run" in header
     assert set(LEGACY) <= tables(ref_db) and not set(TARGET) & tables(ref_db)  # left as it was
     assert pipeline.check_evidence(folder)[0]
     assert_no_secret(folder, ref_db)
@@ -472,7 +477,8 @@ def test_production_needs_approval_and_a_verified_staging_run(fresh_db, workdir,
     assert charts(folder / "01-analysis.html") >= CHARTS["01-analysis"]
     assert box_verdict(first_code_cell(folder / "01-analysis.html")) == "ready"
     assert box_verdict((folder / "index.html").read_text()) == "refused"
-    assert "NOT run" in (folder / "rollback.sql").read_text().splitlines()[0]  # what would run, said so
+    header = (folder / "rollback.sql").read_text().split("-- Rollback (spec 2.3)")[0]
+    assert "NOT run" in header and "refused" in header  # what would run, said so
     assert not (workdir / "before.flag").exists()
     # 2. another plan approved
     code, out, folder, s = production("--approved-fingerprint", "0" * 64)

@@ -4,7 +4,6 @@ kernel); its HTML is made by :mod:`~runbook.pipeline.pages`."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,16 +63,18 @@ def run_notebook(src: Path, dst: Path, parameters: dict, *, cell_timeout: int, o
     return None
 
 
-def mark_failed(ipynb: Path, message: str) -> None:
+def mark_failed(ipynb: Path, message: str, facts: list[tuple[str, object]] = ()) -> None:
     """Put the error at the top of a failed notebook (papermill's error cell, with the
-    message added, or a new one when papermill did not write one: timeout, dead kernel)."""
+    message added, or a new one when papermill did not write one: timeout, dead kernel),
+    as a ``failed`` verdict box with ``facts`` (environment, database redacted, plan)."""
     import nbformat
+
+    from ..report.box import box_html
 
     if not ipynb.exists():
         return
     nb = nbformat.read(ipynb, as_version=4)
-    line = (f'<div style="font-size:1.2em; margin-top:6px"><b>This notebook failed; the run stopped here.</b></div>'
-            f'<pre style="white-space:pre-wrap; color:#c5221f">{html.escape(message)}</pre>')
+    line = box_html("failed", "This notebook failed; the run stopped here.", [*facts, ("error", message)], [])
     top = nb.cells[0] if nb.cells else None
     if top is not None and "papermill-error-cell-tag" in top.get("metadata", {}).get("tags", []):
         top.source = top.source.rstrip() + "\n" + line

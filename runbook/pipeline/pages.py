@@ -186,6 +186,26 @@ def _numbers(s: dict) -> list[tuple[str, object]]:
             ("rows counted at the end", f"{sum(rows):,}" if rows else "–")]
 
 
+def _headline(s: dict) -> str:
+    """The run's verdict in one sentence: its message, else what the verdict means."""
+    if s.get("message"):
+        return str(s["message"])
+    last = ((s.get("rollback") or {}).get("verification") or s.get("reverification") or s.get("verification") or {})
+    checks = f": {last['passed']}/{last['checks']} checks pass" if last.get("checks") else ""
+    return {"migrated": f"The plan ran and the database was verified{checks}.",
+            "planned": "Dry run: nothing was changed.",
+            "nothing to do": "The database was already in the target state."}.get(s.get("verdict"), str(s.get("verdict")))
+
+
+def _status(status: str | None):
+    from markupsafe import Markup, escape
+
+    from ..report.box import TONES
+
+    fg = TONES[_STATUS_TONE.get(status, "grey")][0]
+    return Markup(f"<b style='color: {fg}'>{escape(status)}</b>")
+
+
 def _timeline_svg(notebooks: list[dict]) -> str:
     """The notebooks in order, a bar per notebook as long as it ran (inline SVG)."""
     from ..report.box import TONES
@@ -219,9 +239,9 @@ def index_html(folder: Path, s: dict, files: list[str]) -> str:
     facts = [("environment", s.get("environment")), ("database", s.get("database")), ("plan fingerprint", f"sha256:{fp}"),
              ("started (UTC)", s.get("started_at")), ("finished (UTC)", s.get("finished_at")),
              ("duration", f"{s.get('duration_s') or 0:,.1f} s"), ("dry run", "yes" if s.get("dry_run") else "no")]
-    box = box_html(word, s.get("message") or f"runbook run --env {s.get('environment')}: {word}", facts, _numbers(s))
+    box = box_html(word, _headline(s), facts, _numbers(s))
     present = set(files)
-    nb_rows = [[n["name"], n.get("status"), f"{n['seconds']:,.1f} s" if n.get("seconds") else "–",
+    nb_rows = [[n["name"], _status(n.get("status")), f"{n['seconds']:,.1f} s" if n.get("seconds") else "–",
                 *[_link(f"{n['name']}{ext}") if f"{n['name']}{ext}" in present else "–" for ext in (".html", ".ipynb")]]
                for n in s.get("notebooks", [])]
     file_rows = [[_link(f), _what(f), f"{(folder / f).stat().st_size:,}" if (folder / f).exists() else "–"]

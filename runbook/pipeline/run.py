@@ -79,6 +79,7 @@ class Pipeline:
         self.problems: list[str] = []
         self.facts: dict = {}
         self.url = ""
+        self.fingerprint = ""  # the plan's at the start of the run
         self.folder: Path | None = None
         # HTML renders in the background while the next notebook's kernel starts and runs
         self._html = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-html")
@@ -130,7 +131,8 @@ class Pipeline:
             run.error = self._scrub(error)
         run.seconds = round(time.monotonic() - t0, 3)
         if run.status == "failed":
-            mark_failed(dst, run.error or "failed")
+            mark_failed(dst, run.error or "failed", [("environment", self.env), ("database", redact(self.url)),
+                                                      ("plan fingerprint", f"sha256:{self.fingerprint}")])
         if dst.exists():
             self._html_jobs[name] = self._html.submit(to_html, dst)
         self.say(f"{'✔' if run.status == 'ok' else '✘'} {name} {run.status} ({run.seconds:.1f}s)"
@@ -209,7 +211,7 @@ class Pipeline:
         from .. import api
 
         plan = api.plan(self.url, self.mapping or None)
-        fp = plan.fingerprint
+        fp = self.fingerprint = plan.fingerprint
         self.folder = self._new_folder(started, fp)
         self.say(f"runbook run --env {self.env}: plan sha256:{fp[:12]} ({len(plan.ops)} operations) on "
                  f"{redact(self.url)}; {'dry run' if self.dry_run else 'execute'}")
@@ -348,6 +350,7 @@ class Pipeline:
     def _archive(self, fp: str, verdict: str, message: str, started: datetime, t_start: float) -> Outcome:
         """The evidence of the run: HTML, backup facts, summary, secrets guard, Slack, manifest."""
         self._collect_html()
+        self._mark_scripts(verdict, message)
         self.facts["backup"] = backup_evidence(self.folder, (self._load("execute") or {}).get("backup"))
         summary = self._summary(fp, verdict, message, started, t_start)
         self._write_summary(summary)
@@ -368,6 +371,18 @@ class Pipeline:
         self.say(f"archive: {self.folder} ({len(archive_files(self.folder))} files + {MANIFEST}); "
                  f"check it with `runbook evidence check {self.folder}`")
         return outcome
+
+    def _mark_scripts(self, verdict: str, message: str) -> None:
+        """The scripts 01-analysis wrote say the plan has not run; when 02-execute saved
+        none of its own (refused, or failed before it saved), their header says why."""
+        from ..report.notebook import MIGRATION_SQL, ROLLBACK_SQL
+
+        if verdict not in ("failed", "refused") or self._load("execute") is not None:
+            return
+        for name in (MIGRATION_SQL, ROLLBACK_SQL):
+            path = self.folder / name
+            if path.exists():
+                path.write_text(f"-- runbook run: {verdict}: {self._scrub(' '.join(message.split()))}\n" + path.read_text())
 
     def _write_index(self, summary: dict) -> None:
         """``index.html``: the verdict, the timeline, a link to every file (the manifest's too)."""

@@ -46,7 +46,7 @@ def box_html(word: str, headline: str, facts: list[tuple[str, object]], numbers:
     e = html.escape
     fact_lines = "".join(
         f"<div style='margin: 1px 0'><span style='display: inline-block; min-width: 120px; color: #5f6368'>"
-        f"{e(str(k))}</span><span style='font-family: monospace; word-break: break-all'>{e(str(v))}</span></div>"
+        f"{e(str(k))}</span><span style='font-family: monospace; overflow-wrap: anywhere'>{e(str(v))}</span></div>"
         for k, v in facts)
     tiles = "".join(
         f"<div style='display: inline-block; vertical-align: top; min-width: 104px; margin: 8px 8px 0 0; "
