@@ -128,7 +128,8 @@ def parameters_of(nb) -> list[tuple[str, str, str, str]]:
             default = ast.unparse(node.value)
         seen.add(name)
         value = given.get(name, default)
-        rows.append((name, _shown(value), "set by the run" if name in given else "default", comments.get(node.lineno, "")))
+        source = "set by the run" if name in given else "default"
+        rows.append((name, _shown(value), source, comments.get(node.lineno, "")))
     rows += [(k, _shown(v), "set by the run", "") for k, v in given.items() if k not in seen]
     return rows
 
@@ -147,8 +148,8 @@ _SAY = {"planned": "dry run"}
 _STATUS_TONE = {"ok": "green", "failed": "red", "not run": "grey"}
 _WHAT = {"summary.json": "the run's summary: verdict, row counts, step timings, versions",
          "MANIFEST.sha256": "sha256 of every other file (runbook evidence check, sha256sum -c)",
-         "rollback.sql": "the reverse of exactly the plan that ran (fingerprint in its header)",
-         "migration.sql": "the plan's migration SQL (fingerprint in its header)",
+         "rollback.sql": "the plan's rollback, derived from it (its header: the fingerprint, and whether it ran)",
+         "migration.sql": "the plan's migration SQL (its header: the fingerprint, and whether it ran)",
          "backup-pointer.txt": "where the backup is kept, outside the archive",
          "index.html": "this page", "analysis.json": "what 01-analysis saved", "execute.json": "what 02-execute saved",
          "verify.json": "what 03-verify saved", "rollback.json": "what 04-rollback saved"}
@@ -192,9 +193,9 @@ def _headline(s: dict) -> str:
         return str(s["message"])
     last = ((s.get("rollback") or {}).get("verification") or s.get("reverification") or s.get("verification") or {})
     checks = f": {last['passed']}/{last['checks']} checks pass" if last.get("checks") else ""
-    return {"migrated": f"The plan ran and the database was verified{checks}.",
-            "planned": "Dry run: nothing was changed.",
-            "nothing to do": "The database was already in the target state."}.get(s.get("verdict"), str(s.get("verdict")))
+    said = {"migrated": f"The plan ran and the database was verified{checks}.",
+            "planned": "Dry run: nothing was changed.", "nothing to do": "The database was already in the target state."}
+    return said.get(s.get("verdict"), str(s.get("verdict")))
 
 
 def _status(status: str | None):
@@ -236,14 +237,16 @@ def index_html(folder: Path, s: dict, files: list[str]) -> str:
     verdict = str(s.get("verdict"))
     word = _SAY.get(verdict, verdict)
     fp = s.get("fingerprint") or ""
-    facts = [("environment", s.get("environment")), ("database", s.get("database")), ("plan fingerprint", f"sha256:{fp}"),
+    facts = [("environment", s.get("environment")), ("database", s.get("database")),
+             ("plan fingerprint", f"sha256:{fp}"),
              ("started (UTC)", s.get("started_at")), ("finished (UTC)", s.get("finished_at")),
              ("duration", f"{s.get('duration_s') or 0:,.1f} s"), ("dry run", "yes" if s.get("dry_run") else "no")]
     box = box_html(word, _headline(s), facts, _numbers(s))
     present = set(files)
-    nb_rows = [[n["name"], _status(n.get("status")), f"{n['seconds']:,.1f} s" if n.get("seconds") else "–",
-                *[_link(f"{n['name']}{ext}") if f"{n['name']}{ext}" in present else "–" for ext in (".html", ".ipynb")]]
-               for n in s.get("notebooks", [])]
+    links = [[_link(f"{n['name']}{ext}") if f"{n['name']}{ext}" in present else "–" for ext in (".html", ".ipynb")]
+             for n in s.get("notebooks", [])]
+    nb_rows = [[n["name"], _status(n.get("status")), f"{n['seconds']:,.1f} s" if n.get("seconds") else "–", *ln]
+               for n, ln in zip(s.get("notebooks", []), links)]
     file_rows = [[_link(f), _what(f), f"{(folder / f).stat().st_size:,}" if (folder / f).exists() else "–"]
                  for f in files]
     problems = "".join(f"<li>{html.escape(str(p))}</li>" for p in s.get("problems") or [])
@@ -252,8 +255,8 @@ def index_html(folder: Path, s: dict, files: list[str]) -> str:
                f"(sha256 in {_link(backup['pointer'])}).</p>") if backup.get("pointer") else ""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>runbook run {html.escape(str(s.get('environment')))}: {html.escape(word)} · plan {html.escape(fp[:12])}"
-        "</title></head><body style='margin: 24px auto; max-width: 1100px; padding: 0 16px; "
+        f"<title>runbook run {html.escape(str(s.get('environment')))}: {html.escape(word)} · plan "
+        f"{html.escape(fp[:12])}</title></head><body style='margin: 24px auto; max-width: 1100px; padding: 0 16px; "
         "font-family: -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif; color: #202124'>"
         f"<h1 style='font-size: 22px; margin: 0 0 4px 0'>runbook run · {html.escape(str(s.get('environment')))}</h1>"
         f"<div style='color: #5f6368; font-size: 12px'>{html.escape(folder.name)}</div>{box}"

@@ -382,7 +382,8 @@ class Pipeline:
         for name in (MIGRATION_SQL, ROLLBACK_SQL):
             path = self.folder / name
             if path.exists():
-                path.write_text(f"-- runbook run: {verdict}: {self._scrub(' '.join(message.split()))}\n" + path.read_text())
+                why = self._scrub(" ".join(message.split()))
+                path.write_text(f"-- runbook run: {verdict}: {why}\n" + path.read_text())
 
     def _write_index(self, summary: dict) -> None:
         """``index.html``: the verdict, the timeline, a link to every file (the manifest's too)."""
