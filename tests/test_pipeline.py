@@ -8,6 +8,7 @@ searches every archived file for that password.
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import json
 import os
@@ -86,6 +87,17 @@ def assert_no_secret(folder: Path, url: str) -> None:
     assert pw, "the test URL must carry a password"
     leaks = [p.name for p in folder.rglob("*") if p.is_file() and pw.encode() in p.read_bytes()]
     assert leaks == []
+
+
+def first_code_cell(html: Path) -> str:
+    """The HTML of the first code cell of a report (only Markdown may come before it)."""
+    cells = html.read_text().split('<div class="jp-Cell ')[1:]
+    return next(c for c in cells if c.startswith("jp-CodeCell"))
+
+
+def box_verdict(text: str) -> str | None:
+    m = re.search(r"""class=['"]runbook-verdict['"] data-verdict=['"]([^'"]+)['"]""", text)
+    return m.group(1) if m else None
 
 
 def assert_error_on_top(html: Path, words: str) -> None:
@@ -220,9 +232,13 @@ def test_evidence_check_command_is_one_line_and_an_exit_code(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def dev_run(pg, reference_template, tmp_path_factory):
     """One executed development run on its own database, shared by the checks below."""
+    import runbook
+
     name = pg.create_db(template=reference_template)
     url = pg.url(name)
     cwd = tmp_path_factory.mktemp("dev")
+    # the scripts of the plan the run will execute, as `runbook plan` writes them (the profile's rollback)
+    runbook.plan(url).write_scripts(cwd / "expected", pipeline.load_profile("development").rollback_drop_added_columns)
     code, out = run(["run", "--env", "development", "--execute"], {"DATABASE_URL": url}, cwd)
     yield code, out, archive(cwd, "development"), url
     pg.drop_db(name)
@@ -283,6 +299,53 @@ def test_development_html_has_its_charts_and_opens_offline(dev_run):
         assert "Traceback" not in text and "papermill-error-cell" not in text
 
 
+def test_development_reports_show_no_code_and_open_with_their_verdict(dev_run):
+    folder = dev_run[2]
+    for nb, word in (("01-analysis", "ready"), ("02-execute", "migrated"), ("03-verify", "verified")):
+        text = (folder / f"{nb}.html").read_text()
+        assert "import runbook" not in text and "report.setup(" not in text, nb  # no code cell's input
+        assert "import runbook" in (folder / f"{nb}.ipynb").read_text(), nb  # the audit copy keeps it
+        assert box_verdict(first_code_cell(folder / f"{nb}.html")) == word, nb
+        params = json.loads((folder / f"{nb}.ipynb").read_text())["metadata"]["papermill"]["parameters"]
+        # the parameters once: neither parameters cell, one table with one row per parameter that took effect
+        assert "celltag_parameters" not in text and "celltag_injected-parameters" not in text, nb
+        assert text.count("Parameters that took effect") == 1, nb
+        table = text.split("Parameters that took effect")[1].split("</table>")[0]
+        for name, value in params.items():
+            shown = json.dumps(value) if isinstance(value, str) else repr(value)  # as the parameters cell writes it
+            assert table.count(f">{name}<") == 1 and f">{html.escape(shown, quote=False)}<" in table, (nb, name)
+    # the engine's log comes after the verdict, folded at the end
+    text = (folder / "02-execute.html").read_text()
+    assert text.index("runbook-verdict") < text.index("<details") < text.index("committed: exclusive locks held")
+
+
+def test_development_index_links_every_file_and_says_the_verdict(dev_run):
+    from urllib.parse import unquote
+
+    folder = dev_run[2]
+    page = (folder / "index.html").read_text()
+    hrefs = {unquote(h) for h in re.findall(r"href='([^']+)'", page)}
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert hrefs <= files  # links only to files of the archive
+    assert files <= hrefs  # and to every one: reports, notebooks, log, summary, manifest, rollback.sql
+    assert {"rollback.sql", "MANIFEST.sha256", "summary.json", *summary(folder)["logs"]} <= hrefs
+    assert box_verdict(page) == summary(folder)["verdict"] == "migrated"
+    assert len(re.findall(r"<rect ", page)) == 3  # the timeline: one bar per notebook that ran
+    assert not re.search(r"""(src|href)=['"]?(https?:)?//""", page)  # self-contained
+    assert "  index.html" in (folder / "MANIFEST.sha256").read_text() and pipeline.check_evidence(folder)[0]
+
+
+def test_development_archive_holds_the_rollback_of_the_plan_that_ran(dev_run):
+    folder = dev_run[2]
+    expected = folder.parents[2] / "expected"
+    fp = summary(folder)["fingerprint"]
+    for archived, written in (("rollback.sql", "rollback-table-rename.sql"),
+                              ("migration.sql", "rename-tables-to-snake-case.sql")):
+        head, _, rest = (folder / archived).read_text().partition("\n")
+        assert rest == (expected / written).read_text(), archived
+        assert "executed (migrate: migrated)" in head and f"Plan fingerprint: sha256:{fp}" in rest.split("\n\n")[0]
+
+
 def test_development_archive_holds_no_password(dev_run):
     _, _, folder, url = dev_run
     assert_no_secret(folder, url)
@@ -299,6 +362,9 @@ def test_development_plans_only_by_default(ref_db, workdir):
     assert [n["status"] for n in s["notebooks"]] == ["ok", "ok", "not run", "not run"]
     assert set(LEGACY) <= tables(ref_db)  # nothing changed
     assert (folder / "02-execute.html").read_text().count("Dry run") >= 1
+    assert box_verdict(first_code_cell(folder / "02-execute.html")) == "dry run"
+    assert box_verdict((folder / "index.html").read_text()) == "dry run"
+    assert "DRY RUN" in (folder / "rollback.sql").read_text().splitlines()[0]
     assert pipeline.check_evidence(folder)[0]
     assert_no_secret(folder, ref_db)
 
@@ -314,6 +380,11 @@ def test_a_failed_step_stops_the_run_and_its_html_shows_the_error_on_top(ref_db,
     assert [n["status"] for n in s["notebooks"]] == ["ok", "failed", "not run", "not run"]
     assert "injected failure at step 4" in s["message"]
     assert_error_on_top(folder / "02-execute.html", "injected failure at step 4")
+    top = (folder / "02-execute.html").read_text().split('<div class="jp-Cell ')[1]
+    assert box_verdict(top) == "failed" and s["fingerprint"] in top  # the error on top is a verdict box
+    assert box_verdict((folder / "index.html").read_text()) == "failed"
+    header = (folder / "rollback.sql").read_text().split("-- Rollback (spec 2.3)")[0]
+    assert "failed" in header and "injected failure at step 4" in header and "NOT run" in header
     assert set(LEGACY) <= tables(ref_db) and not set(TARGET) & tables(ref_db)  # left as it was
     assert pipeline.check_evidence(folder)[0]
     assert_no_secret(folder, ref_db)
@@ -336,6 +407,8 @@ def test_a_failed_verification_runs_the_rollback_notebook(ref_db, workdir):
     assert [n["status"] for n in s["notebooks"]] == ["ok", "ok", "failed", "ok"]
     assert_error_on_top(folder / "03-verify.html", "chat_folders is read-only")
     assert charts(folder / "04-rollback.html") >= CHARTS["04-rollback"]
+    assert box_verdict(first_code_cell(folder / "04-rollback.html")) == "rolled back"
+    assert box_verdict((folder / "index.html").read_text()) == "rolled back"
     assert s["rollback"]["status"] == "rolled back" and s["final_verification_ok"] is True
     assert set(LEGACY) <= tables(ref_db) and not set(TARGET) & tables(ref_db)
     for r in s["row_counts"]:
@@ -402,6 +475,10 @@ def test_production_needs_approval_and_a_verified_staging_run(fresh_db, workdir,
     fp = s["fingerprint"]
     assert [n["status"] for n in s["notebooks"]] == ["ok", "not run", "not run", "not run"]
     assert charts(folder / "01-analysis.html") >= CHARTS["01-analysis"]
+    assert box_verdict(first_code_cell(folder / "01-analysis.html")) == "ready"
+    assert box_verdict((folder / "index.html").read_text()) == "refused"
+    header = (folder / "rollback.sql").read_text().split("-- Rollback (spec 2.3)")[0]
+    assert "NOT run" in header and "refused" in header  # what would run, said so
     assert not (workdir / "before.flag").exists()
     # 2. another plan approved
     code, out, folder, s = production("--approved-fingerprint", "0" * 64)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import shutil
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg2
 import pytest
 from IPython.display import HTML, Markdown
 from IPython.lib.pretty import pretty
 
 import runbook
 from runbook import report
-from runbook.connection import password_of
+from runbook.connection import password_of, redact
 from runbook.errors import BadInput, RollbackFailed, VerificationFailed
 from runbook.execute import RunResult, StepResult
 from runbook.plan import Plan
@@ -141,3 +146,90 @@ def test_every_view_of_a_real_migration(ref_db, workdir):
         assert not [s for s in shown if pw in s]
     host = urlsplit(ref_db).hostname
     assert any(host in s for s in shown)  # the redacted URL is shown
+
+
+# -- the verdict box and the archived scripts ---------------------------------------------------------
+
+NOTES = Path(__file__).parent / "data" / "notes"
+
+
+def box_verdict(markup: str) -> str | None:
+    """The verdict word of the first verdict box in ``markup``."""
+    m = re.search(r"""class=['"]runbook-verdict['"] data-verdict=['"]([^'"]+)['"]""", markup)
+    return m.group(1) if m else None
+
+
+@pytest.fixture
+def notes(empty_db, tmp_path):
+    """The notes database (tests/data/notes, not the demo's) and its mapping."""
+    with psycopg2.connect(empty_db) as c, c.cursor() as cur:
+        cur.execute((NOTES / "schema.sql").read_text())
+    for f in ("mapping.toml", "target.prisma"):
+        shutil.copy(NOTES / f, tmp_path / f)
+    return empty_db, str(tmp_path / "mapping.toml")
+
+
+def test_the_verdict_box_of_an_analysis_says_ready_then_blocked(notes, tmp_path):
+    url, mapping = notes
+    a = runbook.analyze(url, mapping, backup_dir=str(tmp_path))
+    box = report.verdict_box(a, environment="staging", url=url).data
+    assert box_verdict(box) == "ready" and report.TONES["green"][0] in box
+    assert "staging" in box and f"sha256:{a.fingerprint}" in box and html.escape(redact(url)) in box
+    assert password_of(url) and password_of(url) not in box
+    assert f">{len(a.tables)}/{len(a.tables)}<" in box  # tables to rename
+    # a function that EXECUTEs a string naming an old table blocks the plan
+    with psycopg2.connect(url) as c, c.cursor() as cur:
+        cur.execute("""CREATE FUNCTION public.count_notes() RETURNS bigint LANGUAGE plpgsql AS $$
+                       DECLARE n bigint; BEGIN EXECUTE 'SELECT count(*) FROM "Note"' INTO n; RETURN n; END $$""")
+    b = runbook.analyze(url, mapping, backup_dir=str(tmp_path))
+    assert b.plan.blockers
+    box = report.verdict_box(b, environment="staging", url=url).data
+    assert box_verdict(box) == "blocked" and report.TONES["red"][0] in box and "count_notes" in box
+
+
+def test_the_verdict_box_of_each_result_has_its_word_and_colour():
+    plan = Plan("app", (), ())
+    v_ok = Verification((Check("table users exists", True, kind=Kind.TABLE),),
+                        (TableCount("User", "users", 7, 7, None, None, "catalog"),))
+    v_bad = Verification((Check("table users exists", True, kind=Kind.TABLE),
+                          Check("no function names an old table", False, "f()", kind=Kind.FUNCTION)))
+    cases = [
+        (RunResult("r", "migrate", "migrated", "a" * 64, plan, lock_window_s=0.0042, verification=v_ok), "migrated",
+         "green", ["4.2 ms", "1/1", ">7<"]),
+        (RunResult("r", "dry-run", "planned", "b" * 64, plan), "dry run", "grey", ["Nothing was changed"]),
+        (RunResult("r", "migrate", "failed", "c" * 64, plan, message="lock timeout on users"), "failed", "red",
+         ["lock timeout on users"]),
+        (RunResult("r", "rollback", "rolled back", "d" * 64, plan, verification=v_ok), "rolled back", "amber", ["1/1"]),
+        (v_ok, "verified", "green", ["1/1"]),
+        (v_bad, "failed", "red", ["no function names an old table: f()", "1/2"]),
+    ]
+    for obj, word, tone, shown in cases:
+        box = report.verdict_box(obj, environment="production", url="postgresql://app:s3cr3t@db.example/x",
+                                 fingerprint="e" * 64 if isinstance(obj, Verification) else None).data
+        assert box_verdict(box) == word and report.TONES[tone][0] in box, (word, box)
+        assert "s3cr3t" not in box and "app:***@db.example" in box
+        assert f"sha256:{getattr(obj, 'fingerprint', 'e' * 64)}" in box
+        for s in shown:
+            assert s in box, (word, s)
+
+
+def test_the_archived_scripts_are_the_plans_own_with_what_ran_in_the_header(notes, tmp_path):
+    url, mapping = notes
+    a = runbook.analyze(url, mapping, backup_dir=str(tmp_path))
+    fwd, back = a.plan.write_scripts(tmp_path / "expected", drop_added=True)
+    out = tmp_path / "archive"
+    out.mkdir()
+    m, r = report.save_scripts(a, out, drop_added_columns=True)
+    assert (m.name, r.name) == ("migration.sql", "rollback.sql")
+    head, _, rest = r.read_text().partition("\n")
+    assert rest == back.read_text() and m.read_text().partition("\n")[2] == fwd.read_text()
+    assert "NOT run" in head and f"Plan fingerprint: sha256:{a.fingerprint}" in rest.split("\n\n")[0]
+    dry = runbook.migrate(url, mapping, dry_run=True, backup=False, log_dir=str(tmp_path), progress=False)
+    _, r = report.save_scripts(dry, out, drop_added_columns=True)
+    head, _, rest = r.read_text().partition("\n")
+    assert "DRY RUN" in head and rest == back.read_text()
+    done = runbook.migrate(url, mapping, backup=False, log_dir=str(tmp_path), progress=False)
+    assert done.status == "migrated"
+    _, r = report.save_scripts(done, out, drop_added_columns=True)
+    head, _, rest = r.read_text().partition("\n")
+    assert f"run {done.run_id} executed" in head and rest == back.read_text()

@@ -1,16 +1,15 @@
 """One notebook run by papermill: its parameters in, the executed ``.ipynb`` out, with
 the error at its top when it failed (a cell's exception, the cell timeout, a dead
-kernel), and its self-contained HTML."""
+kernel); its HTML is made by :mod:`~runbook.pipeline.pages`."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput
 
-__all__ = ["NOTEBOOKS", "KERNEL_ARGS", "NotebookRun", "notebooks_dir", "run_notebook", "to_html"]
+__all__ = ["NOTEBOOKS", "KERNEL_ARGS", "NotebookRun", "notebooks_dir", "run_notebook", "mark_failed"]
 
 NOTEBOOKS = ("01-analysis", "02-execute", "03-verify", "04-rollback")
 KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]  # no kernel chatter on the terminal
@@ -64,43 +63,18 @@ def run_notebook(src: Path, dst: Path, parameters: dict, *, cell_timeout: int, o
     return None
 
 
-_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{#- evidence must open offline: no require.js or MathJax from a CDN -#}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{% block data_png scoped %}
-<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
-<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}" alt="{{ (output | get_metadata('alt', 'image/png') or 'chart') | escape_html }}">
-</div>
-{%- endblock data_png %}
-"""
-
-
-def to_html(ipynb: Path) -> Path:
-    """The executed notebook as one self-contained HTML file (charts as data:image/png)."""
-    import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(ipynb, as_version=4)
-    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"runbook.html.j2": _TEMPLATE})],
-                            template_file="runbook.html.j2")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": ipynb.stem}})
-    out = ipynb.with_suffix(".html")
-    out.write_text(body, encoding="utf-8")
-    return out
-
-
-def mark_failed(ipynb: Path, message: str) -> None:
+def mark_failed(ipynb: Path, message: str, facts: list[tuple[str, object]] = ()) -> None:
     """Put the error at the top of a failed notebook (papermill's error cell, with the
-    message added, or a new one when papermill did not write one: timeout, dead kernel)."""
+    message added, or a new one when papermill did not write one: timeout, dead kernel),
+    as a ``failed`` verdict box with ``facts`` (environment, database redacted, plan)."""
     import nbformat
+
+    from ..report.box import box_html
 
     if not ipynb.exists():
         return
     nb = nbformat.read(ipynb, as_version=4)
-    line = (f'<div style="font-size:1.2em; margin-top:6px"><b>This notebook failed; the run stopped here.</b></div>'
-            f'<pre style="white-space:pre-wrap; color:#c5221f">{html.escape(message)}</pre>')
+    line = box_html("failed", "This notebook failed; the run stopped here.", [*facts, ("error", message)], [])
     top = nb.cells[0] if nb.cells else None
     if top is not None and "papermill-error-cell-tag" in top.get("metadata", {}).get("tags", []):
         top.source = top.source.rstrip() + "\n" + line

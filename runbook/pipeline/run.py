@@ -25,7 +25,8 @@ from ..errors import BadInput, RunbookError
 from ..options import approved_fingerprint as _approved, fingerprint_matches
 from .evidence import (MANIFEST, SUMMARY, archive_files, backup_evidence, find_staging_evidence, results_summary,
                        scrub_secrets, versions, write_manifest)
-from .notebook import NOTEBOOKS, NotebookRun, mark_failed, notebooks_dir, run_notebook, to_html
+from .notebook import NOTEBOOKS, NotebookRun, mark_failed, notebooks_dir, run_notebook
+from .pages import INDEX, index_html, to_html
 from .notify import notify_slack, poll_health, run_commands
 from .profiles import Profile, load_profile, preflight
 
@@ -78,6 +79,7 @@ class Pipeline:
         self.problems: list[str] = []
         self.facts: dict = {}
         self.url = ""
+        self.fingerprint = ""  # the plan's at the start of the run
         self.folder: Path | None = None
         # HTML renders in the background while the next notebook's kernel starts and runs
         self._html = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-html")
@@ -103,10 +105,11 @@ class Pipeline:
         common = {"environment": self.env, "database_url_env": self.url_env, "mapping": self.mapping,
                   "output_dir": str(self.folder), "allow_demo": False, "verbose": p.verbose_logging}
         backup_dir = str(Path(p.backup_dir).absolute()) if p.backup_dir else ""
+        drop = {"drop_added_columns": p.rollback_drop_added_columns}  # the archived rollback.sql is 04-rollback's
         if name == "01-analysis":
-            return common | {"backup_dir": backup_dir}
+            return common | drop | {"backup_dir": backup_dir}
         if name == "02-execute":
-            return common | {"dry_run": self.dry_run, "approved_fingerprint": self.approved or "",
+            return common | drop | {"dry_run": self.dry_run, "approved_fingerprint": self.approved or "",
                              "auto_backup": p.auto_backup, "backup_dir": backup_dir, "lock_timeout": p.lock_timeout,
                              "statement_timeout": p.statement_timeout, "attempts": p.attempts}
         if name == "03-verify":
@@ -128,7 +131,8 @@ class Pipeline:
             run.error = self._scrub(error)
         run.seconds = round(time.monotonic() - t0, 3)
         if run.status == "failed":
-            mark_failed(dst, run.error or "failed")
+            mark_failed(dst, run.error or "failed", [("environment", self.env), ("database", redact(self.url)),
+                                                      ("plan fingerprint", f"sha256:{self.fingerprint}")])
         if dst.exists():
             self._html_jobs[name] = self._html.submit(to_html, dst)
         self.say(f"{'✔' if run.status == 'ok' else '✘'} {name} {run.status} ({run.seconds:.1f}s)"
@@ -207,7 +211,7 @@ class Pipeline:
         from .. import api
 
         plan = api.plan(self.url, self.mapping or None)
-        fp = plan.fingerprint
+        fp = self.fingerprint = plan.fingerprint
         self.folder = self._new_folder(started, fp)
         self.say(f"runbook run --env {self.env}: plan sha256:{fp[:12]} ({len(plan.ops)} operations) on "
                  f"{redact(self.url)}; {'dry run' if self.dry_run else 'execute'}")
@@ -346,6 +350,7 @@ class Pipeline:
     def _archive(self, fp: str, verdict: str, message: str, started: datetime, t_start: float) -> Outcome:
         """The evidence of the run: HTML, backup facts, summary, secrets guard, Slack, manifest."""
         self._collect_html()
+        self._mark_scripts(verdict, message)
         self.facts["backup"] = backup_evidence(self.folder, (self._load("execute") or {}).get("backup"))
         summary = self._summary(fp, verdict, message, started, t_start)
         self._write_summary(summary)
@@ -357,6 +362,7 @@ class Pipeline:
             summary["notification"] = self._notify(fp, verdict)
         summary["problems"] = list(self.problems)
         self._write_summary(summary)
+        self._write_index(summary)  # before the manifest, which covers it
         write_manifest(self.folder)
         outcome = Outcome(self.env, verdict, self.folder, fp, message, list(self.problems), summary)
         self.say(f"verdict: {verdict}{f' ({message})' if message else ''}")
@@ -365,6 +371,29 @@ class Pipeline:
         self.say(f"archive: {self.folder} ({len(archive_files(self.folder))} files + {MANIFEST}); "
                  f"check it with `runbook evidence check {self.folder}`")
         return outcome
+
+    def _mark_scripts(self, verdict: str, message: str) -> None:
+        """The scripts 01-analysis wrote say the plan has not run; when 02-execute saved
+        none of its own (refused, or failed before it saved), their header says why."""
+        from ..report.notebook import MIGRATION_SQL, ROLLBACK_SQL
+
+        if verdict not in ("failed", "refused") or self._load("execute") is not None:
+            return
+        for name in (MIGRATION_SQL, ROLLBACK_SQL):
+            path = self.folder / name
+            if path.exists():
+                why = self._scrub(" ".join(message.split()))
+                path.write_text(f"-- runbook run: {verdict}: {why}\n" + path.read_text())
+
+    def _write_index(self, summary: dict) -> None:
+        """``index.html``: the verdict, the timeline, a link to every file (the manifest's too)."""
+        files = sorted({p.relative_to(self.folder).as_posix() for p in archive_files(self.folder)} | {INDEX, MANIFEST})
+        try:
+            page = index_html(self.folder, summary, files)
+        except Exception as exc:  # an index that fails to draw must not lose the archive
+            self.problems.append(f"{INDEX} failed: {self._scrub(str(exc))}")
+            return
+        (self.folder / INDEX).write_text(self._scrub(page), encoding="utf-8")
 
     def _collect_html(self) -> None:
         """Wait for each notebook's HTML; one that failed to render is a problem, not a lost archive."""

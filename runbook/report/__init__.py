@@ -15,6 +15,8 @@ One module per concern, each importing only the ones before it:
 * :mod:`~runbook.report.results`: what the tables and charts read out of the results;
 * :mod:`~runbook.report.tables`: the tables (and HTML blocks), one function each;
 * :mod:`~runbook.report.charts`: the charts, one function each;
+* :mod:`~runbook.report.box`: the verdict box each report opens with (and the
+  archive's ``index.html`` shares), :func:`verdict_box`;
 * :mod:`~runbook.report.notebook`: the notebooks' plumbing (setup, database URL, output
   folder, context, JSON results for the pipeline, :func:`raise_for_failed`).
 
@@ -30,5 +32,7 @@ from .notebook import *  # noqa: F401,F403  (its __all__)
 from .notebook import __all__ as _notebook_names
 from .tables import *  # noqa: F401,F403  (its __all__)
 from .tables import __all__ as _table_names
+from .box import *  # noqa: F401,F403  (its __all__)
+from .box import __all__ as _verdict_names
 
-__all__ = [*_display_names, *_notebook_names, *_table_names, *_chart_names]
+__all__ = [*_display_names, *_notebook_names, *_table_names, *_chart_names, *_verdict_names]

@@ -36,7 +36,9 @@ with warnings.catch_warnings():
     import tqdm.auto  # noqa: F401
 
 __all__ = ["setup", "database_url", "DatabaseURL", "output_folder", "project_root", "demo_dir", "context",
-           "to_dict", "save", "raise_for_failed"]
+           "to_dict", "save", "save_scripts", "MIGRATION_SQL", "ROLLBACK_SQL", "raise_for_failed"]
+
+MIGRATION_SQL, ROLLBACK_SQL = "migration.sql", "rollback.sql"
 
 
 class DatabaseURL(str):
@@ -127,6 +129,37 @@ def save(obj, folder, name: str) -> Path:
     path = Path(folder) / f"{name}.json"
     path.write_text(json.dumps(to_dict(obj), indent=2, default=str) + "\n")
     return path
+
+
+def save_scripts(obj, folder, *, drop_added_columns: bool = False) -> tuple[Path, Path]:
+    """Write the migration and rollback scripts of the plan of ``obj`` (an ``Analysis``: the
+    plan reviewed; a ``RunResult``: the plan that ran) as ``<folder>/migration.sql`` and
+    ``<folder>/rollback.sql``, exactly as :meth:`Plan.write_scripts` renders them, under a
+    header saying whether the plan ran (a dry run or a blocked plan: what would have run)."""
+    import tempfile
+
+    plan = obj.plan
+    note_ = _scripts_note(obj)
+    with tempfile.TemporaryDirectory() as tmp:
+        fwd, back = plan.write_scripts(tmp, drop_added=drop_added_columns)
+        out = []
+        for src, name in ((fwd, MIGRATION_SQL), (back, ROLLBACK_SQL)):
+            dst = Path(folder) / name
+            dst.write_text(f"-- runbook evidence: {note_}\n"
+                           + src.read_text())
+            out.append(dst)
+    return out[0], out[1]
+
+
+def _scripts_note(obj) -> str:
+    """What the archived scripts are: the plan that ran, or what would have run, and why not."""
+    if hasattr(obj, "at_risk"):  # Analysis
+        if obj.plan.blockers or obj.dump_problems:
+            return "the plan is BLOCKED and did not run; this is what would have run."
+        return "the plan as analysed; it has NOT run (yet); this is what would run."
+    if obj.status == "planned":
+        return f"DRY RUN ({obj.run_id}): nothing was changed; this is what would have run."
+    return f"the plan run {obj.run_id} executed ({obj.action}: {obj.status})."
 
 
 def raise_for_failed(obj) -> HTML:
