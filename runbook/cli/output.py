@@ -128,11 +128,11 @@ def notes(items, label: str = "note:", indent: int = 0) -> None:
 
 
 def verdict(word: str, text: str, tone: str = "ok") -> None:
-    """The command's last line on stdout, ``word: text``; coloured in a terminal, never
-    wrapped (a script reads it with ``tail -1``)."""
+    """The command's last line on stdout, ``word: text``; coloured in a terminal (where
+    it wraps like any text narrower than it); piped, one line (``tail -1`` reads it)."""
     from rich.text import Text
 
-    console().print(Text.assemble((f"{word}:", TONES[tone]), f" {text}" if text else ""), soft_wrap=True)
+    console().print(Text.assemble((f"{word}:", TONES[tone]), f" {text}" if text else ""))
 
 
 def _json(obj) -> None:
