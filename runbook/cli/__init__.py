@@ -96,7 +96,6 @@ def cmd_plan(a) -> int:
         _json({"fingerprint": p.fingerprint, "operations": p.as_rows(), "files": [str(f) for f in files]})
         return 0
     fwd, back = p.write_scripts(a.out or "sql", drop_added=a.drop_added_columns)
-    show.steps_table(p)
     line(f"wrote {fwd}")
     line(f"wrote {back}")
     verdict("planned", f"{len(p.ops)} operations, fingerprint {p.fingerprint[:12]} (full: sha256:{p.fingerprint})")

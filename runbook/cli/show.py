@@ -20,24 +20,24 @@ def checks_passed(v) -> str:
 def analysis(an, code: int) -> None:
     line(f"database {an.database} ({an.server_version}) as {an.current_user}")
     analysis_verdict(an, code)
-    heading(f"Tables to rename ({len(an.tables)})")
+    heading(f"Tables to rename ({len(an.tables)}):")
     _print_table([{"from": t.old, "to": t.new, "state": t.state, "rows": t.rows, "MiB": (t.total_bytes or 0) / 2**20,
                    "FKs in": t.fks_in, "FKs out": t.fks_out, "indexes": t.indexes, "triggers": t.triggers}
                   for t in an.tables])
-    heading(f"Conflicts ({len(an.conflicts)})")
+    heading(f"Conflicts ({len(an.conflicts)}):")
     _print_table([asdict(c) for c in an.conflicts])
-    heading(f"Objects at risk ({len(an.at_risk)})")
+    heading(f"Objects at risk ({len(an.at_risk)}):")
     _print_table([asdict(r) for r in an.at_risk], ["kind", "name", "table", "action"])
-    heading(f"{an.service_name or 'The service'}'s client after the migration ({len(an.service_findings)} findings)")
+    heading(f"{an.service_name or 'The service'}'s client after the migration ({len(an.service_findings)} findings):")
     _print_table([{k: r[k] for k in ("model", "column", "severity", "problem", "fix")} for r in an.service_findings])
     notes(an.service_notes, indent=2)
-    heading(f"Names kept ({len(an.plan.notes)})" + ("" if an.plan.notes else ": none"))
+    heading(f"Names kept ({len(an.plan.notes)}):" + ("" if an.plan.notes else " none"))
     notes(an.plan.notes)
-    heading(f"Sessions that could block the lock ({len(an.blocking)})")
+    heading(f"Sessions that could block the lock ({len(an.blocking)}):")
     _print_table([asdict(b) for b in an.blocking])
     _analysis_facts(an)
     if an.dump_problems:
-        heading(f"The backup cannot be taken: pg_dump would fail ({len(an.dump_problems)} problems)")
+        heading(f"The backup cannot be taken: pg_dump would fail ({len(an.dump_problems)} problems):")
         notes(an.dump_problems, label="-", indent=2)
     analysis_verdict(an, code)
 
@@ -46,7 +46,7 @@ def _analysis_facts(an) -> None:
     by_kind: dict[str, int] = {}
     for d in an.dependencies:
         by_kind[d.kind] = by_kind.get(d.kind, 0) + 1
-    heading("Summary")
+    heading("Summary:")
     line("dependent objects: " + (", ".join(f"{n} {k}" for k, n in sorted(by_kind.items())) or "none")
          + " (--json lists each)")
     line(f"foreign keys into the renamed tables: {len(an.foreign_keys)} "
@@ -69,9 +69,10 @@ def analysis_verdict(an, code: int) -> None:
         verdict("blocked", "; ".join(why) + " (see above)", "bad")
     elif not an.plan.ops:
         verdict("nothing to do", "the plan has no operations (already migrated)")
-    else:
-        verdict("ready", f"{len(an.plan.ops)} operations, estimated lock window "
-                         f"{an.estimated_downtime_s * 1000:.0f} ms, fingerprint {an.plan.fingerprint[:12]}")
+    else:  # the role's ownership is checked again by migrate's preflight, which refuses
+        owner = "" if an.owns_tables else "; but the role does not own the tables (migrate refuses)"
+        verdict("ready", f"{len(an.plan.ops)} operations, estimated lock window {an.estimated_downtime_s * 1000:.0f} ms, "
+                         f"fingerprint {an.plan.fingerprint[:12]}{owner}", "ok" if an.owns_tables else "warn")
 
 
 # -- dry runs ------------------------------------------------------------------------------
