@@ -66,7 +66,18 @@ def _print_table(rows: list[dict], cols: list[str] | None = None) -> None:
         t.add_column(c, justify="right" if numeric else "left", no_wrap=numeric, overflow="fold")
     for r in rows:
         t.add_row(*(_cell(r.get(c)) for c in cols))
-    con.print(t)
+    _emit(t)
+
+
+def _emit(renderable) -> None:
+    """Print a table; piped, without the spaces that pad its lines' ends (clean logs)."""
+    con = console()
+    if con.is_terminal:
+        con.print(renderable)
+        return
+    with con.capture() as cap:
+        con.print(renderable)
+    con.file.write("".join(l.rstrip() + "\n" for l in cap.get().splitlines()))
 
 
 def _numeric(v) -> bool:
@@ -124,7 +135,7 @@ def notes(items, label: str = "note:", indent: int = 0) -> None:
     g.add_column(overflow="fold")
     for n in items:
         g.add_row(" " * indent + label, str(n))
-    console().print(g)
+    _emit(g)
 
 
 def verdict(word: str, text: str, tone: str = "ok") -> None:
