@@ -100,12 +100,13 @@ def test_analyze_of_a_blocked_database_ends_on_blocked(pg, tmp_path):
 # -- colour only in a terminal -------------------------------------------------------------
 
 def test_colour_in_a_terminal_none_when_piped_or_with_no_color(ref_db):
-    """The verdict is coloured in a terminal; piped output has no escape and no
-    box-drawing; NO_COLOR=1 in a terminal has no escape either."""
+    """The verdict is coloured in a terminal; piped output has no escape, no box-drawing
+    and no padding at the lines' ends; NO_COLOR=1 in a terminal has no escape either."""
     shown = in_terminal("analyze", "--database-url", ref_db)
     assert shown.code == 0 and "\x1b[" in shown.out
     r = piped("analyze", "--database-url", ref_db)
     assert r.returncode == 0 and "\x1b" not in r.stdout + r.stderr and not BOX.search(r.stdout)
+    assert [l for l in r.stdout.splitlines() if l != l.rstrip()] == []  # no padding at the lines' ends
     assert last_line(r.stdout).startswith("ready: ")
     plain = in_terminal("analyze", "--database-url", ref_db, env={"NO_COLOR": "1"})
     assert plain.code == 0 and "\x1b" not in plain.out + plain.err
