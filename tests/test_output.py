@@ -91,9 +91,11 @@ def test_analyze_of_a_blocked_database_ends_on_blocked(pg, tmp_path):
     shown = in_terminal("analyze", "--database-url", url, "--mapping", mapping, env={"COLUMNS": "100"})
     assert shown.code == 2
     assert_fits(shown, 100)
-    assert shown.last_line.startswith("blocked: 1 blocker") and "purchase_orders" in ANSI.sub("", shown.out)
     r = piped("analyze", "--database-url", url, "--mapping", mapping, "--json")
-    assert r.returncode == 2 and json.loads(r.stdout)["plan"]["blockers"]  # the same code, pure JSON
+    d = json.loads(r.stdout)  # the same exit code, pure JSON
+    assert r.returncode == 2 and len(d["plan"]["blockers"]) == len(d["conflicts"]) == 1
+    assert shown.last_line == "blocked: 1 blocker in the plan (1 conflict) (listed above)"
+    assert "shop.purchase_orders" in ANSI.sub("", shown.out)
     assert state(url) == before
 
 

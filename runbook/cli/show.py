@@ -19,7 +19,7 @@ def checks_passed(v) -> str:
 
 def analysis(an, code: int) -> None:
     line(f"database {an.database} ({an.server_version}) as {an.current_user}")
-    analysis_verdict(an, code)
+    analysis_verdict(an, code, "below")
     heading(f"Tables to rename ({len(an.tables)}):")
     _print_table([{"from": t.old, "to": t.new, "state": t.state, "rows": t.rows, "MiB": (t.total_bytes or 0) / 2**20,
                    "FKs in": t.fks_in, "FKs out": t.fks_out, "indexes": t.indexes, "triggers": t.triggers}
@@ -59,14 +59,20 @@ def _analysis_facts(an) -> None:
     line(f"fingerprint sha256:{an.plan.fingerprint}")
 
 
-def analysis_verdict(an, code: int) -> None:
+def count(n: int, word: str) -> str:
+    """``1 conflict``, ``2 conflicts``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def analysis_verdict(an, code: int, where: str = "above") -> None:
     if code:
         why = []
         if an.plan.blockers:
-            why.append(f"{len(an.plan.blockers)} blocker(s) in the plan ({len(an.conflicts)} conflicts)")
+            why.append(f"{count(len(an.plan.blockers), 'blocker')} in the plan "
+                       f"({count(len(an.conflicts), 'conflict')})")
         if an.dump_problems:
-            why.append(f"{len(an.dump_problems)} backup problem(s)")
-        verdict("blocked", "; ".join(why) + " (see above)", "bad")
+            why.append(f"{count(len(an.dump_problems), 'backup problem')}")
+        verdict("blocked", "; ".join(why) + f" (listed {where})", "bad")
     elif not an.plan.ops:
         verdict("nothing to do", "the plan has no operations (already migrated)")
     else:  # the role's ownership is checked again by migrate's preflight, which refuses
