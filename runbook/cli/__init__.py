@@ -209,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--attempts", type=arg_count(1, 1000), default=5, help="attempts on lock timeout (default 5)")
         sp.add_argument("--online-lock-timeout", default="100ms",
                         help="lock_timeout of the online steps, retried many times (default 100ms)")
-        sp.add_argument("--backup-dir", default="outputs/backups", help="folder of the pg_dump backup (default outputs/backups)")
+        sp.add_argument("--backup-dir", default="outputs/backups",
+                        help="folder of the pg_dump backup (default outputs/backups)")
         sp.add_argument("--log-dir", default="outputs/logs", help="folder of the run's log file (default outputs/logs)")
         sp.add_argument("--checksums", choices=["auto", "all", "none"], default="auto",
                         help="auto: checksum tables whose rows a step changes; the catalog proves the rest")
@@ -217,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="other sessions keep writing: report count differences instead of failing on them")
         sp.add_argument("--batch-size", type=arg_count(1, 10_000_000), default=5000,
                         help="rows per transaction of the online fills (default 5000)")
-        sp.add_argument("--no-progress", action="store_true", help="no progress bars (none either when stderr is not a terminal)")
+        sp.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (none either when stderr is not a terminal)")
 
     def sql_opts(sp):
         sp.add_argument("--sql", action="store_true", help="with --dry-run: also print the full SQL")

@@ -77,8 +77,9 @@ def analysis_verdict(an, code: int, where: str = "above") -> None:
         verdict("nothing to do", "the plan has no operations (already migrated)")
     else:  # the role's ownership is checked again by migrate's preflight, which refuses
         owner = "" if an.owns_tables else "; but the role does not own the tables (migrate refuses)"
-        verdict("ready", f"{len(an.plan.ops)} operations, estimated lock window {an.estimated_downtime_s * 1000:.0f} ms, "
-                         f"fingerprint {an.plan.fingerprint[:12]}{owner}", "ok" if an.owns_tables else "warn")
+        verdict("ready", f"{len(an.plan.ops)} operations, estimated lock window "
+                         f"{an.estimated_downtime_s * 1000:.0f} ms, fingerprint {an.plan.fingerprint[:12]}{owner}",
+                "ok" if an.owns_tables else "warn")
 
 
 # -- dry runs ------------------------------------------------------------------------------
