@@ -181,6 +181,10 @@ def test_progress_bars_finish(ref_db, tmp_path):
         assert ends, shown.err
         pct, n, total = ends[-1]
         assert (pct, n) == ("100", total), (cmd, ends[-1])
+        if cmd == ["migrate"]:  # the backup's bar (its total an estimate) and the fill's (no total known)
+            for bar in (r"backup \(pg_dump\)", r"fill \S+"):
+                frames = re.findall(rf"{bar}: +(\d+)%", "\n".join(Shown.lines(shown.err)))
+                assert frames and frames[-1] == "100", (bar, frames[-3:])
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(ref_db, tmp_path):
