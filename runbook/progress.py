@@ -34,7 +34,7 @@ def bar(desc: str, *, total: int | None = None, unit: str = "it", enabled: bool 
 
 def finish(pb) -> None:
     """Draw ``pb`` at 100% of what it counted (its total becomes its count), then close it."""
-    if not pb.disable and pb.total != pb.n:
+    if not pb.disable and pb.n and pb.total != pb.n:  # nothing counted: no 100% of nothing
         pb.total = pb.n
         pb.refresh()
     pb.close()

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -213,7 +214,7 @@ def test_verdicts_count_the_checks_of_the_result(ref_db, tmp_path, capsys, monke
                               f"first failure: {failed[0]}")
 
 
-def test_restore_without_yes_ends_on_not_restored(ref_db, tmp_path, capsys, monkeypatch):
+def test_restore_ends_on_not_restored_then_restored(ref_db, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", ref_db)
     code, out, _ = run(capsys, "migrate", "--json", "--backup-dir", str(tmp_path / "b"), "--log-dir",
                        str(tmp_path / "l"))
@@ -222,6 +223,13 @@ def test_restore_without_yes_ends_on_not_restored(ref_db, tmp_path, capsys, monk
     code, out, _ = run(capsys, "restore", backup)
     assert code == 0 and last_line(out) == "not restored: nothing was changed: re-run with --yes to restore"
     assert state(ref_db) == before
+    dirs = ["--backup-dir", str(tmp_path / "b"), "--log-dir", str(tmp_path / "l"), "--no-progress"]
+    assert run(capsys, "rollback", "--drop-added-columns", *dirs)[0] == 0  # as test_engine restores
+    tables = json.loads(run(capsys, "restore", backup, "--json")[1])["tables_in_backup"]
+    code, out, err = run(capsys, "restore", backup, "--yes")
+    assert code == 0 and last_line(out) == f"restored: {len(tables)} tables from {Path(backup).name}", err
+    code, out, _ = run(capsys, "analyze")
+    assert code == 0 and last_line(out).startswith("ready: ")  # the legacy tables are back: a plan again
 
 
 # -- help ----------------------------------------------------------------------------------
