@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -31,8 +32,6 @@ def last_line(out: str) -> str:
 
 
 def piped(*args, env=None):
-    import os
-
     environ = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS")}
     return subprocess.run([sys.executable, "-m", "runbook.cli", *args], capture_output=True, text=True,
                           env=environ | (env or {}), timeout=600)
