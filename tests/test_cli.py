@@ -135,7 +135,7 @@ def test_migrate_verify_rollback_exit_codes(ref_db, tmp_path, capsys):
     common = ["--database-url", ref_db, "--backup-dir", str(tmp_path / "b"), "--log-dir", str(tmp_path / "l"),
               "--no-progress"]
     code, out, _ = run(capsys, "migrate", "--dry-run", *common)
-    assert code == 0 and "nothing was changed" in out
+    assert code == 0 and "(nothing changed)" in out
     code, out, _ = run(capsys, "migrate", *common)
     assert code == 0 and "migrated" in out
     code, out, _ = run(capsys, "verify", "--database-url", ref_db)
@@ -164,21 +164,45 @@ def test_no_traceback_from_the_installed_command(tmp_path):
     assert r.returncode == 2 and "DATABASE_URL" in one_line(r.stderr)
 
 
-def test_progress_bars_finish(ref_db, tmp_path, capsys):
-    """The step bars of a rehearsal, a migration and a rollback end at their total: each
-    counts the steps it shows (a rehearsal runs no finish step, the rollback's NULLs are
-    restored after its lock window, with their own bar)."""
+def test_progress_bars_finish(ref_db, tmp_path):
+    """In a terminal, the step bars of a rehearsal, a migration and a rollback end at their
+    total: each counts the steps it shows (a rehearsal runs no finish step, the rollback's
+    NULLs are restored after its lock window, with their own bar)."""
     import re
+
+    from terminal import Shown, in_terminal
 
     common = ["--database-url", ref_db, "--backup-dir", str(tmp_path / "b"), "--log-dir", str(tmp_path / "l")]
     for cmd in (["migrate", "--rehearse"], ["migrate"], ["rollback"]):
-        code, _, err = run(capsys, *cmd, *common)
-        assert code == 0, err
+        shown = in_terminal(*cmd, *common, cols=120)
+        assert shown.code == 0, shown.err
         name = {"migrate": "rehearse" if "--rehearse" in cmd else "migrate", "rollback": "rollback"}[cmd[0]]
-        ends = re.findall(rf"{name}: +(\d+)%\|[^|]*\| (\d+)/(\d+)", err)
-        assert ends, err
+        ends = re.findall(rf"{name}: +(\d+)%\|[^|]*\| (\d+)/(\d+)", "\n".join(Shown.lines(shown.err)))
+        assert ends, shown.err
         pct, n, total = ends[-1]
         assert (pct, n) == ("100", total), (cmd, ends[-1])
+        if cmd == ["migrate"]:  # the backup's bar (its total an estimate) and the fill's (no total known)
+            for bar in (r"backup \(pg_dump\)", r"fill \S+"):
+                frames = re.findall(rf"{bar}: +(\d+)%", "\n".join(Shown.lines(shown.err)))
+                assert frames and frames[-1] == "100", (bar, frames[-3:])
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(ref_db, tmp_path):
+    """Piped (a log, CI), a migration and a rollback draw no bar: stderr stays empty."""
+    common = ["--database-url", ref_db, "--backup-dir", str(tmp_path / "b"), "--log-dir", str(tmp_path / "l")]
+    for cmd in (["migrate"], ["rollback"]):
+        r = subprocess.run([sys.executable, "-m", "runbook.cli", *cmd, *common], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert r.stderr == "", r.stderr
+
+
+def test_no_progress_bar_in_a_terminal_with_no_progress_or_json(ref_db, tmp_path):
+    from terminal import in_terminal
+
+    common = ["--database-url", ref_db, "--backup-dir", str(tmp_path / "b"), "--log-dir", str(tmp_path / "l")]
+    for flag in ("--no-progress", "--json"):
+        shown = in_terminal("migrate", "--rehearse", flag, *common)
+        assert shown.code == 0 and "%|" not in shown.err, shown.err
 
 
 def _readme_commands() -> dict[str, set[str]]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import asdict
+import time
 from pathlib import Path
 
 from . import mapping as cli_mapping, merge as cli_merge, pipeline as cli_pipeline, prisma as cli_prisma
 from .._version import __version__
-from ..errors import RunbookError
-from .output import _json, _print_table
+from ..errors import BadInput, RunbookError
+from . import show
+from .output import _json, line, reset, verdict
 
 DEMO_DIR = Path(os.environ.get("RUNBOOK_DEMO_DIR", ".runbook/demo"))
 
@@ -30,17 +31,19 @@ def cmd_demo_db(a) -> int:
 
         if (Path(a.dir) / "pgdata" / "PG_VERSION").exists():
             LocalServer.create(Path(a.dir)).stop()
-            print(f"stopped the embedded PostgreSQL in {a.dir}")
+            verdict("stopped", f"the embedded PostgreSQL in {a.dir}")
+        else:
+            verdict("nothing to do", f"no embedded PostgreSQL in {a.dir}")
         return 0
 
     info = demo_server(Path(a.dir), messages=a.messages, reseed=a.reseed)
     if a.json:
         _json(info)
-    else:
-        print(f"embedded PostgreSQL {info['version']} running in {info['dir']}")
-        print(f"reference legacy database seeded at {info['messages']:,} messages" if info["seeded"] else
-              "reference database already present (use --reseed to rebuild it)")
-        print(f"export DATABASE_URL='{info['url']}'")
+        return 0
+    line(f"reference legacy database seeded at {info['messages']:,} messages" if info["seeded"] else
+         "reference database already present (use --reseed to rebuild it)")
+    print(f"export DATABASE_URL='{info['url']}'")  # never wrapped: it is copied as it is
+    verdict("running", f"embedded PostgreSQL {info['version']} in {info['dir']} (port {info['port']})")
     return 0
 
 
@@ -59,9 +62,10 @@ def cmd_demo(a) -> int:
           f"({info['redacted']})")
     os.environ["DATABASE_URL"] = info["url"]  # the notebooks' kernels inherit it
     o = run_pipeline("development", dry_run=False, overrides={"autoBackup": True}, output_dir="outputs")
-    print(f"\ndemo {o.verdict}: open {o.folder / '01-analysis.html'} (and 02, 03) in a browser")
-    print(f"the embedded PostgreSQL {info['version']} is still running (port {info['port']}, data in {info['dir']}); "
-          f"stop it with: runbook demo-db --stop --dir {info['dir']}")
+    line(f"the embedded PostgreSQL {info['version']} is still running (port {info['port']}, data in {info['dir']}); "
+         f"stop it with: runbook demo-db --stop --dir {info['dir']}")
+    verdict(f"demo {o.verdict}", f"open {o.folder / '01-analysis.html'} (and 02, 03) in a browser",
+            show.tone(o.exit_code))
     return o.exit_code
 
 
@@ -72,39 +76,9 @@ def cmd_analyze(a) -> int:
     code = 2 if an.plan.blockers or an.dump_problems else 0  # whatever the output format
     if a.json:
         _json(an.to_dict())
-        return code
-    print(f"database {an.database} ({an.server_version}) as {an.current_user}")
-    print(f"\nTables to rename ({len(an.tables)}):")
-    _print_table([{"from": t.old, "to": t.new, "state": t.state, "rows": t.rows, "MiB": (t.total_bytes or 0) / 2**20,
-                   "FKs in": t.fks_in, "FKs out": t.fks_out, "indexes": t.indexes, "triggers": t.triggers}
-                  for t in an.tables])
-    print(f"\nConflicts ({len(an.conflicts)}):")
-    _print_table([asdict(c) for c in an.conflicts])
-    print(f"\nObjects at risk ({len(an.at_risk)}):")
-    _print_table([asdict(r) for r in an.at_risk], ["kind", "name", "table", "action"])
-    print(f"\n{an.service_name or 'The service'}'s client after the migration ({len(an.service_findings)} findings):")
-    _print_table([{k: r[k] for k in ("model", "column", "severity", "problem", "fix")} for r in an.service_findings])
-    for n in an.service_notes:
-        print(f"  note: {n}")
-    print(f"\nNames kept ({len(an.plan.notes)}):" + ("" if an.plan.notes else " none"))
-    for n in an.plan.notes:
-        print(f"  note: {n}")
-    print(f"\nSessions that could block the lock ({len(an.blocking)}):")
-    _print_table([asdict(b) for b in an.blocking])
-    by_kind: dict[str, int] = {}
-    for d in an.dependencies:
-        by_kind[d.kind] = by_kind.get(d.kind, 0) + 1
-    print("\nDependent objects: " + ", ".join(f"{n} {k}" for k, n in sorted(by_kind.items())) + " (--json lists each)")
-    print(f"Foreign keys into the renamed tables: {len(an.foreign_keys)} "
-          f"({sum(f.on_delete == 'CASCADE' for f in an.foreign_keys)} ON DELETE CASCADE)")
-    print(f"role owns the tables: {'yes' if an.owns_tables else 'NO'}; "
-          f"free disk for the backup: {(an.free_disk_bytes or 0) / 2**30:,.1f} GiB (database {an.database_bytes / 2**20:,.1f} MiB)")
-    print(f"estimated backup {an.estimated_backup_s:.1f}s (online); estimated lock window (downtime) {an.estimated_downtime_s * 1000:.0f} ms")
-    print(f"\nplan: {len(an.plan.ops)} operations, fingerprint sha256:{an.plan.fingerprint}")
+    else:
+        show.analysis(an, code)
     if an.dump_problems:
-        print(f"\nThe backup cannot be taken: pg_dump would fail ({len(an.dump_problems)} problems):")
-        for p_ in an.dump_problems:
-            print(f"  {p_}")
         from ..execute.backup import problems_line
 
         print(f"runbook: the backup cannot be taken: {problems_line(list(an.dump_problems), 1)}", file=sys.stderr)
@@ -122,8 +96,9 @@ def cmd_plan(a) -> int:
         _json({"fingerprint": p.fingerprint, "operations": p.as_rows(), "files": [str(f) for f in files]})
         return 0
     fwd, back = p.write_scripts(a.out or "sql", drop_added=a.drop_added_columns)
-    print(f"plan sha256:{p.fingerprint}: {len(p.ops)} operations")
-    print(f"wrote {fwd}\nwrote {back}")
+    line(f"wrote {fwd}")
+    line(f"wrote {back}")
+    verdict("planned", f"{len(p.ops)} operations, fingerprint {p.fingerprint[:12]} (full: sha256:{p.fingerprint})")
     return 0
 
 
@@ -134,37 +109,29 @@ def _options(a) -> dict:
                 checksums=a.checksums, quiesced=not a.online, batch_size=a.batch_size)
 
 
+def _sql_only_with_dry_run(a) -> None:
+    """--sql and --sql-out show a dry run's SQL: refused, before connecting, without one."""
+    if (a.sql or a.sql_out) and not a.dry_run:
+        raise BadInput(f"{'--sql' if a.sql else '--sql-out'} needs --dry-run (`runbook plan` writes the scripts)")
+
+
 def cmd_migrate(a) -> int:
     from ..api import migrate
 
+    _sql_only_with_dry_run(a)
     opts = _options(a)
     opts["backup"] = not a.no_backup
+    t0 = time.perf_counter()
     r = migrate(a.database_url, a.mapping, dry_run=a.dry_run, rehearse=a.rehearse,
                 approved_fingerprint=a.approved_fingerprint, **opts)
     if a.json:
         _json(r.summary())
-        return 0 if r.ok else 1
-    if r.status == "nothing to do":
-        print("nothing to do: the database is already migrated")
-        return 0
-    if a.dry_run:
-        print(r.plan.render("Dry run: the migration that would run"))
-        print("preflight:")
-        _print_table([asdict(c) for c in r.preflight], ["name", "ok", "detail"])
-        print("dry run: nothing was changed")
-        return 0
-    if r.backup:
-        print(f"backup {r.backup.path} ({r.backup.bytes / 2**20:,.1f} MiB, verified) in {r.backup.seconds:.2f}s")
-    _print_table([{"step": s.step, "phase": s.phase, "what": s.description, "ms": s.seconds * 1000}
-                  for s in r.steps])
-    print(f"{r.status}: exclusive locks held {r.lock_window_s * 1000:.1f} ms (attempt {r.attempts}); "
-          f"plan sha256:{r.fingerprint[:12]}")
-    if r.verification:
-        for n in r.verification.notes:
-            print(f"note: {n}")
-        print(f"verification: {sum(c.ok for c in r.verification.checks)}/{len(r.verification.checks)} checks passed")
-    if r.log_file:
-        print(f"log {r.log_file}")
+    elif r.status == "nothing to do":
+        verdict("nothing to do", "already migrated")
+    elif a.dry_run:
+        show.dry_run(r, "migration", a.sql, a.sql_out)
+    else:
+        show.migration(r, time.perf_counter() - t0)
     return 0 if r.ok else 1
 
 
@@ -175,10 +142,7 @@ def cmd_verify(a) -> int:
     if a.json:
         _json(v.to_dict())
     else:
-        _print_table([{"check": c.name, "ok": "pass" if c.ok else "FAIL", "detail": c.detail} for c in v.checks])
-        for n in v.notes:
-            print(f"note: {n}")
-        print(f"{'verified' if v.ok else 'FAILED'}: {sum(c.ok for c in v.checks)}/{len(v.checks)} checks passed")
+        show.verification(v)
     if not v.ok:
         print(f"runbook: verification failed: {v.failed[0].name}: {v.failed[0].detail}", file=sys.stderr)
     return 0 if v.ok else 1
@@ -187,28 +151,20 @@ def cmd_verify(a) -> int:
 def cmd_rollback(a) -> int:
     from ..api import rollback
 
+    _sql_only_with_dry_run(a)
     opts = _options(a)
     opts["backup"] = not a.no_backup
+    t0 = time.perf_counter()
     r = rollback(a.database_url, a.mapping, drop_added_columns=a.drop_added_columns, dry_run=a.dry_run, **opts)
     if a.json:
         _json(r.summary())
-        return 0 if r.ok else 1
-    if a.dry_run:
-        print(r.plan.render("Dry run: the rollback that would run"))
-        return 0 if r.ok else 1
-    if r.message:
-        print(r.message)
-    if r.verification is None:
-        return 0 if r.ok else 1
-    _print_table([{"step": s.step, "what": s.description, "ms": s.seconds * 1000} for s in r.steps])
-    if r.backup:
-        print(f"backup of the tables whose added columns were dropped: {r.backup.path} ({r.backup.bytes:,} bytes, verified)")
-    ok = r.verification.ok
-    print(f"{r.status}: locks held {r.lock_window_s * 1000:.1f} ms; "
-          f"{sum(c.ok for c in r.verification.checks)}/{len(r.verification.checks)} checks against the original pass")
-    if not ok:
+    elif a.dry_run:
+        show.dry_run(r, "rollback", a.sql, a.sql_out)
+    else:
+        show.rollback(r, time.perf_counter() - t0)
+    if not a.dry_run and r.verification is not None and not r.verification.ok:
         print(f"runbook: rollback check failed: {r.verification.failed[0].name}", file=sys.stderr)
-    return 0 if ok else 1
+    return 0 if r.ok else 1
 
 
 def cmd_restore(a) -> int:
@@ -217,16 +173,8 @@ def cmd_restore(a) -> int:
     info = restore(a.database_url, a.backup, confirm=a.yes)
     if a.json:
         _json(info)
-        return 0
-    print(f"backup {info['backup']} -> {info['database']}")
-    print(f"tables dropped and recreated from the backup: {', '.join(info['dropped_and_recreated']) or 'none'}")
-    print(f"tables in the backup not in the database (recreated): "
-          f"{', '.join(sorted(set(info['tables_in_backup']) - set(info['tables_now']))) or 'none'}")
-    print(f"tables left alone: {', '.join(info['left_alone']) or 'none'}")
-    if not info["restored"]:
-        print("nothing was changed: re-run with --yes to restore")
     else:
-        print("restored")
+        show.restore(info)
     return 0
 
 
@@ -253,27 +201,35 @@ def build_parser() -> argparse.ArgumentParser:
         if db:
             sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
             sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
-        sp.add_argument("--json", action="store_true", help="print JSON")
+        sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
 
     def run_opts(sp):
         sp.add_argument("--lock-timeout", default="5s", help="lock_timeout per attempt (default 5s)")
-        sp.add_argument("--statement-timeout", default="60s")
+        sp.add_argument("--statement-timeout", default="60s", help="statement_timeout of every statement (default 60s)")
         sp.add_argument("--attempts", type=arg_count(1, 1000), default=5, help="attempts on lock timeout (default 5)")
         sp.add_argument("--online-lock-timeout", default="100ms",
                         help="lock_timeout of the online steps, retried many times (default 100ms)")
-        sp.add_argument("--backup-dir", default="outputs/backups")
-        sp.add_argument("--log-dir", default="outputs/logs")
+        sp.add_argument("--backup-dir", default="outputs/backups",
+                        help="folder of the pg_dump backup (default outputs/backups)")
+        sp.add_argument("--log-dir", default="outputs/logs", help="folder of the run's log file (default outputs/logs)")
         sp.add_argument("--checksums", choices=["auto", "all", "none"], default="auto",
                         help="auto: checksum tables whose rows a step changes; the catalog proves the rest")
         sp.add_argument("--online", action="store_true",
                         help="other sessions keep writing: report count differences instead of failing on them")
-        sp.add_argument("--batch-size", type=arg_count(1, 10_000_000), default=5000)
-        sp.add_argument("--no-progress", action="store_true")
+        sp.add_argument("--batch-size", type=arg_count(1, 10_000_000), default=5000,
+                        help="rows per transaction of the online fills (default 5000)")
+        sp.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (none either when stderr is not a terminal)")
+
+    def sql_opts(sp):
+        sp.add_argument("--sql", action="store_true", help="with --dry-run: also print the full SQL")
+        sp.add_argument("--sql-out", type=arg_path, metavar="FILE", help="with --dry-run: write the full SQL to FILE")
 
     sp = sub.add_parser("demo-db", help="start the embedded PostgreSQL and seed the reference legacy database")
-    sp.add_argument("--dir", default=str(DEMO_DIR))
-    sp.add_argument("--messages", type=arg_count(0, 100_000_000), default=10000)
-    sp.add_argument("--reseed", action="store_true")
+    sp.add_argument("--dir", default=str(DEMO_DIR), help=f"the embedded server's folder (default {DEMO_DIR})")
+    sp.add_argument("--messages", type=arg_count(0, 100_000_000), default=10000,
+                    help="messages in the seeded reference database (default 10000)")
+    sp.add_argument("--reseed", action="store_true", help="drop and seed the reference database again")
     sp.add_argument("--stop", action="store_true", help="stop the embedded server instead")
     common(sp, db=False)
     sp.set_defaults(func=cmd_demo_db)
@@ -300,15 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     run_opts(sp)
     g = sp.add_mutually_exclusive_group()
-    g.add_argument("--dry-run", action="store_true", help="print the plan and the preflight; change nothing")
+    g.add_argument("--dry-run", action="store_true", help="print the plan's steps and the preflight; change nothing")
     g.add_argument("--rehearse", action="store_true", help="run the whole plan in a transaction, time it, roll back")
+    sql_opts(sp)
     sp.add_argument("--approved-fingerprint", help="refuse unless the plan has this fingerprint")
     sp.add_argument("--no-backup", action="store_true", help="skip pg_dump (development only)")
     sp.set_defaults(func=cmd_migrate)
 
     sp = sub.add_parser("verify", help="check the migrated database against its baseline")
     common(sp)
-    sp.add_argument("--online", action="store_true")
+    sp.add_argument("--online", action="store_true",
+                    help="other sessions keep writing: report count differences instead of failing on them")
     sp.set_defaults(func=cmd_verify)
 
     sp = sub.add_parser("rollback", help="undo the last migration (its plan, reversed)")
@@ -316,15 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     run_opts(sp)
     sp.add_argument("--drop-added-columns", action="store_true",
                     help="also drop the added columns and types (spec 2.3); the tables they are in are dumped first")
-    sp.add_argument("--dry-run", action="store_true")
+    sp.add_argument("--dry-run", action="store_true", help="print the rollback's steps; change nothing")
+    sql_opts(sp)
     sp.add_argument("--no-backup", action="store_true", help="skip that dump (development only)")
     sp.set_defaults(func=cmd_rollback)
 
     sp = sub.add_parser("restore", help="last resort: restore a backup (says what it overwrites first)")
-    sp.add_argument("backup")
-    sp.add_argument("--database-url")
+    sp.add_argument("backup", help="the pg_dump file (custom format) to restore")
+    sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
     sp.add_argument("--yes", action="store_true", help="really restore")
-    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
     sp.set_defaults(func=cmd_restore)
 
     for group in (cli_pipeline, cli_prisma, cli_merge, cli_mapping):
@@ -336,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    reset()  # this command's Console is made from the environment it runs in
     parser = build_parser()
     try:
         a = parser.parse_args(argv)

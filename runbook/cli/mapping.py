@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..mapping_init import InitOptions, mapping_init
+from .output import verdict
 
 
 def add_commands(sub) -> None:
@@ -49,4 +50,9 @@ def cmd_mapping_init(a) -> int:
         print("target schema: " + ", ".join(f"{v} {k}" for k, v in r.edits.items()), file=err)
     for w in r.written:
         print(f"wrote {w}", file=err)
+    summary = f"{len(r.tables)} tables to rename" + (f", wrote {', '.join(map(str, r.written))}" if r.written else "")
+    if r.written and a.out and a.out != "-":
+        verdict("mapped", summary)
+    else:  # stdout holds the mapping itself: the verdict goes to stderr, last
+        print(f"mapped: {summary}", file=err)
     return 0

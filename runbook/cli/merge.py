@@ -10,33 +10,42 @@ from dataclasses import asdict
 from ..merge import (DEFAULT_BATCH, MESSAGE_ID_PREFIX, PLACEHOLDER_TITLE, MergeResult, merge_legacy, merge_status,
                      rollback_merge)
 from ..options import arg_count
-from .output import _print_table
+from .output import _print_table, heading, line, passed, verdict
 
 
-def _print_result(r: MergeResult, out=None) -> None:
-    out = out or sys.stdout
-
-    print(f"merge run {r.run}: {r.status}" + (" (resumed)" if r.resumed else ""), file=out)
+def _print_result(r: MergeResult) -> None:
+    line(f"merge run {r.run}: {r.status}" + (" (resumed)" if r.resumed else ""))
     if r.rules and r.status not in ("rolled back", "rolling back"):
         for k, v in r.rules.items():
-            print(f"  {k}: {v}", file=out)
-    print("\nRow counts:", file=out)
+            line(f"  {k}: {v}")
+    heading("Row counts")
     _print_table([{"table": c.table, "role": c.role, "before": c.before, "after": c.after, "merged": c.merged,
-                   "skipped": c.skipped} for c in r.counts], out=out)
+                   "skipped": c.skipped} for c in r.counts])
     total_skipped = r.sessions_skipped + r.messages_skipped
-    print(f"\nSkipped rows ({total_skipped:,}; an id that already exists in the target is never overwritten):", file=out)
-    _print_table([asdict(s) for s in r.skipped], out=out)
+    heading(f"Skipped rows ({total_skipped:,}; an id that already exists in the target is never overwritten)")
+    _print_table([asdict(s) for s in r.skipped])
     if total_skipped > len(r.skipped):
-        print(f"  ... {total_skipped - len(r.skipped):,} more in runbook.merge_skipped (run = {r.run})", file=out)
+        line(f"  ... {total_skipped - len(r.skipped):,} more in runbook.merge_skipped (run = {r.run})")
     if r.kept:
-        print(f"\nKept by the rollback ({len(r.kept)} sessions the service has written messages into): "
-              f"{', '.join(r.kept[:20])}{' ...' if len(r.kept) > 20 else ''}", file=out)
+        heading(f"Kept by the rollback ({len(r.kept)} sessions the service has written messages into)")
+        line(f"{', '.join(r.kept[:20])}{' ...' if len(r.kept) > 20 else ''}")
     if r.checks:
-        print("", file=out)
-        _print_table([{"check": c.name, "ok": "pass" if c.ok else "FAIL", "detail": c.detail} for c in r.checks],
-                     out=out)
+        heading(f"Checks ({sum(c.ok for c in r.checks)}/{len(r.checks)} pass)")
+        _print_table([{"check": c.name, "ok": passed(c.ok), "detail": c.detail} for c in r.checks])
     if r.seconds:
-        print(f"\n{r.rows:,} rows in {r.seconds:.2f}s ({r.rows_per_s:,.0f} rows/s), {r.batches} batches", file=out)
+        line(f"{r.rows:,} rows in {r.seconds:.2f}s ({r.rows_per_s:,.0f} rows/s), {r.batches} batches")
+    _merge_verdict(r)
+
+
+def _merge_verdict(r: MergeResult) -> None:
+    checks = f"; {sum(c.ok for c in r.checks)}/{len(r.checks)} checks" if r.checks else ""
+    if not r.ok:
+        verdict("failed", f"merge run {r.run} {r.status}{checks}", "bad")
+    elif r.status == "rolled back":
+        verdict("rolled back", f"merge run {r.run}{checks}")
+    else:
+        verdict(r.status, f"merge run {r.run}: {r.sessions_merged:,} conversations and {r.messages_merged:,} messages "
+                          f"merged, {r.sessions_skipped + r.messages_skipped:,} rows skipped{checks}")
 
 
 def cmd_merge_legacy(a) -> int:
@@ -45,7 +54,7 @@ def cmd_merge_legacy(a) -> int:
     elif a.status:
         r = merge_status(a.database_url, mapping=a.mapping, list_limit=a.list)
         if r is None:
-            print("no merge-legacy run is recorded in this database")
+            verdict("nothing to do", "no merge-legacy run is recorded in this database")
             return 0
     else:
         r = merge_legacy(a.database_url, mapping=a.mapping, batch_size=a.batch_size, placeholder=a.placeholder_title,
@@ -84,6 +93,6 @@ def add_commands(sub) -> None:
     g.add_argument("--rollback", action="store_true", help="delete exactly the rows the last merge inserted")
     g.add_argument("--status", action="store_true", help="report the last merge run; change nothing")
     sp.add_argument("--list", type=arg_count(0, 1_000_000), default=20, help="list at most this many skipped rows (default 20)")
-    sp.add_argument("--no-progress", action="store_true")
-    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--no-progress", action="store_true", help="no progress bars")
+    sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
     sp.set_defaults(func=cmd_merge_legacy)

@@ -5,24 +5,35 @@ from __future__ import annotations
 import sys
 
 from ..pipeline import ENVIRONMENTS, check_evidence, run_pipeline
+from .output import verdict
+from .show import tone
+
 
 def cmd_run(a) -> int:
     o = run_pipeline(a.env, profile=a.profile, database_url_env=a.database_url_env, output_dir=a.output_dir,
                      approved_fingerprint=a.approved_fingerprint, dry_run=a.dry_run, mapping=a.mapping,
                      notebooks=a.notebooks)
+    fp = f"fingerprint {o.fingerprint[:12]}" if o.fingerprint else "no plan"
+    where = f"; archive {o.folder}" if o.folder else ""
+    problems = f"; {len(o.problems)} problem(s)" if o.problems else ""
+    verdict(o.verdict, f"{o.environment}, {fp}{problems}{where}", tone(o.exit_code))
     return o.exit_code
 
 
 def cmd_evidence_check(a) -> int:
     ok, msg = check_evidence(a.dir)
-    print(msg, file=sys.stdout if ok else sys.stderr)
+    if ok:
+        verdict("intact", msg)
+    else:
+        print(msg, file=sys.stderr)
     return 0 if ok else 1
 
 
 def add_commands(sub) -> None:
     """``runbook run`` and ``runbook evidence check`` (called by :func:`runbook.cli.build_parser`)."""
     sp = sub.add_parser("run", help="run the notebooks with papermill for one environment and archive the evidence")
-    sp.add_argument("--env", required=True, choices=ENVIRONMENTS)
+    sp.add_argument("--env", required=True, choices=ENVIRONMENTS,
+                    help="the environment whose profile applies: " + ", ".join(ENVIRONMENTS))
     sp.add_argument("--profile", help="TOML file overriding the environment's profile")
     sp.add_argument("--approved-fingerprint", help="the plan fingerprint a reviewer approved (production)")
     sp.add_argument("--database-url-env", default="DATABASE_URL",
@@ -40,5 +51,5 @@ def add_commands(sub) -> None:
     ev = sub.add_parser("evidence", help="check an evidence archive against its manifest")
     es = ev.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
     c = es.add_parser("check", help="verify MANIFEST.sha256: exit 0 when intact, 1 when not (one line)")
-    c.add_argument("dir")
+    c.add_argument("dir", help="the archive folder, outputs/<env>/<UTC time>-<fingerprint>/")
     c.set_defaults(func=cmd_evidence_check)

@@ -12,29 +12,25 @@ from ..errors import BadInput
 from ..health import DEFAULT_HEALTH_URL, test_ai_assistant_connection
 from ..mapping import load_mapping
 from ..options import arg_seconds
-from .output import _print_table
+from .output import _print_table, heading, line, notes, verdict
 
 
-def _print_findings(c: Compatibility, show_all: bool, out=None) -> None:
-    out = out or sys.stdout
-
-    print(f"target schema {c.source} against {c.database} (schema {c.db_schema})", file=out)
-    print(f"models the service writes: {', '.join(c.written)}", file=out)
+def _print_findings(c: Compatibility, show_all: bool) -> None:
+    line(f"target schema {c.source} against {c.database} (schema {c.db_schema})")
+    line(f"models the service writes: {', '.join(c.written)}")
     _print_table([{"model": m.model, "table": m.table, "exists": "yes" if m.exists else "NO",
                    "reads": "ok" if m.readable else "FAIL",
                    "creates": ("ok" if m.writable else "FAIL") + ("" if m.written else " (not written)")}
-                  for m in c.models], out=out)
+                  for m in c.models])
     sev = (BLOCKER, WARNING, INFO) if show_all else (BLOCKER, WARNING)
     rows = c.rows(sev)
-    print(f"\nFindings ({len(rows)}{'' if show_all else f'; {len(c.of(INFO))} info hidden, --all shows them'}):",
-          file=out)
-    _print_table(rows, ["model", "column", "severity", "problem", "consequence", "fix"], out=out)
-    for n in c.notes:
-        print(f"note: {n}", file=out)
+    heading(f"Findings ({len(rows)}{'' if show_all else f'; {len(c.of(INFO))} info hidden, --all shows them'})")
+    _print_table(rows, ["model", "column", "severity", "problem", "consequence", "fix"])
+    notes(c.notes)
     if c.ok:
-        print(f"\ncompatible: no blocker for reads, nor for writes of {', '.join(c.written)}", file=out)
+        verdict("compatible", f"no blocker for reads, nor for writes of {', '.join(c.written)}")
     else:
-        print(f"\nINCOMPATIBLE: {len(c.blocking)} blocker(s) stop the service", file=out)
+        verdict("INCOMPATIBLE", f"{len(c.blocking)} blocker(s) stop the service", "bad")
 
 
 def _service_target(a):
@@ -87,8 +83,8 @@ def cmd_check_service(a) -> int:
     if a.json:
         print(json.dumps(asdict(r), indent=2, default=str))
     else:
-        print(f"{'healthy' if r.ok else 'NOT healthy'}: {r.url} -> {r.status or 'no answer'} after "
-              f"{r.attempts} attempt(s), {r.elapsed_s:.1f}s" + (f" ({r.detail})" if r.detail else ""))
+        verdict("healthy" if r.ok else "NOT healthy", f"{r.url} -> {r.status or 'no answer'} after {r.attempts} "
+                f"attempt(s), {r.elapsed_s:.1f}s" + (f" ({r.detail})" if r.detail else ""), "ok" if r.ok else "bad")
     return 0 if r.ok else 1
 
 
@@ -112,7 +108,7 @@ def add_commands(sub) -> None:
     sp.add_argument("--mapping", help="the mapping file: its [service] and, with --after-plan, its plan "
                                       "(default: runbook/data/mapping.toml)")
     sp.add_argument("--all", action="store_true", help="also list info findings (names, ignored columns)")
-    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
     sp.set_defaults(func=cmd_check_schema)
 
     sp = sub.add_parser("check-service", help="poll the service's health URL until it answers 200 (spec 2.4)")
@@ -121,5 +117,5 @@ def add_commands(sub) -> None:
     sp.add_argument("--mapping", help="the mapping file whose [service] health_url is polled")
     sp.add_argument("--timeout", type=arg_seconds(0, 86400), default=30.0, help="seconds to keep trying (default 30)")
     sp.add_argument("--interval", type=arg_seconds(0.01, 3600), default=1.0, help="seconds between attempts (default 1)")
-    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
     sp.set_defaults(func=cmd_check_service)

@@ -200,10 +200,10 @@ class BackupJob:
         self._flush_error: OSError | None = None
         self._bar = None
         if progress:
-            from tqdm.auto import tqdm
+            from ..progress import bar
 
-            self._bar = tqdm(total=expected_bytes, desc="backup (pg_dump)", unit="B", unit_scale=True,
-                             unit_divisor=1024, leave=False)
+            self._bar = bar("backup (pg_dump)", total=expected_bytes, unit="B", unit_scale=True, unit_divisor=1024,
+                            leave=False)
         self._flusher = threading.Thread(target=self._flush_loop, args=(flush_every,), name="runbook-backup-flush",
                                          daemon=True)
         self._flusher.start()
@@ -234,7 +234,11 @@ class BackupJob:
         self._stop.set()
         self._flusher.join()
         if self._bar is not None:
-            self._bar.close()
+            from ..progress import finish
+
+            if self.path.exists():  # the last bytes pg_dump wrote since the flusher's last look
+                self._bar.update(self.path.stat().st_size - self._bar.n)
+            finish(self._bar)
 
     def wait(self, expect_tables: list[str | tuple[str, str]] | None = None) -> BackupInfo:
         """Wait for pg_dump, fsync the file, and verify it with ``pg_restore --list``

@@ -52,9 +52,9 @@ def _stamp() -> str:
 
 
 def progress(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
+    from ..progress import bar
 
-    return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=True)
+    return bar(desc, total=total, unit="step", enabled=enabled)
 
 
 class RunContext:

@@ -86,22 +86,22 @@ class Online:
 
     def _restore_nulls(self, conn, op: RestoreNulls) -> None:
         self.retry(conn, op.cleanup_statements())
-        from tqdm.auto import tqdm
+        from ..progress import bar, finish
 
-        with tqdm(desc=f"restore NULLs of {op.table_name}.{op.column}", unit="row",
-                  disable=not self.opt.progress, leave=False) as pb:
+        with bar(f"restore NULLs of {op.table_name}.{op.column}", unit="row", enabled=self.opt.progress,
+                 leave=False) as pb:
             while True:
                 n = self.retry(conn, [op.batch_statement(self.opt.batch_size)], fetch=True)
                 pb.update(n)
                 if n == 0:
                     break
+            finish(pb)
 
     def _fill_nulls(self, conn, op: FillNulls) -> None:
         self.retry(conn, op.install_statements())
-        from tqdm.auto import tqdm
+        from ..progress import bar, finish
 
-        with tqdm(desc=f"fill {op.table_name}.{op.column}", unit="row",
-                  disable=not self.opt.progress, leave=False) as pb:
+        with bar(f"fill {op.table_name}.{op.column}", unit="row", enabled=self.opt.progress, leave=False) as pb:
             if self._by_pages(conn):
                 self._fill_pages(conn, op, pb)
             else:
@@ -117,6 +117,7 @@ class Online:
                 pb.update(n)
                 if n == 0:
                     break
+            finish(pb)
 
     def _by_pages(self, conn) -> bool:
         """Fill in heap-page order (TID Range Scan, PostgreSQL 14+), else up the primary key.
