@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import mapping as cli_mapping, merge as cli_merge, pipeline as cli_pipeline, prisma as cli_prisma
+from . import status as cli_status
 from .._version import __version__
 from ..errors import RunbookError
 from .output import _json, _print_table
@@ -327,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_restore)
 
-    for group in (cli_pipeline, cli_prisma, cli_merge, cli_mapping):
+    for group in (cli_pipeline, cli_prisma, cli_merge, cli_mapping, cli_status):
         group.add_commands(sub)
     return p
 
