@@ -329,10 +329,10 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, fmt):
     bad.write_text('[[tables]]\nfrom = "A"\nto = "a; DROP TABLE x"\n')
     # a mapping refused before connecting: the URL names no server
     nowhere = "postgresql://someone:s3cretpw@127.0.0.1:1/nowhere"
-    for args in (["--database-url", nowhere, "--mapping", str(bad)],
-                 ["--database-url", "postgresql://someone:s3cretpw@host:notaport/db"],
-                 ["--database-url", nowhere, "--mapping", str(tmp_path / "missing.toml")]):
+    for args, why in ((["--database-url", nowhere, "--mapping", str(bad)], "contains ';'"),
+                      (["--database-url", "postgresql://someone:s3cretpw@host/db?badopt=1"], "not a valid"),
+                      (["--database-url", nowhere, "--mapping", str(tmp_path / "missing.toml")], "cannot read")):
         rc, out, err = cli("status", *args, *fmt)
-        assert rc == 2, (args, err)
+        assert rc == 2 and why in err, (args, err)
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
         assert "s3cretpw" not in err + out and out == ""
