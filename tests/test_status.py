@@ -288,6 +288,7 @@ def test_json_has_the_same_facts_and_exit_code(ledger, ledger_mapping, workdir):
     assert status_cli(ledger, ledger_mapping, "--expect", "not migrated")[0] == 1
     assert status_cli(ledger, ledger_mapping, "--expect", "not migrated", "--json")[0] == 1
     assert status_cli(ledger, ledger_mapping, "--expect", "migrated", "--json")[0] == 0
+    assert status_cli(ledger, ledger_mapping, "--expect", "rolled back", "--expect", "migrated")[0] == 0
 
 
 def test_status_changes_nothing(ledger, ledger_mapping, workdir):
@@ -336,3 +337,28 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, fmt):
         assert rc == 2 and why in err, (args, err)
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
         assert "s3cretpw" not in err + out and out == ""
+
+
+def test_make_lab_opens_only_while_the_tables_have_their_old_names(ledger, ledger_mapping, workdir):
+    """``make lab`` runs ``runbook status`` with the Makefile's ``--expect`` states before it
+    opens 01-analysis: fresh and rolled back pass; migrated or half-migrated do not."""
+    import re
+    import shlex
+
+    recipe = (Path(__file__).parents[1] / "Makefile").read_text().split("\nlab:")[1].split("\n\n")[0]
+    expect = shlex.split(re.search(r"runbook status ((?:--expect '[^']+' ?)+)", recipe).group(1))
+    assert "--allow-root" in recipe
+
+    def lab_opens() -> bool:
+        rc = status_cli(ledger, ledger_mapping, *expect)[0]
+        assert rc in (0, 1)
+        return rc == 0
+
+    assert lab_opens()
+    sql(ledger, 'ALTER TABLE ledger."Entry" RENAME TO entries')
+    assert not lab_opens()
+    sql(ledger, 'ALTER TABLE ledger.entries RENAME TO "Entry"')
+    migrate(ledger, ledger_mapping, workdir)
+    assert not lab_opens()
+    rollback(ledger, ledger_mapping, workdir)
+    assert lab_opens()

@@ -10,7 +10,7 @@ def cmd_status(a) -> int:
     from ..status import status
 
     st = status(a.database_url, a.mapping)
-    code = 0 if a.expect is None or st.state == a.expect else 1  # whatever the output format
+    code = 0 if not a.expect or st.state in a.expect else 1  # whatever the output format
     if a.json:
         _json(st.to_dict())
         return code
@@ -36,7 +36,7 @@ def add_commands(sub) -> None:
     sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
     sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
     sp.add_argument("--json", action="store_true", help="print JSON (same exit code as the text)")
-    sp.add_argument("--expect", choices=STATES, metavar="STATE",
-                    help="exit 1 unless the database is in STATE (for scripts: `make lab` expects "
-                         "'not migrated'); without it every state read exits 0")
+    sp.add_argument("--expect", choices=STATES, metavar="STATE", action="append",
+                    help="exit 1 unless the database is in STATE (repeatable: in one of them; for scripts: "
+                         "`make lab` expects 'not migrated' or 'rolled back'); without it every state read exits 0")
     sp.set_defaults(func=cmd_status)
