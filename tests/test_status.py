@@ -261,6 +261,21 @@ def test_a_run_in_progress_is_running_not_interrupted(ledger, ledger_mapping, wo
     assert runbook.status(ledger, ledger_mapping).state == "interrupted"
 
 
+
+def test_a_rollback_that_died_while_restoring_is_interrupted(ledger, ledger_mapping, workdir):
+    """The row as the rollback leaves it when it dies after its lock transaction, during
+    its online NULL restore (``restore_online`` marks it ``restoring`` first): no fault
+    hook stops the runner there, so the row is set as the runner sets it."""
+    migrate(ledger, ledger_mapping, workdir)
+    rollback(ledger, ledger_mapping, workdir)
+    sql(ledger, "UPDATE runbook.runs SET status = 'restoring'")
+    st = runbook.status(ledger, ledger_mapping)
+    assert st.state == "interrupted" and st.last_run.status == "restoring"
+    assert st.next_step.startswith("run `runbook rollback`")
+    assert verdict(status_cli(ledger, ledger_mapping)[1]).endswith("; run runbook rollback")
+    rollback(ledger, ledger_mapping, workdir)  # what it suggests: it finishes the rollback
+    assert runbook.status(ledger, ledger_mapping).state == "rolled back"
+
 # -- history, JSON, read-only, older records, bad input -----------------------------------
 
 def test_the_history_is_newest_first(ledger, ledger_mapping, workdir):
@@ -322,6 +337,11 @@ def test_runs_recorded_without_the_role_show_unknown(ledger, ledger_mapping, wor
     rc, out, err = status_cli(ledger, ledger_mapping)
     assert rc == 0, err
     assert " by unknown, plan " in verdict(out)
+    # the next run adds the column (state.ensure) and records its role; the older row stays unknown
+    rollback(ledger, ledger_mapping, workdir)
+    migrate(ledger, ledger_mapping, workdir)
+    role = sql(ledger, "SELECT session_user::text")[0][0]
+    assert [r.by for r in runbook.status(ledger, ledger_mapping).history] == [role, None]
 
 
 @pytest.mark.parametrize("fmt", [(), ("--json",)])
