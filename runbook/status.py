@@ -62,7 +62,7 @@ class RunRow:
         note = s.get("error") or s.get("interrupted") or s.get("recovered") or s.get("by") or ""
         return {"id": self.id, "started": _when(self.started_at), "finished": _when(self.finished_at),
                 "status": self.status, "plan": self.fingerprint[:12], "by": self.by_text,
-                "lock ms": round(lock * 1000, 1) if isinstance(lock, (int, float)) else None,
+                "lock ms": f"{lock * 1000:.1f}" if isinstance(lock, (int, float)) else None,
                 "verified": {True: "yes", False: "no"}.get(s.get("verified")), "note": " ".join(str(note).split())[:60]}
 
 

@@ -276,6 +276,18 @@ def test_a_rollback_that_died_while_restoring_is_interrupted(ledger, ledger_mapp
     rollback(ledger, ledger_mapping, workdir)  # what it suggests: it finishes the rollback
     assert runbook.status(ledger, ledger_mapping).state == "rolled back"
 
+
+def test_a_record_the_catalog_contradicts_is_inconsistent(ledger, ledger_mapping, workdir, tmp_path):
+    migrate(ledger, ledger_mapping, workdir)
+    sql(ledger, 'ALTER TABLE ledger.accounts RENAME TO "Account"; ALTER TABLE ledger.entries RENAME TO "Entry"')
+    st = runbook.status(ledger, ledger_mapping)
+    assert st.state == "inconsistent" and "recorded as migrated" in st.verdict
+    # a mapping naming tables the database does not have: neither name exists
+    other = tmp_path / "other.toml"
+    other.write_text('schema = "ledger"\naudit_table = false\n[[tables]]\nfrom = "Ghost"\nto = "ghosts"\n')
+    st = runbook.status(ledger, str(other))
+    assert st.state == "inconsistent" and [t.where for t in st.tables] == ["missing"]
+
 # -- history, JSON, read-only, older records, bad input -----------------------------------
 
 def test_the_history_is_newest_first(ledger, ledger_mapping, workdir):
