@@ -7,6 +7,7 @@ The public API the command line and the notebooks call::
     result = runbook.migrate(url)            # backup, one transaction, verify
     report = runbook.verify(url)             # every check, pass/fail
     back = runbook.rollback(url)             # the plan, reversed
+    where = runbook.status(url)              # where the database stands (changes nothing)
 
 Importing the package is cheap: these names load :mod:`runbook.api` (and with it the
 database driver) on their first call. Their documentation is that of :mod:`runbook.api`.
@@ -14,12 +15,12 @@ database driver) on their first call. Their documentation is that of :mod:`runbo
 
 from ._version import __version__
 
-# The modules runbook.plan and runbook.verify are loaded first, so that the names ``plan``
-# and ``verify`` below stay the API functions: a submodule loaded later would rebind its
-# parent's attribute of the same name. Neither loads the database driver.
-from . import plan as _plan_module, verify as _verify_module  # noqa: F401,E402
+# The modules runbook.plan, runbook.verify and runbook.status are loaded first, so that the
+# names ``plan``, ``verify`` and ``status`` below stay the API functions: a submodule loaded
+# later would rebind its parent's attribute of the same name. None loads the database driver.
+from . import plan as _plan_module, status as _status_module, verify as _verify_module  # noqa: F401,E402
 
-__all__ = ["__version__", "analyze", "migrate", "plan", "restore", "rollback", "verify"]
+__all__ = ["__version__", "analyze", "migrate", "plan", "restore", "rollback", "status", "verify"]
 
 
 def _api(name: str):
@@ -39,3 +40,4 @@ migrate = _api("migrate")
 verify = _api("verify")
 rollback = _api("rollback")
 restore = _api("restore")
+status = _api("status")

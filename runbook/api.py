@@ -13,6 +13,7 @@ from .execute import Options, Runner, RunResult
 from .mapping import Mapping, as_mapping, load_mapping
 from .naming import is_pascal_case, is_snake_case, q, qq
 from .plan import Blocker, Plan, build_plan
+from .status import Status, status  # noqa: F401  (the API: runbook status)
 from .verify import Verification, baseline, verify_state
 
 
