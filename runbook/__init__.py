@@ -13,12 +13,10 @@ Importing the package is cheap: these names load :mod:`runbook.api` (and with it
 database driver) on their first call. Their documentation is that of :mod:`runbook.api`.
 """
 
-from ._version import __version__
+import sys
+import types
 
-# The modules runbook.plan, runbook.verify and runbook.status are loaded first, so that the
-# names ``plan``, ``verify`` and ``status`` below stay the API functions: a submodule loaded
-# later would rebind its parent's attribute of the same name. None loads the database driver.
-from . import plan as _plan_module, status as _status_module, verify as _verify_module  # noqa: F401,E402
+from ._version import __version__
 
 __all__ = ["__version__", "analyze", "migrate", "plan", "restore", "rollback", "status", "verify"]
 
@@ -41,3 +39,19 @@ verify = _api("verify")
 rollback = _api("rollback")
 restore = _api("restore")
 status = _api("status")
+
+
+
+class _Package(types.ModuleType):
+    """This package, whose API names ``plan``, ``verify`` and ``status`` stay the functions
+    when the submodules of the same names are loaded: the import system binds a loaded
+    submodule to its parent's attribute, which would replace the function. (Loading those
+    submodules up front instead cost ``runbook --help`` 80 ms.)"""
+
+    def __setattr__(self, name, value):
+        if name in __all__ and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

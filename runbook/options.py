@@ -12,6 +12,9 @@ from .errors import BadInput
 
 # PostgreSQL's time units for integer settings in milliseconds (lock_timeout,
 # statement_timeout): https://www.postgresql.org/docs/current/config-setting.html
+#: the environments a pipeline runs in, each with its profile (runbook/data/profiles)
+ENVIRONMENTS = ("development", "staging", "production")
+
 _UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*")
 MAX_MS = 2**31 - 1  # the largest value PostgreSQL accepts for these settings (about 24.8 days)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from ..mapping_init import InitOptions, mapping_init
 from .output import verdict
 
 
@@ -31,6 +30,8 @@ def add_commands(sub) -> None:
 
 
 def cmd_mapping_init(a) -> int:
+    from ..mapping_init import InitOptions, mapping_init
+
     r = mapping_init(InitOptions(
         database_url=a.database_url, schema=a.schema, convention=a.convention, tables=a.tables,
         exclude=a.exclude, columns=a.columns, reserved=a.reserved, prisma_schema=a.prisma_schema,

@@ -7,13 +7,12 @@ import json
 import sys
 from dataclasses import asdict
 
-from ..merge import (DEFAULT_BATCH, MESSAGE_ID_PREFIX, PLACEHOLDER_TITLE, MergeResult, merge_legacy, merge_status,
-                     rollback_merge)
-from ..options import arg_count
+from ..ops.merge import DEFAULT_BATCH, MESSAGE_ID_PREFIX, PLACEHOLDER_TITLE  # the parser's; runbook.merge is loaded
+from ..options import arg_count                                              # by the command, not by `runbook --help`
 from .output import _print_table, heading, line, passed, verdict
 
 
-def _print_result(r: MergeResult) -> None:
+def _print_result(r) -> None:
     line(f"merge run {r.run}: {r.status}" + (" (resumed)" if r.resumed else ""))
     if r.rules and r.status not in ("rolled back", "rolling back"):
         for k, v in r.rules.items():
@@ -37,7 +36,7 @@ def _print_result(r: MergeResult) -> None:
     _merge_verdict(r)
 
 
-def _merge_verdict(r: MergeResult) -> None:
+def _merge_verdict(r) -> None:
     checks = f"; {sum(c.ok for c in r.checks)}/{len(r.checks)} checks" if r.checks else ""
     if not r.ok:
         verdict("failed", f"merge run {r.run} {r.status}{checks}", "bad")
@@ -49,6 +48,8 @@ def _merge_verdict(r: MergeResult) -> None:
 
 
 def cmd_merge_legacy(a) -> int:
+    from ..merge import merge_legacy, merge_status, rollback_merge
+
     if a.rollback:
         r = rollback_merge(a.database_url, mapping=a.mapping, progress=not a.no_progress and not a.json, list_limit=a.list)
     elif a.status:

@@ -133,8 +133,9 @@ def notes(items, label: str = "note:", indent: int = 0) -> None:
     g = Table.grid(padding=(0, 1, 0, 0))
     g.add_column(no_wrap=True)
     g.add_column(overflow="fold")
-    for n in items:
-        g.add_row(" " * indent + label, str(n))
+    for n in items:  # a note that carries a finding code says it: "note RB204:"
+        code = getattr(n, "code", "")
+        g.add_row(" " * indent + (f"{label[:-1]} {code}:" if code and label.endswith(":") else label), str(n))
     _emit(g)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from ..pipeline import ENVIRONMENTS, check_evidence, run_pipeline
+from ..options import ENVIRONMENTS  # runbook.pipeline (papermill ...) is loaded by the commands
 from .output import verdict
 from .show import tone
 
 
 def cmd_run(a) -> int:
+    from ..pipeline import run_pipeline
+
     o = run_pipeline(a.env, profile=a.profile, database_url_env=a.database_url_env, output_dir=a.output_dir,
                      approved_fingerprint=a.approved_fingerprint, dry_run=a.dry_run, mapping=a.mapping,
                      notebooks=a.notebooks)
@@ -21,6 +23,8 @@ def cmd_run(a) -> int:
 
 
 def cmd_evidence_check(a) -> int:
+    from ..pipeline import check_evidence
+
     ok, msg = check_evidence(a.dir)
     if ok:
         verdict("intact", msg)

@@ -7,15 +7,14 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from ..compat import BLOCKER, INFO, WARNING, Compatibility, check, load_schema, predict
 from ..errors import BadInput
-from ..health import DEFAULT_HEALTH_URL, test_ai_assistant_connection
-from ..mapping import load_mapping
 from ..options import arg_seconds
 from .output import _print_table, heading, line, notes, verdict
 
 
-def _print_findings(c: Compatibility, show_all: bool) -> None:
+def _print_findings(c, show_all: bool) -> None:
+    from ..compat import BLOCKER, INFO, WARNING
+
     line(f"target schema {c.source} against {c.database} (schema {c.db_schema})")
     line(f"models the service writes: {', '.join(c.written)}")
     _print_table([{"model": m.model, "table": m.table, "exists": "yes" if m.exists else "NO",
@@ -25,7 +24,7 @@ def _print_findings(c: Compatibility, show_all: bool) -> None:
     sev = (BLOCKER, WARNING, INFO) if show_all else (BLOCKER, WARNING)
     rows = c.rows(sev)
     heading(f"Findings ({len(rows)}{'' if show_all else f'; {len(c.of(INFO))} info hidden, --all shows them'})")
-    _print_table(rows, ["model", "column", "severity", "problem", "consequence", "fix"])
+    _print_table(rows, ["code", "model", "column", "severity", "problem", "consequence", "fix"])
     notes(c.notes)
     if c.ok:
         verdict("compatible", f"no blocker for reads, nor for writes of {', '.join(c.written)}")
@@ -36,6 +35,9 @@ def _print_findings(c: Compatibility, show_all: bool) -> None:
 def _service_target(a):
     """(schema argument, models written, PostgreSQL schema) from the options and the
     mapping's ``[service]``; refuses before connecting when there is no target schema."""
+    from ..compat import load_schema
+    from ..mapping import load_mapping
+
     m = load_mapping(a.mapping)
     written = tuple(x.strip() for x in a.writes.split(",") if x.strip()) if a.writes is not None else None
     if a.target_schema:
@@ -61,6 +63,8 @@ def _service_target(a):
 
 
 def cmd_check_schema(a) -> int:
+    from ..compat import check, predict
+
     target, written, db_schema, m = _service_target(a)
     if a.after_plan:
         c = predict(a.database_url, m, target, db_schema=db_schema, written=written)
@@ -78,6 +82,9 @@ def cmd_check_schema(a) -> int:
 
 
 def cmd_check_service(a) -> int:
+    from ..health import DEFAULT_HEALTH_URL, test_ai_assistant_connection
+    from ..mapping import load_mapping
+
     url = a.url or load_mapping(a.mapping).service.health_url or DEFAULT_HEALTH_URL
     r = test_ai_assistant_connection(url, timeout=a.timeout, interval=a.interval)
     if a.json:

@@ -27,9 +27,10 @@ def analysis(an, code: int) -> None:
     heading(f"Conflicts ({len(an.conflicts)}):")
     _print_table([asdict(c) for c in an.conflicts])
     heading(f"Objects at risk ({len(an.at_risk)}):")
-    _print_table([asdict(r) for r in an.at_risk], ["kind", "name", "table", "action"])
+    _print_table([asdict(r) for r in an.at_risk], ["code", "kind", "name", "table", "action"])
     heading(f"{an.service_name or 'The service'}'s client after the migration ({len(an.service_findings)} findings):")
-    _print_table([{k: r[k] for k in ("model", "column", "severity", "problem", "fix")} for r in an.service_findings])
+    _print_table([{k: r.get(k) for k in ("code", "model", "column", "severity", "problem", "fix")}
+                  for r in an.service_findings])
     notes(an.service_notes, indent=2)
     heading(f"Names kept ({len(an.plan.notes)}):" + ("" if an.plan.notes else " none"))
     notes(an.plan.notes)
@@ -55,6 +56,8 @@ def _analysis_facts(an) -> None:
          f"{(an.free_disk_bytes or 0) / 2**30:,.1f} GiB (database {an.database_bytes / 2**20:,.1f} MiB)")
     line(f"estimated backup {an.estimated_backup_s:.1f} s (online); "
          f"estimated lock window (downtime) {an.estimated_downtime_s * 1000:.0f} ms")
+    line(f"findings: {count(an.count('blocker'), 'blocker')} (they stop the run), "
+         f"{count(an.count('warning'), 'warning')}, {an.count('info')} info; each code is explained in docs/findings.md")
     line(f"plan: {len(an.plan.ops)} operations")
     line(f"fingerprint sha256:{an.plan.fingerprint}")
 
@@ -125,11 +128,14 @@ def dry_run(r, what: str, sql: bool, sql_out: str | None) -> None:
 # -- runs ----------------------------------------------------------------------------------
 
 def run_steps(r) -> None:
+    from ..execute.results import timed_units
+
     if r.backup:
         line(f"backup {r.backup.path} ({r.backup.bytes / 2**20:,.1f} MiB, verified) in {r.backup.seconds:.2f} s")
     heading(f"Steps ({len(r.steps)})")
-    _print_table([{"step": s.step, "phase": s.phase, "what": s.description, "ms": s.seconds * 1000}
-                  for s in r.steps])
+    _print_table([{"step": str(u[0].step) if len(u) == 1 else f"{u[0].step}-{u[-1].step}", "phase": u[0].phase,
+                   "what": u[0].description if len(u) == 1 else f"{len(u)} steps under the lock, timed together",
+                   "ms": sum(s.seconds for s in u) * 1000} for u in timed_units(r.steps)])
 
 
 def migration(r, seconds: float) -> None:

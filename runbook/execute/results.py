@@ -24,6 +24,20 @@ class StepResult:
     shared: int = 1
 
 
+def timed_units(steps) -> list[list]:
+    """The steps as they were timed: one list a step, but the steps the lock window timed
+    together (``StepResult.shared``) in one list."""
+    units: list[list] = []
+    for s in steps:
+        shared = s.shared
+        if shared > 1 and units and units[-1][0].shared == shared and len(units[-1]) < shared \
+                and units[-1][-1].step == s.step - 1:
+            units[-1].append(s)
+        else:
+            units.append([s])
+    return units
+
+
 @dataclass(frozen=True)
 class PreflightCheck:
     name: str

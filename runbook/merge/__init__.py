@@ -42,7 +42,8 @@ and its fixup) and its reverse :class:`runbook.ops.UnmergeLegacy`; here:
 
 from .book import MERGE_LOCK_KEY, SCHEMA_SQL, merged_rows_present
 from .report import MergeResult, Skipped, TableCount
-from .run import DEFAULT_BATCH, merge_legacy, merge_status, rollback_merge
+from ..ops.merge import DEFAULT_BATCH  # noqa: F401  (re-exported)
+from .run import merge_legacy, merge_status, rollback_merge
 from .tables import Tables, tables_of
 from ..ops.merge import MESSAGE_ID_PREFIX, PLACEHOLDER_TITLE
 

@@ -6,25 +6,22 @@ progress and reports."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass, replace
 
 from ..connection import connect, redact, resolve_url
 from ..errors import BadInput, WrongState
-from ..ops.merge import PLACEHOLDER_TITLE, MergeLegacy, UnmergeLegacy
+from ..ops.merge import DEFAULT_BATCH, PLACEHOLDER_TITLE, MergeLegacy, UnmergeLegacy
 from .book import active_run, counts, ensure_schema, has_runs, lock, scalar
 from .report import MergeResult, report, rollback_checks
 from .tables import Tables, has_user_triggers, require_renamed, tables_of
 
-DEFAULT_BATCH = 10_000
-
 
 def _progress(total: int, initial: int, enabled: bool, desc: str):
-    from tqdm.auto import tqdm
+    """The merge's bar: drawn only where someone watches it (runbook.progress)."""
+    from ..progress import bar
 
-    return tqdm(total=total, initial=initial, desc=desc, unit="msg", disable=not enabled, leave=True,
-                file=sys.stderr, dynamic_ncols=True)
+    return bar(desc, total=total, unit="msg", enabled=enabled, initial=initial)
 
 
 def _locked(conn, cur, lock_wait: float) -> None:

@@ -21,6 +21,8 @@ MESSAGE_ID_PREFIX = "legacy-msg-"
 #: The title of a legacy conversation whose title is NULL (the same placeholder the
 #: rename gives a NULL ``sessionName``, see runbook/data/mapping.toml).
 PLACEHOLDER_TITLE = "Untitled chat"
+#: about this many legacy messages per transaction of the merge (whole conversations)
+DEFAULT_BATCH = 10_000
 
 
 @dataclass(frozen=True)

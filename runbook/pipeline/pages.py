@@ -152,7 +152,8 @@ _WHAT = {"summary.json": "the run's summary: verdict, row counts, step timings, 
          "migration.sql": "the plan's migration SQL (its header: the fingerprint, and whether it ran)",
          "backup-pointer.txt": "where the backup is kept, outside the archive",
          "index.html": "this page", "analysis.json": "what 01-analysis saved", "execute.json": "what 02-execute saved",
-         "verify.json": "what 03-verify saved", "rollback.json": "what 04-rollback saved"}
+         "verify.json": "what 03-verify saved", "rollback.json": "what 04-rollback saved",
+         "findings.html": "what each finding code (RB101 ...) in the reports means, and its fix"}
 
 
 def _what(name: str) -> str:

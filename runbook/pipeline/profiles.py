@@ -18,7 +18,7 @@ from ..errors import BadInput
 
 __all__ = ["ENVIRONMENTS", "Profile", "load_profile", "preflight"]
 
-ENVIRONMENTS = ("development", "staging", "production")
+ENVIRONMENTS = options.ENVIRONMENTS
 
 
 @dataclass(frozen=True)

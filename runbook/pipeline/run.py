@@ -350,6 +350,7 @@ class Pipeline:
     def _archive(self, fp: str, verdict: str, message: str, started: datetime, t_start: float) -> Outcome:
         """The evidence of the run: HTML, backup facts, summary, secrets guard, Slack, manifest."""
         self._collect_html()
+        self._write_findings()
         self._mark_scripts(verdict, message)
         self.facts["backup"] = backup_evidence(self.folder, (self._load("execute") or {}).get("backup"))
         summary = self._summary(fp, verdict, message, started, t_start)
@@ -371,6 +372,12 @@ class Pipeline:
         self.say(f"archive: {self.folder} ({len(archive_files(self.folder))} files + {MANIFEST}); "
                  f"check it with `runbook evidence check {self.folder}`")
         return outcome
+
+    def _write_findings(self) -> None:
+        """``findings.html``: what each finding code means (the reports link to its anchors)."""
+        from ..findings import render_html
+
+        (self.folder / "findings.html").write_text(render_html(), encoding="utf-8")
 
     def _mark_scripts(self, verdict: str, message: str) -> None:
         """The scripts 01-analysis wrote say the plan has not run; when 02-execute saved

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..execute.results import timed_units
 from ..phases import LOCK
 from .display import Chart, note
 from .results import focus_table, mib, verification_of
@@ -170,17 +171,25 @@ def plan_chart(analysis_or_plan) -> Chart | Markdown:
 
 # -- execute and rollback (02-execute, 04-rollback) ------------------------------------------------
 
+def _unit_label(u: list) -> str:
+    if len(u) == 1:
+        return _short(f"{u[0].step}. {u[0].description}", 56)
+    return f"{u[0].step}-{u[-1].step}. {len(u)} steps under the lock, timed together"
+
+
 def step_chart(result) -> Chart | Markdown:
-    """Each step's time (log scale: catalog steps take microseconds, data steps longer)."""
+    """Each step's time (log scale: catalog steps take microseconds, data steps longer);
+    the steps the lock window times together as one bar."""
     if not result.steps:
         return note("_Dry run: no step ran; nothing was changed._" if result.action == "dry-run" else
                      f"_No step ran ({result.status}): nothing to chart._")
     ss = list(result.steps)
-    fig = Figure(figsize=(11, 0.17 * len(ss) + 1.6))
+    units = timed_units(ss)
+    fig = Figure(figsize=(11, 0.17 * len(units) + 1.6))
     ax = fig.subplots()
-    vals = [max(s.seconds * 1000, 1e-3) for s in ss]
-    ax.barh(range(len(ss)), vals, color=[PHASE_COLORS.get(s.phase, "#80868b") for s in ss], height=0.75)
-    ax.set_yticks(range(len(ss)), [_short(f"{s.step}. {s.description}", 56) for s in ss], fontsize=7)
+    vals = [max(sum(s.seconds for s in u) * 1000, 1e-3) for u in units]
+    ax.barh(range(len(units)), vals, color=[PHASE_COLORS.get(u[0].phase, "#80868b") for u in units], height=0.75)
+    ax.set_yticks(range(len(units)), [_unit_label(u) for u in units], fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("milliseconds (log scale)")
@@ -209,18 +218,21 @@ def lock_waits(result) -> Chart | Markdown:
     ax = fig.subplots()
     ax.barh([0], [wait], color="#f29900", height=0.5, label=f"waiting for the locks: {wait:,.3f} ms")
     x = wait
-    for i, s in enumerate(ss):
-        d = s.seconds * 1000
+    units = timed_units(ss)
+    for i, u in enumerate(units):
+        d = sum(s.seconds for s in u) * 1000
         ax.barh([0], [d], left=[x], color="#d93025" if i % 2 == 0 else "#f28b82", height=0.5)
         x += d
     rest = max(held - (x - wait), 0.0)
     ax.barh([0], [rest], left=[x], color="#bdc1c6", height=0.5,
             label=f"checks, audit row, COMMIT: {rest:,.2f} ms")
     ax.barh([0], [0], color="#d93025", label=f"{len(ss)} steps under the lock: {sum(s.seconds for s in ss) * 1000:,.2f} ms")
-    for s in sorted(ss, key=lambda s: -s.seconds)[:3]:
-        start = wait + sum(t.seconds for t in ss[: ss.index(s)]) * 1000
-        ax.annotate(f"step {s.step}", xy=(start + s.seconds * 500, 0.25), xytext=(0, 8), textcoords="offset points",
-                    ha="center", fontsize=7)
+    for k in sorted(range(len(units)), key=lambda k: -sum(s.seconds for s in units[k]))[:3]:
+        u = units[k]
+        start = wait + sum(s.seconds for v in units[:k] for s in v) * 1000
+        name = f"step {u[0].step}" if len(u) == 1 else f"steps {u[0].step}-{u[-1].step}"
+        ax.annotate(name, xy=(start + sum(s.seconds for s in u) * 500, 0.25), xytext=(0, 8),
+                    textcoords="offset points", ha="center", fontsize=7)
     ax.set_yticks([])
     ax.set_xlabel("ms since the LOCK TABLE statement")
     ax.set_xlim(0, max(wait + held, 1e-3) * 1.02)

@@ -237,9 +237,12 @@ def steps(result) -> Table | Markdown:
     if not result.steps:
         return note(f"_No step ran ({result.status})._")
     rows = [{"step": s.step, "phase": s.phase, "kind": s.kind, "description": s.description, "ms": _ms(s.seconds),
-             "lock wait ms": _ms(s.lock_wait_s), "attempt": s.attempt} for s in result.steps]
+             "timed with": s.shared, "lock wait ms": _ms(s.lock_wait_s), "attempt": s.attempt} for s in result.steps]
     total = sum(s.seconds for s in result.steps)
-    return Table(pd.DataFrame(rows), caption=f"Steps ({len(rows)}, {total * 1000:,.1f} ms in all)",
+    together = any(s.shared > 1 for s in result.steps)
+    return Table(pd.DataFrame(rows), caption=f"Steps ({len(rows)}, {total * 1000:,.1f} ms in all)" + (
+        "; the lock window times its steps together: each shows its share of its group's time, "
+        "'timed with' how many steps share it" if together else ""),
                  numbers={"ms": "{:,.3f}", "lock wait ms": "{:,.3f}"})
 
 
