@@ -76,12 +76,21 @@ def _drop(srv, name: str) -> None:
 
 
 def _runbook_window(url: str, mapping, work: Path) -> dict:
+    from runbook.estimate import calibrate
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        est = calibrate(conn, runbook.plan(url, mapping))  # what analyze would say
+    finally:
+        conn.close()
     r = runbook.migrate(url, mapping, backup=False, progress=False, log_dir=str(work / "logs"),
                         backup_dir=str(work / "backups"))
     if r.status != "migrated":
         raise RuntimeError(f"runbook migrate: {r.status}: {r.message}")
     return {"window_ms": r.lock_window_s * 1000, "wait_ms": (r.lock_wait_s or 0) * 1000,
-            "operations": len(r.plan.ops), "lock_operations": len(r.plan.phase(LOCK))}
+            "operations": len(r.plan.ops), "lock_operations": len(r.plan.phase(LOCK)),
+            "estimate_ms": [est.low_s * 1000, est.high_s * 1000], "estimate_calibrated": est.calibrated}
 
 
 VARIANTS = ("limit", "+ COMMIT apart", "+ a mark a step", "+ each step's check")
@@ -151,8 +160,10 @@ def _measure(srv, template: str, mapping, work: Path, repeat: int, breakdown: bo
         runs.append(run)
     rb = statistics.median(r["runbook"]["window_ms"] for r in runs)
     lim = statistics.median(r["limit"]["window_ms"] for r in runs)
+    est = statistics.median((r["runbook"]["estimate_ms"][0] + r["runbook"]["estimate_ms"][1]) / 2 for r in runs)
     steps = {v: statistics.median(r[v]["window_ms"] for r in runs) for v in VARIANTS if v in runs[0]}
     return {"runs": runs, "runbook_ms": rb, "limit_ms": lim, "ratio": rb / lim if lim else None, "variants_ms": steps,
+            "estimate_ms": est, "estimate_ratio": est / rb if rb else None,
             "limit_server_ms": statistics.median(r["limit"]["server_ms"] for r in runs),
             "operations": runs[0]["runbook"]["operations"], "lock_operations": runs[0]["runbook"]["lock_operations"]}
 
@@ -190,10 +201,11 @@ def _copy_empty(srv, name: str) -> str:
 
 
 def _table(records: list[dict]) -> str:
-    head = ("| database | tables | operations (lock phase) | runbook ms | limit ms | ratio | limit, server ms |\n"
-            "|---|---:|---:|---:|---:|---:|---:|")
+    head = ("| database | tables | operations (lock phase) | runbook ms | limit ms | ratio | limit, server ms "
+            "| analyze's estimate ms | estimate / runbook |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = [f"| {r['database']} | {r.get('tables') or '-'} | {r['operations']} ({r['lock_operations']}) | "
-            f"{r['runbook_ms']:.1f} | {r['limit_ms']:.1f} | {r['ratio']:.2f}x | {r['limit_server_ms']:.1f} |"
+            f"{r['runbook_ms']:.1f} | {r['limit_ms']:.1f} | {r['ratio']:.2f}x | {r['limit_server_ms']:.1f} | "
+            f"{r['estimate_ms']:.1f} | {r['estimate_ratio']:.2f} |"
             for r in records]
     return "\n".join([head, *rows])
 
@@ -254,6 +266,9 @@ def main(argv=None) -> int:
         print(_breakdown(records))
     worst = max((r["ratio"] for r in records), default=0)
     print(f"worst ratio {worst:.2f}x (target <= {a.target}x): {'met' if worst <= a.target else 'MISSED'}")
+    off = max((max(r["estimate_ratio"], 1 / r["estimate_ratio"]) for r in records if r["estimate_ratio"]), default=1)
+    print(f"analyze's estimate (the middle of its range) within {off:.2f}x of the measured window (target 2x): "
+          f"{'met' if off <= 2 else 'MISSED'}")
     out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"lock-pg{major}.json"
     out.write_text(json.dumps({"server": version, "machine": platform.platform(), "commit": _commit(),
                                "repeat": a.repeat, "rows": a.rows, "records": records}, indent=2, default=str))

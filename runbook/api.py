@@ -8,6 +8,7 @@ from pathlib import Path
 from .catalog.inspect import Snapshot, inspect
 from .connection import connect, redact, resolve_url
 from .errors import WrongState
+from .estimate import LockEstimate, calibrate
 from .findings import Note
 from .execute import Options, Runner, RunResult
 from .mapping import Mapping, as_mapping, load_mapping
@@ -123,6 +124,9 @@ class Analysis:
     service_name: str | None = None  # the mapping's [service] name; None: no service configured
     #: why pg_dump of the database would fail for this role (the backup cannot be taken)
     dump_problems: tuple[str, ...] = ()
+    #: the lock window's estimate as a range, calibrated on the server (runbook.estimate);
+    #: ``estimated_downtime_s`` is its middle
+    lock_estimate: LockEstimate | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -189,6 +193,7 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
                                               f"{st.new!r} already exists ({'empty' if n == 0 else f'{n} rows'})",
                                               "RB103"))
         unreadable = tuple(Note(p, "RB403") for p in dump_problems(conn))
+        lock_estimate = calibrate(conn, plan)  # a probe on scratch tables, rolled back
     finally:
         conn.close()
     for b in plan.blockers:
@@ -235,22 +240,19 @@ def analyze(url: str | None = None, mapping=None, *, backup_dir: str = "outputs/
     except OSError:
         free = None
     total = sum(t.total_bytes or 0 for t in tables)
-    # Downtime = the lock window: catalog-only steps sent in one batch, measured at about
-    # 0.15 ms each plus a few ms for LOCK and COMMIT on the machines we test on, flat in
-    # the data size (`migrate --rehearse` measures it on the real server); the backup
-    # (about 350 MB/s for pg_dump here) runs before it, online.
-    from .ops import LOCK
-
-    est_lock = 0.005 + 0.0003 * len(plan.phase(LOCK))
+    # Downtime = the lock window: catalog-only steps sent in one batch, flat in the data
+    # size, its cost calibrated on this server (runbook.estimate; `migrate --rehearse`
+    # measures the plan itself); the backup (about 350 MB/s for pg_dump here) runs before
+    # it, online.
     est_backup = snap.database_bytes / (350 * 2**20)
     pascal = tuple(sorted(t.name for t in snap.tables if t.schema == m.schema and is_pascal_case(t.name)))
     snake = tuple(sorted(t.name for t in snap.tables if t.schema == m.schema and is_snake_case(t.name)))
     return Analysis(redact(url), snap.server_version_text.split(" on ")[0], snap.current_user, pascal, snake,
                     tuple(tables), tuple(fks), tuple(risk), tuple(conflicts), tuple(blocking), owns, free,
-                    snap.database_bytes, round(est_lock, 3), round(est_backup, 2), plan, plan.notes,
+                    snap.database_bytes, round(lock_estimate.mid_s, 4), round(est_backup, 2), plan, plan.notes,
                     tuple(_dependencies(snap, plan)), *_service_prediction(url, m, plan),
                     service_name=(m.service.name or "the service") if m.service.configured else None,
-                    dump_problems=unreadable)
+                    dump_problems=unreadable, lock_estimate=lock_estimate)
 
 
 def _function_risks(snap: Snapshot, plan: Plan) -> list[AtRisk]:

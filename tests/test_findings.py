@@ -260,7 +260,8 @@ def test_check_schema_rows_say_warning_for_a_model_the_service_does_not_write(cr
                  "--writes", "Order"])
     out = capsys.readouterr().out
     assert code != 0 and "1 blocker(s) stop the service" in out
-    lines = {l.split()[1]: l for l in out.splitlines() if l.split()[1:2] in (["legacyCode"], ["legacyRef"])}
+    lines = {col: l for l in out.splitlines() for col in ("legacyCode", "legacyRef") if col in l.split()}
+    assert all(lines[col].split()[0] in CODES for col in lines)  # each finding's row starts with its code
     assert "warning (writes)" in lines["legacyCode"] and "blocker" not in lines["legacyCode"]
     assert "blocker (writes)" in lines["legacyRef"]
     assert password_of(url) not in out

@@ -55,11 +55,17 @@ def _analysis_facts(an) -> None:
     line(f"role owns the tables: {'yes' if an.owns_tables else 'NO'}; free disk for the backup: "
          f"{(an.free_disk_bytes or 0) / 2**30:,.1f} GiB (database {an.database_bytes / 2**20:,.1f} MiB)")
     line(f"estimated backup {an.estimated_backup_s:.1f} s (online); "
-         f"estimated lock window (downtime) {an.estimated_downtime_s * 1000:.0f} ms")
+         f"estimated lock window (downtime) {_lock_estimate(an)}")
+    if an.lock_estimate is not None:
+        line(f"  ({an.lock_estimate.detail})")
     line(f"findings: {count(an.count('blocker'), 'blocker')} (they stop the run), "
          f"{count(an.count('warning'), 'warning')}, {an.count('info')} info; each code is explained in docs/findings.md")
     line(f"plan: {len(an.plan.ops)} operations")
     line(f"fingerprint sha256:{an.plan.fingerprint}")
+
+
+def _lock_estimate(an) -> str:
+    return an.lock_estimate.text() if an.lock_estimate is not None else f"{an.estimated_downtime_s * 1000:.0f} ms"
 
 
 def count(n: int, word: str) -> str:
@@ -81,7 +87,7 @@ def analysis_verdict(an, code: int, where: str = "above") -> None:
     else:  # the role's ownership is checked again by migrate's preflight, which refuses
         owner = "" if an.owns_tables else "; but the role does not own the tables (migrate refuses)"
         verdict("ready", f"{len(an.plan.ops)} operations, estimated lock window "
-                         f"{an.estimated_downtime_s * 1000:.0f} ms, fingerprint {an.plan.fingerprint[:12]}{owner}",
+                         f"{_lock_estimate(an)}, fingerprint {an.plan.fingerprint[:12]}{owner}",
                 "ok" if an.owns_tables else "warn")
 
 

@@ -153,7 +153,8 @@ def numbers_of(obj) -> list[tuple[str, object]]:
         a = obj
         return [("tables to rename", f"{sum(t.state == 'todo' for t in a.tables)}/{len(a.tables)}"),
                 ("rows in them", f"{sum(t.rows or 0 for t in a.tables):,}"), ("operations", len(a.plan.ops)),
-                ("estimated lock window", _ms(a.estimated_downtime_s)),
+                ("estimated lock window", a.lock_estimate.text() if getattr(a, "lock_estimate", None) is not None
+                 else _ms(a.estimated_downtime_s)),
                 ("blockers", len(a.plan.blockers) + len(a.dump_problems))]
     if _is_run(obj):
         r = obj

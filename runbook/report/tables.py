@@ -179,7 +179,9 @@ def estimate(analysis) -> Table:
         ("database size", f"{a.database_bytes / 2**20:,.1f} MiB"),
         ("estimated backup (pg_dump, online: no lock on the tables)", f"{a.estimated_backup_s:,.2f} s"),
         ("steps under the exclusive lock", len(a.plan.phase(LOCK))),
-        ("estimated lock window (the downtime)", f"{a.estimated_downtime_s * 1000:,.0f} ms"),
+        ("estimated lock window (the downtime)", a.lock_estimate.text() if a.lock_estimate is not None
+         else f"{a.estimated_downtime_s * 1000:,.0f} ms"),
+        ("how it was estimated", a.lock_estimate.detail if a.lock_estimate is not None else "a fixed cost a step"),
         ("free disk for the backup", "unknown" if a.free_disk_bytes is None else f"{a.free_disk_bytes / 2**30:,.1f} GiB"),
     ], caption="Downtime estimate")
 
