@@ -24,6 +24,7 @@ from runbook import cli, pipeline
 from runbook.connection import password_of
 from runbook.errors import BadInput
 from runbook.naming import qq
+from snapshots import state
 
 CHARTS = {"01-analysis": 3, "02-execute": 2, "03-verify": 2, "04-rollback": 2}
 LEGACY = ["User", "AssistantFolder", "AssistantChatSession", "AssistantChatMessage"]
@@ -370,6 +371,28 @@ def test_development_plans_only_by_default(ref_db, workdir):
 
 
 # -- failures --------------------------------------------------------------------------------------
+
+def test_a_blocked_analysis_stops_the_run_before_anything_executes(ref_db, workdir):
+    """A function that EXECUTEs a string naming an old table cannot be rewritten (RB101):
+    the run says blocked (exit 2, as analyze does), runs no other notebook, changes nothing."""
+    with psycopg2.connect(ref_db) as c, c.cursor() as cur:
+        cur.execute("""CREATE FUNCTION public.user_count() RETURNS bigint LANGUAGE plpgsql AS $$
+                       DECLARE n bigint; BEGIN EXECUTE 'SELECT count(*) FROM "User"' INTO n; RETURN n; END $$""")
+    before = state(ref_db)
+    code, out = run(["run", "--env", "development", "--execute"], {"DATABASE_URL": ref_db}, workdir)
+    folder = archive(workdir, "development")
+    s = summary(folder)
+    assert code == 2 and s["verdict"] == "blocked", out
+    assert "RB101" in s["message"] and "user_count" in s["message"]
+    assert [n["status"] for n in s["notebooks"]] == ["ok", "not run", "not run", "not run"]
+    assert box_verdict(first_code_cell(folder / "01-analysis.html")) == "blocked"
+    assert box_verdict((folder / "index.html").read_text()) == "blocked"
+    assert "BLOCKED" in (folder / "rollback.sql").read_text()
+    assert state(ref_db) == before
+    assert pipeline.check_evidence(folder)[0]
+    assert_no_secret(folder, ref_db)
+
+
 
 def test_a_failed_step_stops_the_run_and_its_html_shows_the_error_on_top(ref_db, workdir):
     code, out = run(["run", "--env", "development", "--execute"], {"DATABASE_URL": ref_db, "RUNBOOK_FAULT": "fail:4"},

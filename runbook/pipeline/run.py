@@ -33,7 +33,7 @@ from .profiles import Profile, load_profile, preflight
 __all__ = ["EXIT", "Outcome", "Pipeline", "run_pipeline"]
 
 # verdict -> exit code: 0 done, 1 failed (and rolled back), 2 refused (nothing changed)
-EXIT = {"migrated": 0, "planned": 0, "nothing to do": 0, "refused": 2, "failed": 1,
+EXIT = {"migrated": 0, "planned": 0, "nothing to do": 0, "refused": 2, "blocked": 2, "failed": 1,
         "verification failed": 1, "rolled back": 1, "rollback failed": 1}
 
 
@@ -248,6 +248,10 @@ class Pipeline:
         if a.status != "ok":
             return "failed", f"the analysis failed: {a.error}"
         fp_now = self._analysed_fingerprint(fp)
+        blocked = self._blocked()
+        if blocked:  # what the analysis says stops the run: nothing else runs, a dry run neither
+            self.say(f"blocked: {blocked}")
+            return "blocked", blocked
         if not self.dry_run:
             why = self.approval(fp_now)
             if why:
@@ -266,6 +270,18 @@ class Pipeline:
             if maintenance:
                 self._maintenance_after(secrets)
                 self._health()
+
+    def _blocked(self) -> str | None:
+        """The analysis's blockers (the plan's, and a backup that cannot be taken), in one
+        line; None when nothing stops the run."""
+        analysis = self._load("analysis") or {}
+        found = [f"{b.get('code', '')} {b.get('kind')}: {b.get('object')}: {b.get('reason')}".strip()
+                 for b in analysis.get("plan", {}).get("blockers", [])]
+        found += [f"RB403 the backup cannot be taken: {p}" for p in analysis.get("dump_problems", [])]
+        if not found:
+            return None
+        more = f" (and {len(found) - 1} more: see 01-analysis)" if len(found) > 1 else ""
+        return self._scrub(f"{len(found)} blocker(s) in the analysis: {found[0]}{more}")
 
     def _analysed_fingerprint(self, fp: str) -> str:
         """The fingerprint of the plan the analysis saw (a problem when not ``fp``, the start's)."""
