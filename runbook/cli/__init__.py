@@ -48,6 +48,17 @@ def cmd_demo_db(a) -> int:
     return 0
 
 
+def _this_command() -> str:
+    """How the user ran runbook (``.venv/bin/runbook`` after ``make demo``), for a hint to copy."""
+    me = Path(sys.argv[0])
+    if me.name != "runbook":
+        return "runbook"
+    try:
+        return str(me.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(me)
+
+
 def cmd_demo(a) -> int:
     """The README's main command: the notebooks pipeline for ``development`` on the
     embedded demo database, seeded afresh, archived under ``outputs/development/``.
@@ -64,8 +75,8 @@ def cmd_demo(a) -> int:
     os.environ["DATABASE_URL"] = info["url"]  # the notebooks' kernels inherit it
     o = run_pipeline("development", dry_run=False, overrides={"autoBackup": True}, output_dir="outputs")
     line(f"the embedded PostgreSQL {info['version']} is still running (port {info['port']}, data in {info['dir']}); "
-         f"stop it with: runbook demo-db --stop --dir {info['dir']}")
-    verdict(f"demo {o.verdict}", f"open {o.folder / '01-analysis.html'} (and 02, 03) in a browser",
+         f"stop it with: {_this_command()} demo-db --stop --dir {info['dir']}")
+    verdict(f"demo {o.verdict}", f"open {o.folder / 'index.html'} in a browser (the run's verdict and every report)",
             show.tone(o.exit_code))
     return o.exit_code
 
