@@ -164,14 +164,14 @@ def test_prefixed_hand_made_names_are_listed_by_analyze_and_verify(ref_db, workd
     code, out, err = run(capsys, "analyze", "--database-url", ref_db)
     assert code == 0, err
     assert "Names kept (2):" in out
-    assert ("note: expression index 'User_email_trgm_idx' on 'users' keeps the old table's name as its prefix; "
+    assert ("note RB206: expression index 'User_email_trgm_idx' on 'users' keeps the old table's name as its prefix; "
             "rename_prefixed = true in the mapping renames it to 'users_email_trgm_idx'") in out
     assert "statistics object 'User_name_stats' on 'users'" in out and "'users_name_stats'" in out
     code, out, err = run(capsys, "migrate", "--database-url", ref_db, "--no-backup", "--no-progress")
     assert code == 0, err
     code, out, err = run(capsys, "verify", "--database-url", ref_db)
     assert code == 0, err
-    notes = [l for l in out.splitlines() if l.startswith("note: ")]
+    notes = [l for l in out.splitlines() if l.startswith("note RB206: ")]  # each note says its finding code
     assert len(notes) == 2 and "User_email_trgm_idx" in notes[0] + notes[1] and "User_name_stats" in notes[0] + notes[1]
     code, out, err = run(capsys, "verify", "--database-url", ref_db, "--json")
     assert code == 0 and len(json.loads(out)["notes"]) == 2
