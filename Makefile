@@ -38,8 +38,11 @@ lab: $(STAMP)
 	[ $$rc = 0 ] || exit $$rc; \
 	DATABASE_URL="$$url" $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/01-analysis.ipynb
 
+# The lock window beside its limit (every corpus schema, the reference database at each N),
+# then runbook migrate beside the procedure a user would type. Each prints its ratios.
 bench: $(STAMP)
-	$(BIN)/python bench/migrate.py --messages 10000 100000 1000000
+	$(BIN)/python bench/lock.py --messages 10000 100000 1000000; s=$$?; \
+	$(BIN)/python bench/migrate.py --messages 10000 100000 1000000 || s=$$?; exit $$s
 
 clean-demo:
 	rm -rf .runbook outputs
