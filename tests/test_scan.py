@@ -128,6 +128,13 @@ FALSE_FRIENDS = [
     ("db/reports/invoice_totals.sql", '-- Totals per invoice: reads "Invoice"'),
     ("db/reports/invoice_totals.sql", "SELECT count(*) FROM invoice;"),
     ("db/reports/invoice_totals.sql", 'SELECT * FROM legacy."Customer";'),  # another schema
+    ("api-ts/src/invoices.ts", '// old code: knex("Invoice").select("issuedOn")'),  # code commented out
+    ("api-ts/src/invoices.ts", '/* prisma.$queryRaw`SELECT * FROM "LineItem"` */'),
+    ("worker-py/worker/db.py", '"""Moves old rows: DELETE FROM "Invoice" WHERE "issuedOn"'),  # SQL in a docstring
+    ("worker-py/worker/db.py", "# conn.execute(text('DELETE FROM \"Invoice\"'))"),
+    ("reports-go/report.go", '// Before GORM: db.Table("Customer");'),
+    ("admin-rb/app/models/invoice.rb", '# self.table_name = "Invoice"'),
+    ("admin-rb/app/models/invoice.rb", "connection.execute('SELECT * FROM \"LineItem\"')"),  # =begin ... =end
 ]
 
 

@@ -216,13 +216,27 @@ def _scan_source(text: str, family: str, names: Names) -> list[tuple[int, int, s
                 out.extend(col_hits)
                 continue
         sink = bool(_SINK.search(before))
-        if sink or _LOOKS_SQL.search(lit.text):
+        if sink or (_LOOKS_SQL.search(lit.text) and not _is_bare_statement(code, lit)):
             refs, _ = find_refs(lit.text, names, in_sink=sink)
             for r in refs:
                 a, b = lit.offsets[r.start], lit.offsets[r.end - 1] + 1
                 if b - a == r.end - r.start:  # the name is written as it is (no escape inside)
                     out.append((a, b, r.old, r.new, RAW, r.confidence, r.what))
     return out
+
+
+def _is_bare_statement(code: str, lit) -> bool:
+    """A literal that is a statement by itself (a docstring, a directive): passed to
+    nothing, so never SQL: alone on its line(s) after a ``:``, ``;``, ``{``, ``}`` or the
+    start of the file."""
+    after = code[lit.end:code.find("\n", lit.end) if "\n" in code[lit.end:] else len(code)]
+    if after.strip() not in ("", ";"):
+        return False
+    head = code[:lit.start].rstrip(" \t")
+    if head and not head.endswith("\n"):
+        return False
+    head = head.rstrip()
+    return head == "" or head[-1] in ":;{}"
 
 
 def _column_literal(lit, scope: _Scope, names: Names, before: str) -> list:

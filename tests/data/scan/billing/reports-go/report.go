@@ -31,3 +31,5 @@ func ByCustomer(ctx context.Context, db *sql.DB, id string) *sql.Row {
 func Customers(g *gorm.DB) *gorm.DB {
 	return g.Table("Customer").Where("id = ?", 1)
 }
+
+// Before GORM: db.Table("Customer"); /* db.Query(`SELECT * FROM "Invoice"`) */

