@@ -323,3 +323,40 @@ def test_sql_references(sql, expected):
     assert sorted((r.old, r.new, r.what) for r in refs) == sorted(expected)
     for r in refs:
         assert sql[r.start:r.end] == r.old
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    # a concatenated piece of SQL
+    ("a.ts", 'const q = "SELECT * FROM " + \'"User"\' + " WHERE id = $1";\n', {("1:32", "User", R, "medium")}),
+    # kysely's array form; an alias
+    ("b.ts", 'db.selectFrom(["chat_folders", "User as u"]).select("u.email");\n', {("1:33", "User", B, H)}),
+    # a bare column in a statement of two tables: medium
+    ("c.ts", 'knex("AssistantChatSession").join("User", "User.id", "userId").select("sessionName");\n',
+     {("1:7", "AssistantChatSession", B, H), ("1:36", "User", B, H), ("1:44", "User", B, H),
+      ("1:72", "sessionName", B, M)}),
+    # a Prisma model of another schema (multiSchema) is not the mapping's table
+    ("d.prisma", 'model User {\n  id String @id\n  @@schema("legacy")\n}\n', set()),
+    ('e.prisma', 'model User {\n  id String @id\n  @@map(name: "User")\n}\n', {("3:16", "User", P, H)}),
+    # Go: a raw string passed to Exec; an escaped quote in an interpreted one
+    ("f.go", 'db.Exec(`DELETE FROM "AssistantFolder" WHERE id = $1`, id)\n'
+             'db.Query("SELECT \\"sessionName\\" FROM \\"AssistantChatSession\\"")\n',
+     {("1:23", "AssistantFolder", R, H), ("2:20", "sessionName", R, H), ("2:41", "AssistantChatSession", R, H)}),
+    # Ruby: a heredoc with an interpolation; a UI string
+    ("g.rb", 'ActiveRecord::Base.connection.execute(<<~SQL)\n  UPDATE "User" SET email = #{x}\nSQL\nputs "User"\n',
+     {("2:11", "User", R, H)}),
+    # Python: %s placeholders, a raw string, an f-string that is not SQL
+    ("h.py", 'cur.execute("SELECT 1 FROM \\"User\\" WHERE id = %s", (1,))\n'
+             'cur.execute(r\'DELETE FROM "AssistantMessage"\')\nprint(f"User {name}")\n',
+     {("1:30", "User", R, H), ("2:28", "AssistantMessage", R, H)}),
+    # a TSX text node with an apostrophe does not derail the lexer
+    ("i.tsx", 'export const P = () => <p>Don\'t panic, User</p>;\n'
+              'const r = prisma.$queryRaw`SELECT 1 FROM "User"`;\n', {("2:43", "User", R, H)}),
+])
+def test_snippets(tmp_path, name, text, expected):
+    from runbook.scan import scan
+
+    (tmp_path / name).write_text(text)
+    r = scan([tmp_path / name])
+    assert {(f"{h.line}:{h.column}", h.old, h.kind, h.confidence) for h in r.hits} == expected
+    for h in r.hits:
+        assert text.splitlines()[h.line - 1][h.column - 1:].startswith(h.old)

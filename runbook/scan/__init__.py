@@ -145,7 +145,7 @@ _BUILDER_CALL = re.compile(
     r"|createTableIfNotExists|dropTable|dropTableIfExists|alterTable|renameTable|truncate|Table|From|Into"
     r"|Join|LeftJoin|InnerJoin|joins|from_table)"
     r"|\b(?:knex|db|trx|kx|qb|pgTable|Table|table|sq\.(?:Insert|Update|Delete)|squirrel\.(?:Insert|Update|Delete))"
-    r")\s*\(\s*$")
+    r")\s*\(\s*(?:\[\s*(?:(?:\"[^\"\n]*\"|'[^'\n]*')\s*,\s*)*)?$")
 _BUILDER_ASSIGN = re.compile(r"(?:\b__tablename__|\btable_name|\bdb_table)\s*=\s*$|\btableName\s*:\s*$")
 _COLUMN_CALL = re.compile(
     r"\b(?:Column|mapped_column|text|varchar|char|integer|int|bigint|smallint|serial|bigserial|boolean|timestamp"
@@ -215,7 +215,7 @@ def _scan_source(text: str, family: str, names: Names) -> list[tuple[int, int, s
             if col_hits:
                 out.extend(col_hits)
                 continue
-        sink = bool(_SINK.search(before))
+        sink = bool(_SINK.search(before)) or _concatenated(code, lit, before)
         if sink or (_LOOKS_SQL.search(lit.text) and not _is_bare_statement(code, lit)):
             refs, _ = find_refs(lit.text, names, in_sink=sink)
             for r in refs:
@@ -225,24 +225,35 @@ def _scan_source(text: str, family: str, names: Names) -> list[tuple[int, int, s
     return out
 
 
+def _concatenated(code: str, lit, before: str) -> bool:
+    """A piece of a string built with ``+`` that holds a quoted identifier:
+    ``"SELECT * FROM " + '"User"'``."""
+    if '"' not in lit.text:
+        return False
+    return before.rstrip().endswith("+") or code[lit.end:lit.end + 40].lstrip().startswith("+")
+
+
 def _is_bare_statement(code: str, lit) -> bool:
     """A literal that is a statement by itself (a docstring, a directive): passed to
     nothing, so never SQL: alone on its line(s) after a ``:``, ``;``, ``{``, ``}`` or the
     start of the file."""
-    after = code[lit.end:code.find("\n", lit.end) if "\n" in code[lit.end:] else len(code)]
-    if after.strip() not in ("", ";"):
+    eol = code.find("\n", lit.end)
+    if code[lit.end:eol if eol >= 0 else len(code)].strip() not in ("", ";"):
         return False
-    head = code[:lit.start].rstrip(" \t")
-    if head and not head.endswith("\n"):
-        return False
-    head = head.rstrip()
-    return head == "" or head[-1] in ":;{}"
+    k = lit.start - 1
+    while k >= 0 and code[k] in " \t":
+        k -= 1
+    if k >= 0 and code[k] != "\n":
+        return False  # something before it on its line
+    while k >= 0 and code[k].isspace():
+        k -= 1
+    return k < 0 or code[k] in ":;{}"
 
 
 def _column_literal(lit, scope: _Scope, names: Names, before: str) -> list:
     """A literal in a builder call's statement: ``"col"`` of its table, ``"alias.col"``,
     ``"User.id"`` (the table part is a reference too)."""
-    if len(lit.offsets) != len(lit.text) or lit.offsets[-1] - lit.offsets[0] != len(lit.text) - 1:
+    if not lit.text or lit.offsets[-1] - lit.offsets[0] != len(lit.text) - 1:
         return []  # an escape inside: not a plain name
     m = _QUALIFIED.match(lit.text)
     if m and m["q"] in scope.aliases:
@@ -255,10 +266,13 @@ def _column_literal(lit, scope: _Scope, names: Names, before: str) -> list:
             a = lit.offsets[m.start("col")]
             out.append((a, a + len(m["col"]), m["col"], new, BUILDER, HIGH, "column"))
         return out
-    new = names.renamed_column(scope.table, lit.text)
-    if new:
-        conf = HIGH if _COLUMN_CALL.search(before) or _COLUMN_METHOD.search(before) else MEDIUM
-        return [(lit.offsets[0], lit.offsets[0] + len(lit.text), lit.text, new, BUILDER, conf, "column")]
+    tables = set(scope.aliases.values())
+    owners = [t for t in tables if names.renamed_column(t, lit.text)]
+    if len(owners) == 1:  # the one table of the statement that renames it
+        sure = len(tables) == 1 and (_COLUMN_CALL.search(before) or _COLUMN_METHOD.search(before))
+        new = names.renamed_column(owners[0], lit.text)
+        return [(lit.offsets[0], lit.offsets[0] + len(lit.text), lit.text, new, BUILDER, HIGH if sure else MEDIUM,
+                 "column")]
     return []
 
 
@@ -312,13 +326,17 @@ def scan(roots, mapping=None) -> ScanResult:
     return ScanResult(tuple(_display(p) for p in paths), count, tuple(hits), tuple(skipped), m.source)
 
 
+_NEWLINE = re.compile("\n")
+
+
 def _scan_file(path: Path, shown: str, text: str, names: Names, families, skipped) -> list[Hit]:
-    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+    starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+    absolute = str(path.resolve())
 
     def hit(a, b, old, new, kind, conf, what, note="", edit=None):
         ln = bisect_right(starts, a)
         e = edit if edit is not None else (a, b, new)
-        return Hit(shown, ln, a - starts[ln - 1] + 1, old, new, kind, conf, what, note, a, b, e, str(path.resolve()))
+        return Hit(shown, ln, a - starts[ln - 1] + 1, old, new, kind, conf, what, note, a, b, e, absolute)
 
     suffix = path.suffix.lower()
     out: list[Hit] = []

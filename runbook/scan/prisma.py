@@ -94,13 +94,18 @@ def scan_prisma(text: str, names: Names, source: str) -> list[PrismaRef]:
                 lines.append([])
             elif bt.kind != "DOC":
                 lines[-1].append(bt)
-        table_map = None
+        table_map = schema = None
         for ln in lines:
-            if len(ln) >= 4 and ln[0].kind == "@@" and ln[1].value == "map" and ln[2].kind == "(":
+            if len(ln) >= 4 and ln[0].kind == "@@" and ln[1].value in ("map", "schema") and ln[2].kind == "(":
                 s = next((x for x in ln[3:] if x.kind == "STRING"), None)
-                if s is not None:
+                if s is not None and ln[1].value == "map":
                     table_map = s
+                elif s is not None:
+                    schema = s.value
         table = table_map.value if table_map is not None else name_tok.value
+        if schema not in (None, names.schema):  # multiSchema: a table of another schema
+            k = j
+            continue
         if names.is_old(table):
             new = names.tables[table]
             if table_map is not None:

@@ -107,6 +107,10 @@ class _Lexer:
         return j
 
 
+_SPACE = re.compile(r"\s+")
+_JS_WORD = re.compile(r"[\w$]+")
+_WORD = re.compile(r"\w+")
+_RB_WORD = re.compile(r"\w+[?!]?")
 _REGEX_BEFORE = set("(,=:[!&|?{};+-*%<>~^") | {""}
 _PY_PREFIX = re.compile(r"([rRbBuUfF]{1,2})?('''|\"\"\"|'|\")")
 _HEREDOC = re.compile(r"<<([~-]?)(['\"]?)([A-Za-z_]\w*)\2")
@@ -144,15 +148,16 @@ def _js(lx: _Lexer) -> None:
             lx.blank(i + 1, j)
             i = j + 1
             prev = "lit"
+        elif c.isspace():
+            i = _SPACE.match(s, i).end()
         else:
-            if not c.isspace():
-                m = re.match(r"[\w$]+", s[i:i + 64])
-                if m:
-                    word = m.group()
-                    prev = "" if word in ("return", "typeof", "case", "in", "of", "yield", "await") else "id"
-                    i += len(word)
-                    continue
-                prev = c
+            m = _JS_WORD.match(s, i)
+            if m:
+                word = m.group()
+                prev = "" if word in ("return", "typeof", "case", "in", "of", "yield", "await") else "id"
+                i += len(word)
+                continue
+            prev = c
             i += 1
 
 
@@ -172,8 +177,7 @@ def _py(lx: _Lexer) -> None:
             i = lx.quoted(start, q[0], escapes=not raw, multiline=len(q) == 3, triple=len(q) == 3)
             continue
         if c.isalnum() or c == "_":
-            m = re.match(r"\w+", s[i:i + 64])
-            i += len(m.group())
+            i = _WORD.match(s, i).end()
             continue
         i += 1
 
@@ -219,8 +223,7 @@ def _rb(lx: _Lexer) -> None:
         elif c == "'":
             i = lx.quoted(i, "'", escapes=False, multiline=True)
         elif c.isalnum() or c == "_":
-            m = re.match(r"\w+[?!]?", s[i:i + 64])
-            i += len(m.group())
+            i = _RB_WORD.match(s, i).end()
         else:
             i += 1
 
