@@ -40,7 +40,7 @@ from .sql import HIGH, LOW, MEDIUM, find_refs
 
 __all__ = ["Hit", "ScanResult", "scan", "patch", "EXTENSIONS", "KINDS"]
 
-EXTENSIONS = (".ts", ".tsx", ".js", ".mjs", ".py", ".sql", ".prisma", ".go", ".rb")
+EXTENSIONS = (".ts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".py", ".sql", ".prisma", ".go", ".rb")
 SKIP_DIRS = {"node_modules", ".git", ".hg", ".svn", "venv", ".venv", "env", ".env", "__pycache__", ".tox", ".nox",
              ".mypy_cache", ".pytest_cache", ".ruff_cache", "dist", "build", "out", ".next", ".nuxt", ".turbo",
              ".cache", "coverage", "target", "vendor", ".bundle", "site-packages", ".terraform"}
@@ -297,6 +297,8 @@ def scan(roots, mapping=None) -> ScanResult:
             raise BadInput(f"scan-code: {p} does not exist")
         if not (p.is_dir() or p.is_file()):
             raise BadInput(f"scan-code: {p} is not a folder or a file")
+        if p.is_file() and not p.name.endswith(EXTENSIONS):
+            raise BadInput(f"scan-code: {p} is not a {'/'.join(EXTENSIONS)} file")
     from .source import FAMILIES
 
     hits: list[Hit] = []

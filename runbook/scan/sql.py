@@ -7,6 +7,9 @@ the table ``user``, never ``"User"``), every ``ColumnRef``, ``INSERT`` column, `
 item it names (alias, table) or, unqualified, to the statement's one table that renames
 it. String literals and comments are never references.
 
+The body of a dollar quote (``CREATE FUNCTION ... AS $$ ... $$``, ``DO $$ ... $$``) is
+read the same way, as SQL if it parses (``LANGUAGE sql``), else as a fragment (PL/pgSQL).
+
 A fragment that does not parse (``FROM "User" WHERE`` built across template pieces, a
 placeholder where a table goes) is read by :func:`_tokens`: quoted identifiers outside
 string literals, comments and dollar quotes. Unquoted words are never hits there either.
@@ -251,9 +254,13 @@ def _parsed_refs(sql: str, stmts, names: Names) -> list[Ref]:
 
 # -- the tokenizer's view (fragments) --------------------------------------------------
 
+_DOLLAR = re.compile(r"\$([A-Za-z_]\w*)?\$")
+
+
 def _tokens(sql: str):
     """("q", value, start, end) for quoted identifiers, ("w", word) for words, ("p", char)
-    for punctuation; string literals, comments and dollar quotes skipped."""
+    for punctuation, ("d", None, start, end) for the body of a dollar quote; string
+    literals and comments skipped."""
     i, n = 0, len(sql)
     while i < n:
         c = sql[i]
@@ -285,8 +292,10 @@ def _tokens(sql: str):
                     break
                 i += 1
             i += 1
-        elif c == "$" and (m := re.match(r"\$([A-Za-z_]\w*)?\$", sql[i:])):
-            end = sql.find(m.group(), i + len(m.group()))
+        elif c == "$" and (m := _DOLLAR.match(sql, i)) and not (i and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+            body = i + len(m.group())
+            end = sql.find(m.group(), body)
+            yield ("d", None, body, n if end < 0 else end)
             i = n if end < 0 else end + len(m.group())
         elif c == '"':
             got = _ident_at(sql, i)
@@ -359,6 +368,10 @@ def find_refs(sql: str, names: Names, in_sink: bool = True) -> tuple[list[Ref], 
     else:
         refs = _fragment_refs(prepared, names, in_sink)
         parsed = False
+    for kind, _, a, b in _tokens(prepared):  # dollar-quoted bodies (functions, DO): read as SQL too
+        if kind == "d" and b > a:
+            inner, _ = find_refs(prepared[a:b], names, True)
+            refs += [Ref(r.start + a, r.end + a, r.old, r.new, r.what, r.confidence) for r in inner]
     out = []
     for r in refs:
         a, b = idx[r.start], idx[r.end - 1] + 1

@@ -7,3 +7,10 @@ GROUP BY i.id, i."issuedOn";
 
 SELECT count(*) FROM invoice;  -- unquoted: the table invoice, not "Invoice"
 SELECT * FROM legacy."Customer";  -- another schema
+
+CREATE OR REPLACE FUNCTION touch_invoice() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE "Invoice" SET "issuedOn" = now() WHERE id = NEW."invoiceId"; -- "LineItem" in a comment
+  RAISE NOTICE 'touched "Customer"';
+  RETURN NEW;
+END $$;
