@@ -363,3 +363,14 @@ def test_snippets(tmp_path, name, text, expected):
     assert {(f"{h.line}:{h.column}", h.old, h.kind, h.confidence) for h in r.hits} == expected
     for h in r.hits:
         assert text.splitlines()[h.line - 1][h.column - 1:].startswith(h.old)
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("fk.py", 'user_id = Column(ForeignKey("User.id"))\nfolder = relationship("User")\n', {("1:30", "User", B, H)}),
+    ("gorm.go", 'func (User) TableName() string { return "User" }\n', {("1:42", "User", B, H)}),
+    ("entity.ts", '@Entity("User")\nexport class User {}\n@Entity({ name: "AssistantFolder" })\nclass F {}\n',
+     {("1:10", "User", B, H), ("3:18", "AssistantFolder", B, H)}),
+    ("raw.ts", 'knex("users").whereRaw(\'"User"."email" = ?\', [e]);\n', {("1:26", "User", R, H)}),
+])
+def test_more_orms(tmp_path, name, text, expected):
+    test_snippets(tmp_path, name, text, expected)

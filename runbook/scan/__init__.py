@@ -144,15 +144,20 @@ _BUILDER_CALL = re.compile(
     r"|into|selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto|hasTable|createTable"
     r"|createTableIfNotExists|dropTable|dropTableIfExists|alterTable|renameTable|truncate|Table|From|Into"
     r"|Join|LeftJoin|InnerJoin|joins|from_table)"
-    r"|\b(?:knex|db|trx|kx|qb|pgTable|Table|table|sq\.(?:Insert|Update|Delete)|squirrel\.(?:Insert|Update|Delete))"
+    r"|\b(?:knex|db|trx|kx|qb|pgTable|Table|table|sq\.(?:Insert|Update|Delete)|squirrel\.(?:Insert|Update|Delete)"
+    r"|sql\.(?:table|id))"
     r")\s*\(\s*(?:\[\s*(?:(?:\"[^\"\n]*\"|'[^'\n]*')\s*,\s*)*)?$")
-_BUILDER_ASSIGN = re.compile(r"(?:\b__tablename__|\btable_name|\bdb_table)\s*=\s*$|\btableName\s*:\s*$")
+_BUILDER_ASSIGN = re.compile(r"(?:\b__tablename__|\btable_name|\bdb_table)\s*=\s*$|\btableName\s*:\s*$"
+                             r"|\bTableName\s*\(\s*\)\s*string\s*\{\s*return\s+$"  # GORM's TableName()
+                             r"|@Entity\s*\(\s*(?:\{\s*(?:name|tableName)\s*:\s*)?$")  # TypeORM, MikroORM
+_FOREIGN_KEY = re.compile(r"\bForeignKey\s*\(\s*$")  # SQLAlchemy: ForeignKey("User.id") names the table
 _COLUMN_CALL = re.compile(
     r"\b(?:Column|mapped_column|text|varchar|char|integer|int|bigint|smallint|serial|bigserial|boolean|timestamp"
     r"|date|uuid|json|jsonb|real|doublePrecision|numeric|decimal|pgEnum)\s*\(\s*$")
 _SINK = re.compile(
     r"(?:\$(?:queryRaw|executeRaw|queryRawUnsafe|executeRawUnsafe)(?:<[^>]*>)?\s*\(?"
     r"|\b(?:sql|Prisma\.sql|sql\.unsafe|raw)\s*"
+    r"|\b(?:where|orWhere|andWhere|having|orHaving|orderBy|groupBy|join|select|from|update|whereNot)Raw\s*\(\s*"
     r"|\b(?:text|execute|executemany|exec_driver_sql|executescript|query|queryRow|raw|Raw|Exec|ExecContext|Query"
     r"|QueryContext|QueryRow|QueryRowContext|Select|Get|MustExec|NamedExec|Prepare|PrepareContext|fetch|fetchrow"
     r"|fetchval|find_by_sql|exec_query|select_all|select_one|select_value|select_rows|exec|SQL|unsafe)"
@@ -209,6 +214,9 @@ def _scan_source(text: str, family: str, names: Names) -> list[tuple[int, int, s
             if scope is not None and lit.start <= scope.end:
                 aliases = {**scope.aliases, **aliases}
             scope = _Scope(table, _scope_end(code, lit.end, zero), aliases)
+            continue
+        if _FOREIGN_KEY.search(before) and (fk := _QUALIFIED.match(lit.text)) and fk["q"] in known:
+            out.extend(_column_literal(lit, _Scope(fk["q"], lit.end, {fk["q"]: fk["q"]}), names, before))
             continue
         if scope is not None and not lit.template:
             col_hits = _column_literal(lit, scope, names, before)

@@ -337,7 +337,7 @@ def _fragment_refs(sql: str, names: Names, in_sink: bool) -> list[Ref]:
             keyword = before is not None and before[0] == "w" and before[1] in _TABLE_KEYWORDS
             dotted = after is not None and after[1] == "."
             if keyword or dotted or qualified:
-                refs.append(Ref(start, end, value, names.tables[value], "table", HIGH if keyword or qualified else MEDIUM))
+                refs.append(Ref(start, end, value, names.tables[value], "table", HIGH))
             elif in_sink:
                 refs.append(Ref(start, end, value, names.tables[value], "table", MEDIUM))
             continue
