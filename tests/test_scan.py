@@ -374,3 +374,16 @@ def test_snippets(tmp_path, name, text, expected):
 ])
 def test_more_orms(tmp_path, name, text, expected):
     test_snippets(tmp_path, name, text, expected)
+
+
+def test_files_that_cannot_be_read_are_listed_as_skipped(tmp_path):
+    from runbook.scan import scan
+
+    (tmp_path / "broken.prisma").write_text('model User {\n  id String @id\n  @@map("User)\n}\n')
+    (tmp_path / "latin1.py").write_bytes('q = "SELECT * FROM \\"User\\" -- caf\xe9"\n'.encode("latin-1"))
+    (tmp_path / "ok.sql").write_text('SELECT 1 FROM "User";\n')
+    r = scan([tmp_path])
+    assert r.files == 2 and [h.location for h in r.hits] == [f"{tmp_path}/ok.sql:1:16"]
+    why = dict(r.skipped)
+    assert why[f"{tmp_path}/latin1.py"] == "not UTF-8"
+    assert why[f"{tmp_path}/broken.prisma"].startswith("not a Prisma schema")

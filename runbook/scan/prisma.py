@@ -141,6 +141,10 @@ def scan_prisma(text: str, names: Names, source: str) -> list[PrismaRef]:
             else:
                 a = off(ln[0])
                 end = _line_end(text, a)
+                if close.line == ln[0].line:  # `}` on the field's line
+                    end = min(end, off(close))
+                    while end > a and text[end - 1] in " \t":
+                        end -= 1
                 refs.append(PrismaRef(a, a + len(column), column, new, "column", (end, end, f" @map(\"{new}\")")))
         k = j
     return refs
