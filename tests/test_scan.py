@@ -370,6 +370,7 @@ def test_snippets(tmp_path, name, text, expected):
     ("gorm.go", 'func (User) TableName() string { return "User" }\n', {("1:42", "User", B, H)}),
     ("entity.ts", '@Entity("User")\nexport class User {}\n@Entity({ name: "AssistantFolder" })\nclass F {}\n',
      {("1:10", "User", B, H), ("3:18", "AssistantFolder", B, H)}),
+    ("js.ts", 'const a = Array.from("User"); path.join("User", x); console.table("User");\n', set()),
     ("raw.ts", 'knex("users").whereRaw(\'"User"."email" = ?\', [e]);\n', {("1:26", "User", R, H)}),
 ])
 def test_more_orms(tmp_path, name, text, expected):

@@ -140,11 +140,11 @@ def _files(roots: list[Path]):
 # -- what a literal is -----------------------------------------------------------------
 
 _BUILDER_CALL = re.compile(
-    r"(?:\.(?:from|table|join|leftJoin|rightJoin|innerJoin|fullOuterJoin|crossJoin|leftOuterJoin|rightOuterJoin"
+    r"(?:(?<!Array)(?<!Buffer)(?<!Object)(?<!path)(?<!console)\.(?:from|table|join|leftJoin|rightJoin|innerJoin|fullOuterJoin|crossJoin|leftOuterJoin|rightOuterJoin"
     r"|into|selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto|hasTable|createTable"
     r"|createTableIfNotExists|dropTable|dropTableIfExists|alterTable|renameTable|truncate|Table|From|Into"
     r"|Join|LeftJoin|InnerJoin|joins|from_table)"
-    r"|\b(?:knex|db|trx|kx|qb|pgTable|Table|table|sq\.(?:Insert|Update|Delete)|squirrel\.(?:Insert|Update|Delete)"
+    r"|(?<!console\.)\b(?:knex|db|trx|kx|qb|pgTable|Table|table|sq\.(?:Insert|Update|Delete)|squirrel\.(?:Insert|Update|Delete)"
     r"|sql\.(?:table|id))"
     r")\s*\(\s*(?:\[\s*(?:(?:\"[^\"\n]*\"|'[^'\n]*')\s*,\s*)*)?$")
 _BUILDER_ASSIGN = re.compile(r"(?:\b__tablename__|\btable_name|\bdb_table)\s*=\s*$|\btableName\s*:\s*$"
