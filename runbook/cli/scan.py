@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 
 from ..errors import BadInput
-from .output import _json, _print_table, heading, line, notes, verdict
+from .output import _json, _print_table, console, heading, line, notes, verdict
+
+PLAIN_ROWS = 500  # past this many rows, even a terminal gets the plain table (rich's takes seconds)
 
 
 def cmd_scan_code(a) -> int:
@@ -35,8 +37,12 @@ def cmd_scan_code(a) -> int:
     line(f"scanned {r.files} files under {', '.join(r.roots)} for the old names of {r.mapping}")
     if r.hits:
         heading(f"References ({len(r.hits)})")
-        _print_table([{"location": h.location, "old": h.old, "new": h.new, "kind": h.kind,
-                       "confidence": h.confidence, "note": h.note} for h in r.hits])
+        table = [{"location": h.location, "old": h.old, "new": h.new, "kind": h.kind,
+                  "confidence": h.confidence, "note": h.note} for h in r.hits]
+        if len(table) > PLAIN_ROWS or not console().is_terminal:
+            _plain_table(table)
+        else:
+            _print_table(table)
         c = r.counts()
         heading("Summary")
         _print_table([{"kind": k, "references": c["by_kind"][k]} for k in KINDS if c["by_kind"][k]])
@@ -48,6 +54,16 @@ def cmd_scan_code(a) -> int:
         line(f"wrote {a.patch}: the replacements of the {n} high-confidence references (apply with patch -p1)")
     verdict("found" if r.found else "clean", r.verdict.split(": ", 1)[1], "warn" if r.found else "ok")
     return code
+
+
+def _plain_table(rows: list[dict]) -> None:
+    """The references as the piped rich table looks (header, dashes, aligned columns), written
+    directly: a scan of a large monorepo may find thousands."""
+    cols = list(rows[0])
+    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
+    out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip(), "-" * (sum(widths) + 2 * (len(cols) - 1))]
+    out += ["  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths)).rstrip() for r in rows]
+    console().file.write("\n".join(out) + "\n")
 
 
 def add_commands(sub) -> None:
