@@ -388,3 +388,14 @@ def test_files_that_cannot_be_read_are_listed_as_skipped(tmp_path):
     why = dict(r.skipped)
     assert why[f"{tmp_path}/latin1.py"] == "not UTF-8"
     assert why[f"{tmp_path}/broken.prisma"].startswith("not a Prisma schema")
+
+
+def test_in_a_terminal(monkeypatch):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from terminal import in_terminal
+
+    monkeypatch.chdir(DATA)
+    shown = in_terminal("scan-code", "assistant")
+    assert shown.code == 1 and shown.last_line.strip() == "found: 9 references in 3 files"
+    rows = [line for line in shown.lines(shown.out) if re.match(r"assistant/\S+:\d+:\d+ ", line)]
+    assert [r.split()[0] for r in rows] == [f"assistant/{h[0]}" for h in ASSISTANT]  # whole, one a line

@@ -7,8 +7,6 @@ import sys
 from ..errors import BadInput
 from .output import _json, _print_table, console, heading, line, notes, verdict
 
-PLAIN_ROWS = 500  # past this many rows, even a terminal gets the plain table (rich's takes seconds)
-
 
 def cmd_scan_code(a) -> int:
     from ..scan import KINDS, patch, scan
@@ -39,10 +37,7 @@ def cmd_scan_code(a) -> int:
         heading(f"References ({len(r.hits)})")
         table = [{"location": h.location, "old": h.old, "new": h.new, "kind": h.kind,
                   "confidence": h.confidence, "note": h.note} for h in r.hits]
-        if len(table) > PLAIN_ROWS or not console().is_terminal:
-            _plain_table(table)
-        else:
-            _print_table(table)
+        _plain_table(table)
         c = r.counts()
         heading("Summary")
         _print_table([{"kind": k, "references": c["by_kind"][k]} for k in KINDS if c["by_kind"][k]])
@@ -57,8 +52,9 @@ def cmd_scan_code(a) -> int:
 
 
 def _plain_table(rows: list[dict]) -> None:
-    """The references as the piped rich table looks (header, dashes, aligned columns), written
-    directly: a scan of a large monorepo may find thousands."""
+    """The references as a piped table looks (header, dashes, aligned columns), never wrapped,
+    in a terminal too: a ``file:line:column`` stays whole, for an editor to open, and a scan
+    of a large monorepo may find thousands (rich's table would take seconds)."""
     cols = list(rows[0])
     widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
     out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip(), "-" * (sum(widths) + 2 * (len(cols) - 1))]
