@@ -8,7 +8,7 @@ mapping, every old table name and every renamed column:
 * **raw SQL** (``raw SQL``): a string literal passed to ``$queryRaw``/``$executeRaw``,
   a ``sql`` tag, ``text()``, ``execute()``, ``query()``, ``Exec``/``Query`` ... or one
   that reads as SQL, parsed by PostgreSQL's parser (:mod:`.sql`);
-* **query builders** (``query builder``): knex, kysely, drizzle, SQLAlchemy, GORM,
+* **query builders** (``query builder``): knex, kysely, drizzle, TypeORM, SQLAlchemy, GORM,
   ActiveRecord table names (``.from("User")``, ``selectFrom("User")``,
   ``pgTable("User", ...)``, ``Table("User", ...)``, ``__tablename__ = "User"``), and the
   columns named in the same statement;
