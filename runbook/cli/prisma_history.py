@@ -1,0 +1,46 @@
+"""``runbook prisma-history`` and ``runbook prisma-schema``: Prisma's own view agrees
+with the renamed tables (its migration history, the service's schema)."""
+
+from __future__ import annotations
+
+from .output import _json, _print_table, line, notes, verdict
+
+
+def cmd_prisma_history(a) -> int:
+    from ..prisma_history import check_arguments, record_history
+
+    check_arguments(a.migrations, a.name)  # before anything connects
+    e = record_history(a.database_url, a.mapping, a.migrations, name=a.name, dry_run=a.dry_run)
+    if a.json:
+        _json(e.to_dict())
+        return 0
+    if a.dry_run:
+        line(f"would write {e.file}:")
+        print(e.sql, end="")
+    _print_table([{"migration": e.migration, "file": str(e.file), "checksum": e.checksum[:12],
+                   "run": e.run_id, "plan": e.fingerprint[:12], "table": e.table}])
+    notes(e.notes)
+    if a.dry_run:
+        verdict("dry run", f"would record {e.migration} as applied in {e.table} (nothing changed)")
+    else:
+        verdict("recorded", f"{e.migration} applied in {e.table}; `prisma migrate status` knows the rename")
+    return 0
+
+
+def add_commands(sub) -> None:
+    """``runbook prisma-history`` and ``runbook prisma-schema``."""
+    sp = sub.add_parser("prisma-history", help="after a migration: write its migration.sql into the service's Prisma "
+                                               "migrations folder and record it as applied in _prisma_migrations",
+                        description="Write DIR/<timestamp>_<name>/migration.sql (the forward SQL of the plan that ran, "
+                                    "read from runbook.runs) and insert its _prisma_migrations row as `prisma migrate "
+                                    "resolve --applied` does. Exit 2 (nothing changed) when no migration has run, the "
+                                    "row exists already, or the table does not.")
+    sp.add_argument("--migrations", metavar="DIR", required=True,
+                    help="the service's Prisma migrations folder (prisma/migrations)")
+    sp.add_argument("--name", default="rename_tables_to_snake_case",
+                    help="the migration's name after its timestamp (default rename_tables_to_snake_case)")
+    sp.add_argument("--dry-run", action="store_true", help="print what would be written; change nothing")
+    sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
+    sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
+    sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
+    sp.set_defaults(func=cmd_prisma_history)
