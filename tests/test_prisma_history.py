@@ -1,0 +1,343 @@
+"""``runbook prisma-history``: Prisma's migration history agrees with the renamed tables
+(issue 12), on the reference database and on a corpus database that is not the AI
+Assistant's.
+
+The tests that ask the real Prisma 7 CLI (``prisma migrate status``, ``prisma migrate
+resolve``) need the toolkit (``RUNBOOK_PRISMA_TOOLKIT``); the others need no Node. The
+toolkit's schema-engine stand-in does not implement the engine's ``cli
+can-connect-to-database`` subcommand, which ``migrate status`` and ``migrate resolve``
+run first as a probe: :func:`prisma` answers only that probe (exit 0) with a small
+wrapper of its own and hands every other call to the toolkit's shim, unchanged; the
+probe checks nothing the next calls do not (they connect to the same database).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+import corpus
+from runbook.cli import main
+from runbook.prisma_history import TITLE
+
+# Prisma's own DDL of its history table (prisma migrate creates it before the first migration)
+PRISMA_MIGRATIONS_DDL = """
+CREATE TABLE _prisma_migrations (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             TIMESTAMPTZ,
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          TIMESTAMPTZ,
+    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+    applied_steps_count     INTEGER NOT NULL DEFAULT 0
+)"""
+
+_CLI_JS = """
+// node cli.mjs TOOLKIT SCHEMA DIR ARGS...: the toolkit's prisma CLI, SCHEMA prepared for Prisma 7
+// into DIR (beside DIR/migrations, where Prisma looks for the migrations by default)
+const [tk, schema, dir, wrapper, ...args] = process.argv.slice(2);
+const { prisma, prepareSchema } = await import(tk + "/lib/common.mjs");
+const prepared = prepareSchema(schema, dir);
+const r = prisma([...args, "--schema", prepared], { PRZ_SCHEMA: prepared, PRISMA_SCHEMA_ENGINE_BINARY: wrapper });
+process.stdout.write(r.stdout); process.stderr.write(r.stderr); process.exit(r.status ?? 2);
+"""
+
+_WRAPPER = """#!/bin/sh
+# the engine's `cli can-connect-to-database` probe (not in the toolkit's shim): answered here
+for a in "$@"; do [ "$a" = cli ] && exit 0; done
+exec node "{shim}" "$@"
+"""
+
+
+def prisma(tk: Path, url: str, schema: Path, migrations: Path, *args: str) -> subprocess.CompletedProcess:
+    """``prisma ARGS --schema SCHEMA`` by the real CLI of the toolkit, with ``migrations``
+    (a folder named ``migrations``) as its migrations folder."""
+    assert migrations.name == "migrations"
+    work = migrations.parent
+    cli, wrapper = work / ".cli.mjs", work / ".engine.sh"
+    cli.write_text(_CLI_JS)
+    wrapper.write_text(_WRAPPER.format(shim=tk / "lib" / "schema-engine-shim.mjs"))
+    wrapper.chmod(0o755)
+    env = dict(os.environ, DATABASE_URL=url)
+    return subprocess.run(["node", str(cli), str(tk), str(schema), str(work), str(wrapper), *args],
+                          capture_output=True, text=True, env=env)
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def history(url: str) -> list[tuple]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('public._prisma_migrations') IS NOT NULL")
+            if not cur.fetchone()[0]:
+                return []
+            cur.execute("SELECT id, checksum, migration_name, started_at, finished_at, logs, rolled_back_at, "
+                        "applied_steps_count FROM _prisma_migrations ORDER BY migration_name")
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def stored_plan_sql(url: str, mapping) -> tuple[str, str]:
+    """(the forward script of the last run's stored plan, its recorded fingerprint), read
+    from runbook.runs here, independently of the command."""
+    from runbook import state
+    from runbook.catalog.inspect import inspect
+    from runbook.mapping import as_mapping
+    from runbook.plan import Plan
+
+    conn = psycopg2.connect(url)
+    try:
+        run_ = state.last_run(conn)
+        plan = Plan.from_stored(inspect(conn), as_mapping(mapping), run_)
+        return plan.render(TITLE), run_["fingerprint"]
+    finally:
+        conn.close()
+
+
+def legacy_history(url: str, migrations: Path) -> None:
+    """The reference database's own migrations, as its service's prisma/migrations holds them."""
+    from runbook.demo import fixture
+
+    migrations.mkdir(parents=True)
+    (migrations / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    for name, sql in fixture.migration_sections().items():
+        (migrations / name).mkdir()
+        (migrations / name / "migration.sql").write_text(sql)
+    assert len(history(url)) == len(fixture.migration_sections())
+
+
+def migrate(capsys, url: str, *mapping: str) -> None:
+    code, out, err = run(capsys, "migrate", "--database-url", url, *mapping, "--no-backup", "--no-progress",
+                         "--log-dir", "logs")
+    assert code == 0, err + out[-2000:]
+
+
+def check_recorded(url: str, migrations: Path, mapping, before: list[tuple], out: str) -> Path:
+    """The one new row and the one new folder agree with each other and with the stored plan."""
+    rows = history(url)
+    new = [r for r in rows if r not in before]
+    assert len(rows) == len(before) + 1 and len(new) == 1, rows
+    id_, checksum, name, started, finished, logs, rolled_back, steps = new[0]
+    assert name.endswith("_rename_tables_to_snake_case") and name[:14].isdigit(), name
+    f = migrations / name / "migration.sql"
+    text = f.read_text()
+    assert checksum == hashlib.sha256(f.read_bytes()).hexdigest()
+    want, fingerprint = stored_plan_sql(url, mapping)
+    assert text == want
+    assert f"sha256:{fingerprint}" in text
+    # as `prisma migrate resolve --applied` writes it (seen with the real Prisma 7 CLI)
+    assert uuid.UUID(id_).version == 4
+    assert (logs, rolled_back, steps) == (None, None, 0)
+    assert started == finished and finished is not None
+    assert out.strip().splitlines()[-1].startswith("recorded: " + name)
+    return f
+
+
+# -- the reference database -----------------------------------------------------------------
+
+def test_the_reference_database_history_records_the_plan_that_ran(capsys, workdir, ref_db):
+    migrations = workdir / "prisma" / "migrations"
+    legacy_history(ref_db, migrations)
+    migrate(capsys, ref_db)
+    before, files = history(ref_db), tree(migrations)
+    code, out, err = run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations)
+    assert code == 0, err
+    f = check_recorded(ref_db, migrations, None, before, out)
+    assert set(tree(migrations)) - set(files) == {str(f.relative_to(migrations))}
+
+
+def test_a_second_call_is_refused_and_changes_nothing(capsys, workdir, ref_db):
+    migrations = workdir / "prisma" / "migrations"
+    legacy_history(ref_db, migrations)
+    migrate(capsys, ref_db)
+    assert run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations)[0] == 0
+    before, files = history(ref_db), tree(migrations)
+    for fmt in ((), ("--json",)):
+        code, out, err = run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations, *fmt)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "already records" in err, err
+        assert "Traceback" not in err
+    assert history(ref_db) == before and tree(migrations) == files
+
+
+def test_no_migration_run_is_refused_and_changes_nothing(capsys, workdir, ref_db):
+    migrations = workdir / "prisma" / "migrations"
+    legacy_history(ref_db, migrations)
+    before, files = history(ref_db), tree(migrations)
+    code, out, err = run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations)
+    assert code == 2 and "runbook migrate" in err and len(err.strip().splitlines()) == 1, err
+    assert history(ref_db) == before and tree(migrations) == files
+
+
+def test_a_rolled_back_migration_is_not_recorded(capsys, workdir, ref_db):
+    migrations = workdir / "prisma" / "migrations"
+    legacy_history(ref_db, migrations)
+    migrate(capsys, ref_db)
+    code, out, err = run(capsys, "rollback", "--database-url", ref_db, "--no-backup", "--no-progress", "--log-dir", "logs")
+    assert code == 0, err
+    before, files = history(ref_db), tree(migrations)
+    code, out, err = run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations)
+    assert code == 2 and "rolled back" in err, err
+    assert history(ref_db) == before and tree(migrations) == files
+
+
+def test_dry_run_prints_the_sql_and_changes_nothing(capsys, workdir, ref_db):
+    migrations = workdir / "prisma" / "migrations"
+    legacy_history(ref_db, migrations)
+    migrate(capsys, ref_db)
+    before, files = history(ref_db), tree(migrations)
+    code, out, err = run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations, "--dry-run")
+    assert code == 0, err
+    want, _ = stored_plan_sql(ref_db, None)
+    assert want in out and out.strip().splitlines()[-1].startswith("dry run: ")
+    assert history(ref_db) == before and tree(migrations) == files
+
+
+def test_a_failed_commit_leaves_neither_the_row_nor_the_folder(capsys, workdir, ref_db):
+    """The row commits only with the file on disk; a commit that fails (here a deferred
+    trigger that raises at COMMIT, after the file was written) removes the file again."""
+    migrations = workdir / "prisma" / "migrations"
+    legacy_history(ref_db, migrations)
+    migrate(capsys, ref_db)
+    conn = psycopg2.connect(ref_db)
+    with conn, conn.cursor() as cur:
+        cur.execute("CREATE FUNCTION no_more() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$BEGIN RAISE EXCEPTION 'history is frozen'; END$$;"
+                    "CREATE CONSTRAINT TRIGGER frozen AFTER INSERT ON _prisma_migrations "
+                    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION no_more()")
+    conn.close()
+    before, files = history(ref_db), tree(migrations)
+    code, out, err = run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations)
+    assert code == 1 and "history is frozen" in err, err
+    assert history(ref_db) == before and tree(migrations) == files
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--migrations", "no-such-folder"], "no such folder"),
+    (["--migrations", ".", "--name", "bad name;"], "--name"),
+    (["--migrations", ".", "--name", ""], "--name"),
+])
+def test_bad_arguments_exit_2_before_connecting(capsys, workdir, args, says):
+    url = "postgresql://nobody:secret@127.0.0.1:1/none"
+    for fmt in ((), ("--json",)):
+        code, out, err = run(capsys, "prisma-history", "--database-url", url, *args, *fmt)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+        assert "cannot connect" not in err and "secret" not in err
+
+
+# -- a database that is not the AI Assistant's -----------------------------------------------
+
+@pytest.fixture
+def tracker(capsys, workdir, empty_db):
+    """The corpus' tracker database, its mapping (``mapping init``) and target schema."""
+    corpus.build(empty_db, "tracker")
+    mapping, target = workdir / "mapping.toml", workdir / "target.prisma"
+    code, out, err = run(capsys, "mapping", "init", "--database-url", empty_db, "--convention", "snake_case_plural",
+                         "--prisma-schema", corpus.folder("tracker") / "schema.prisma", "--out", mapping,
+                         "--target-schema-out", target)
+    assert code == 0, err
+    return empty_db, mapping, target
+
+
+def _baseline(url: str, migrations: Path, tk: Path | None) -> None:
+    """The service's first migration, applied: its folder, and its row (by `prisma migrate
+    resolve --applied`, which creates _prisma_migrations, when the toolkit is there)."""
+    d = corpus.folder("tracker")
+    migrations.mkdir(parents=True)
+    (migrations / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    (migrations / "20240101000000_init").mkdir()
+    sql = (d / "prisma.sql").read_text() + (d / "extras.sql").read_text()
+    (migrations / "20240101000000_init" / "migration.sql").write_text(sql)
+    if tk is not None:
+        p = prisma(tk, url, d / "schema.prisma", migrations, "migrate", "resolve", "--applied", "20240101000000_init")
+        assert p.returncode == 0, p.stderr + p.stdout
+    else:
+        conn = psycopg2.connect(url)
+        with conn, conn.cursor() as cur:
+            cur.execute(PRISMA_MIGRATIONS_DDL)
+            cur.execute("INSERT INTO _prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count) "
+                        "VALUES (%s, %s, '20240101000000_init', now(), 1)",
+                        (str(uuid.uuid4()), hashlib.sha256(sql.encode()).hexdigest()))
+        conn.close()
+    assert len(history(url)) == 1
+
+
+def test_a_database_without_prisma_history_is_refused(capsys, workdir, tracker):
+    url, mapping, _ = tracker
+    migrate(capsys, url, "--mapping", mapping)
+    migrations = workdir / "prisma" / "migrations"
+    migrations.mkdir(parents=True)
+    code, out, err = run(capsys, "prisma-history", "--database-url", url, "--mapping", mapping,
+                         "--migrations", migrations)
+    assert code == 2 and "_prisma_migrations" in err and "prisma migrate" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert history(url) == [] and list(migrations.iterdir()) == []
+
+
+def test_the_corpus_history_records_the_plan_that_ran(capsys, workdir, tracker):
+    url, mapping, _ = tracker
+    migrations = workdir / "prisma" / "migrations"
+    _baseline(url, migrations, corpus.toolkit())
+    migrate(capsys, url, "--mapping", mapping)
+    before = history(url)
+    code, out, err = run(capsys, "prisma-history", "--database-url", url, "--mapping", mapping,
+                         "--migrations", migrations, "--json")
+    assert code == 0, err
+    assert json.loads(out)["checksum"] == hashlib.sha256(
+        (migrations / json.loads(out)["migration"] / "migration.sql").read_bytes()).hexdigest()
+    check_recorded(url, migrations, mapping, before, "recorded: " + json.loads(out)["migration"])
+
+
+# -- what the real Prisma CLI says -------------------------------------------------------------
+
+def _toolkit() -> Path:
+    tk = corpus.toolkit()
+    if tk is None:
+        pytest.skip("needs the Prisma toolkit (RUNBOOK_PRISMA_TOOLKIT)")
+    return tk
+
+
+def test_prisma_migrate_status_is_up_to_date_after_it_on_the_reference_database(capsys, workdir, ref_db):
+    from runbook.mapping import load_mapping
+
+    tk = _toolkit()
+    migrations = workdir / "prisma" / "migrations"
+    legacy_history(ref_db, migrations)
+    target = load_mapping(None).service.target_schema
+    migrate(capsys, ref_db)
+    assert run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations)[0] == 0
+    p = prisma(tk, ref_db, target, migrations, "migrate", "status")
+    assert p.returncode == 0 and "Database schema is up to date!" in p.stdout, p.stdout + p.stderr
+    assert "4 migrations found" in p.stdout  # the three of the service and the rename
+
+
+def test_prisma_migrate_status_is_up_to_date_after_it_on_the_corpus(capsys, workdir, tracker):
+    tk = _toolkit()
+    url, mapping, target = tracker
+    migrations = workdir / "prisma" / "migrations"
+    _baseline(url, migrations, tk)
+    migrate(capsys, url, "--mapping", mapping)
+    assert run(capsys, "prisma-history", "--database-url", url, "--mapping", mapping,
+               "--migrations", migrations)[0] == 0
+    p = prisma(tk, url, target, migrations, "migrate", "status")
+    assert p.returncode == 0 and "Database schema is up to date!" in p.stdout, p.stdout + p.stderr
+    assert "2 migrations found" in p.stdout
+    drift = subprocess.run([str(tk / "drift.sh"), url, str(target)], capture_output=True, text=True)
+    assert drift.returncode == 0 and not corpus.drift_statements(drift.stdout), drift.stdout + drift.stderr
