@@ -27,6 +27,19 @@ def cmd_prisma_history(a) -> int:
     return 0
 
 
+def cmd_prisma_schema(a) -> int:
+    from ..prisma_schema import check_out, read_schema, write_legacy
+
+    check_out(a.out, a.force, a.legacy)  # before anything connects
+    read_schema(a.legacy, "--legacy")
+    text = write_legacy(a.database_url, a.mapping, a.legacy, a.out, force=a.force)
+    if a.json:
+        _json({"out": a.out, "legacy": a.legacy, "bytes": len(text.encode())})
+        return 0
+    verdict("written", f"{a.out}: {a.legacy} mapped onto the renamed tables (model and field names kept)")
+    return 0
+
+
 def add_commands(sub) -> None:
     """``runbook prisma-history`` and ``runbook prisma-schema``."""
     sp = sub.add_parser("prisma-history", help="after a migration: write its migration.sql into the service's Prisma "
@@ -44,3 +57,18 @@ def add_commands(sub) -> None:
     sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
     sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
     sp.set_defaults(func=cmd_prisma_history)
+
+    sp = sub.add_parser("prisma-schema", help="after a migration: a legacy service's Prisma schema mapped onto the "
+                                              "renamed tables (@@map, @map, added fields), its names kept",
+                        description="Write OUT: the legacy schema FILE (models named after the old tables) with "
+                                    "@@map on every renamed model, @map on every renamed column, the constraint names "
+                                    "the migration renamed and the fields it added, so that its client works against "
+                                    "the renamed tables after `prisma generate`, with no code change.")
+    sp.add_argument("--legacy", metavar="FILE", required=True, help="the legacy service's schema.prisma")
+    sp.add_argument("--out", metavar="OUT", required=True, help="the schema file to write")
+    sp.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL); its last "
+                                           "migration's stored plan gives the renamed constraint names")
+    sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
+    sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
+    sp.set_defaults(func=cmd_prisma_schema)
