@@ -341,3 +341,117 @@ def test_prisma_migrate_status_is_up_to_date_after_it_on_the_corpus(capsys, work
     assert "2 migrations found" in p.stdout
     drift = subprocess.run([str(tk / "drift.sh"), url, str(target)], capture_output=True, text=True)
     assert drift.returncode == 0 and not corpus.drift_statements(drift.stdout), drift.stdout + drift.stderr
+
+
+# -- prisma-schema --legacy ---------------------------------------------------------------------
+
+def test_the_legacy_schema_of_the_corpus_maps_its_models_onto_the_renamed_tables(capsys, workdir, tracker):
+    """No Node needed: the tracker's own (legacy) schema, mapped after its migration, is
+    exactly the target schema mapping init wrote for it (the tracker's mapping adds no
+    column), and runbook's own comparison with the live catalog finds no blocker."""
+    url, mapping, target = tracker
+    legacy = corpus.folder("tracker") / "schema.prisma"
+    migrate(capsys, url, "--mapping", mapping)
+    out = workdir / "legacy.prisma"
+    code, text, err = run(capsys, "prisma-schema", "--database-url", url, "--mapping", mapping,
+                          "--legacy", legacy, "--out", out)
+    assert code == 0, err
+    assert text.strip().splitlines()[-1].startswith("written: ")
+    assert out.read_text() == target.read_text() != legacy.read_text()
+    code, text, err = run(capsys, "check-schema", "--database-url", url, "--mapping", mapping,
+                          "--target-schema", out)
+    assert code == 0, err + text
+
+
+def test_prisma_schema_refuses_before_connecting_and_writes_nothing(capsys, workdir):
+    url = "postgresql://nobody:secret@127.0.0.1:1/none"
+    legacy = corpus.folder("tracker") / "schema.prisma"
+    (workdir / "taken.prisma").write_text("keep me\n")
+    for args, says in ((["--legacy", "missing.prisma", "--out", "o.prisma"], "no such file"),
+                       (["--legacy", legacy, "--out", "taken.prisma"], "--force"),
+                       (["--legacy", legacy, "--out", legacy], "input schema"),
+                       (["--legacy", legacy, "--out", "no/such/dir/o.prisma"], "does not exist")):
+        code, out, err = run(capsys, "prisma-schema", "--database-url", url, *args)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1, (args, err)
+        assert "cannot connect" not in err and "secret" not in err
+    assert (workdir / "taken.prisma").read_text() == "keep me\n"
+    assert sorted(p.name for p in workdir.iterdir()) == ["taken.prisma"]
+
+
+def test_prisma_schema_without_a_migration_is_refused(capsys, workdir, tracker):
+    url, mapping, _ = tracker
+    code, out, err = run(capsys, "prisma-schema", "--database-url", url, "--mapping", mapping,
+                         "--legacy", corpus.folder("tracker") / "schema.prisma", "--out", workdir / "o.prisma")
+    assert code == 2 and "runbook migrate" in err, err
+    assert not (workdir / "o.prisma").exists()
+
+
+_CRUD_JS = r"""
+// node crud.cjs CLIENT_DIR URL: create, read, update and delete a chat session through the
+// legacy models (User, AssistantChatSession), and read the row back from chat_sessions
+const [clientDir, url] = process.argv.slice(2);
+const { PrismaClient } = require(clientDir);
+const { PrismaPg } = require("@prisma/adapter-pg");
+const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+const out = {};
+(async () => {
+  const user = await db.user.findFirst({ orderBy: { email: "asc" } });
+  const id = "legacy-client-" + Date.now();
+  const made = await db.assistantChatSession.create({ data: { id, userId: user.id, sessionName: "from the legacy client" } });
+  out.created = made.id === id && made.isActive === true;
+  const read = await db.assistantChatSession.findUnique({ where: { id }, include: { User: true } });
+  out.read = read.User.id === user.id && read.sessionName === "from the legacy client";
+  await db.assistantChatSession.update({ where: { id }, data: { sessionName: "renamed" } });
+  const raw = await db.$queryRawUnsafe("SELECT title FROM chat_sessions WHERE id = $1", id);
+  out.updated = raw.length === 1 && raw[0].title === "renamed";
+  await db.assistantChatSession.delete({ where: { id } });
+  out.deleted = (await db.assistantChatSession.count({ where: { id } })) === 0;
+  console.log(JSON.stringify(out));
+  await db.$disconnect();
+})().catch((e) => { console.error(String(e.message || e).trim().split("\n").slice(-2).join(" ")); process.exit(1); });
+"""
+
+_GENERATE_JS = """
+const [tk, schema] = process.argv.slice(2);
+const { prisma } = await import(tk + "/lib/common.mjs");
+const r = prisma(["generate", "--schema", schema], { DATABASE_URL: undefined, PRZ_SCHEMA: undefined });
+process.stdout.write(r.stdout); process.stderr.write(r.stderr); process.exit(r.status ?? 2);
+"""
+
+
+def client_crud(tk: Path, url: str, schema: Path, work: Path) -> subprocess.CompletedProcess:
+    """Generate a Prisma Client from ``schema`` (the real CLI) into ``work``, then run
+    :data:`_CRUD_JS` with it against ``url``."""
+    work.mkdir()
+    (work / "node_modules").symlink_to(tk / "node_modules")  # @prisma/client, the adapter
+    gen = work / "schema.prisma"
+    gen.write_text(f'generator client {{\n  provider = "prisma-client-js"\n  output   = "{work / "client"}"\n}}\n\n'
+                   + schema.read_text())
+    (work / "generate.mjs").write_text(_GENERATE_JS)
+    (work / "crud.cjs").write_text(_CRUD_JS)
+    p = subprocess.run(["node", str(work / "generate.mjs"), str(tk), str(gen)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr + p.stdout
+    return subprocess.run(["node", str(work / "crud.cjs"), str(work / "client"), url], capture_output=True, text=True)
+
+
+def test_a_legacy_client_works_on_the_renamed_tables_with_the_written_schema(capsys, workdir, ref_db):
+    """The legacy service's schema (Prisma's own `db pull` of the reference database
+    before the migration: models User, AssistantChatSession, no @@map): its client fails
+    on the renamed tables; generated from the schema prisma-schema writes, the same code
+    creates, reads, updates and deletes, and Prisma sees no drift."""
+    tk = _toolkit()
+    pulled = subprocess.run([str(tk / "pull.sh"), ref_db], capture_output=True, text=True)
+    assert pulled.returncode == 0, pulled.stderr
+    legacy = workdir / "legacy.prisma"
+    legacy.write_text(pulled.stdout)
+    assert "model AssistantChatSession {" in pulled.stdout and "@@map(" not in pulled.stdout
+    migrate(capsys, ref_db)
+    assert client_crud(tk, ref_db, legacy, workdir / "before").returncode == 1
+    out = workdir / "mapped.prisma"
+    code, text, err = run(capsys, "prisma-schema", "--database-url", ref_db, "--legacy", legacy, "--out", out)
+    assert code == 0, err
+    p = client_crud(tk, ref_db, out, workdir / "after")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"created": True, "read": True, "updated": True, "deleted": True}
+    drift = subprocess.run([str(tk / "drift.sh"), ref_db, str(out)], capture_output=True, text=True)
+    assert drift.returncode == 0 and not corpus.drift_statements(drift.stdout), drift.stdout + drift.stderr
