@@ -33,20 +33,6 @@ _ACTIONS = {"CASCADE": "Cascade", "RESTRICT": "Restrict", "NO ACTION": "NoAction
             "SET DEFAULT": "SetDefault"}
 
 
-def read_schema(path: str | Path, opt: str):
-    """(text, parsed schema) of a .prisma file, or BadInput naming ``opt``."""
-    from .prisma import parse
-
-    p = Path(path)
-    if not p.is_file():
-        raise BadInput(f"{opt} {p}: no such file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{opt} {p}: cannot read it ({getattr(exc, 'strerror', None) or 'not UTF-8'})") from None
-    return text, parse(text, source=str(p))
-
-
 def legacy_schema(text: str, mapping: Mapping, name_renames: dict[str, str]) -> str:
     """The legacy schema ``text`` mapped onto the renamed tables (see the module)."""
     from .mapping_init import Checked, InitOptions, TableProposal, build_target_schema
@@ -210,12 +196,12 @@ def name_renames(url: str | None, mapping: Mapping) -> dict[str, str]:
 
 def write_legacy(url: str | None, mapping, legacy: str | Path, out: str | Path, force: bool = False) -> str:
     """Check the arguments, read the stored plan, write ``out``; the text written."""
-    from .mapping_init import _write_atomic
+    from .mapping_init import _write_atomic, read_prisma_file
     from .prisma import parse
 
     m = as_mapping(mapping)
     out = check_out(out, force, legacy)
-    text, _ = read_schema(legacy, "--legacy")
+    text, _ = read_prisma_file(legacy, "--legacy")
     result = legacy_schema(text, m, name_renames(url, m))
     parse(result, source=str(out))  # it must parse as written
     _write_atomic(out, result)

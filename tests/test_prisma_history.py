@@ -27,18 +27,14 @@ import corpus
 from runbook.cli import main
 from runbook.prisma_history import TITLE
 
-# Prisma's own DDL of its history table (prisma migrate creates it before the first migration)
-PRISMA_MIGRATIONS_DDL = """
-CREATE TABLE _prisma_migrations (
-    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
-    checksum                VARCHAR(64) NOT NULL,
-    finished_at             TIMESTAMPTZ,
-    migration_name          VARCHAR(255) NOT NULL,
-    logs                    TEXT,
-    rolled_back_at          TIMESTAMPTZ,
-    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
-    applied_steps_count     INTEGER NOT NULL DEFAULT 0
-)"""
+def prisma_migrations_ddl() -> str:
+    """Prisma's own DDL of its history table (the reference schema's copy of it)."""
+    import re
+
+    from runbook.demo import fixture
+
+    return re.search(r"CREATE TABLE _prisma_migrations \(.*?\);", fixture.schema_sql(), re.S).group(0)
+
 
 _CLI_JS = """
 // node cli.mjs TOOLKIT SCHEMA DIR ARGS...: the toolkit's prisma CLI, SCHEMA prepared for Prisma 7
@@ -271,7 +267,7 @@ def _baseline(url: str, migrations: Path, tk: Path | None) -> None:
     else:
         conn = psycopg2.connect(url)
         with conn, conn.cursor() as cur:
-            cur.execute(PRISMA_MIGRATIONS_DDL)
+            cur.execute(prisma_migrations_ddl())
             cur.execute("INSERT INTO _prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count) "
                         "VALUES (%s, %s, '20240101000000_init', now(), 1)",
                         (str(uuid.uuid4()), hashlib.sha256(sql.encode()).hexdigest()))

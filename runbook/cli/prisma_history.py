@@ -28,10 +28,11 @@ def cmd_prisma_history(a) -> int:
 
 
 def cmd_prisma_schema(a) -> int:
-    from ..prisma_schema import check_out, read_schema, write_legacy
+    from ..mapping_init import read_prisma_file
+    from ..prisma_schema import check_out, write_legacy
 
     check_out(a.out, a.force, a.legacy)  # before anything connects
-    read_schema(a.legacy, "--legacy")
+    read_prisma_file(a.legacy, "--legacy")
     text = write_legacy(a.database_url, a.mapping, a.legacy, a.out, force=a.force)
     if a.json:
         _json({"out": a.out, "legacy": a.legacy, "bytes": len(text.encode())})
