@@ -29,16 +29,37 @@ def cmd_prisma_history(a) -> int:
 
 def cmd_prisma_schema(a) -> int:
     from ..mapping_init import read_prisma_file
-    from ..prisma_schema import check_out, write_legacy
+    from ..prisma_schema import check_out
 
-    check_out(a.out, a.force, a.legacy)  # before anything connects
-    read_prisma_file(a.legacy, "--legacy")
-    text = write_legacy(a.database_url, a.mapping, a.legacy, a.out, force=a.force)
+    source = a.legacy or a.reconcile
+    out = check_out(a.out, a.force, source)  # before anything connects
+    read_prisma_file(source, "--legacy" if a.legacy else "--reconcile")
+    added, kept = _write_schema(a, out)
     if a.json:
-        _json({"out": a.out, "legacy": a.legacy, "bytes": len(text.encode())})
+        _json({"out": str(out), "from": source, "added": added, "notes": kept})
         return 0
-    verdict("written", f"{a.out}: {a.legacy} mapped onto the renamed tables (model and field names kept)")
+    if a.reconcile:
+        line(f"declared {len(added)}: {', '.join(added) or 'nothing (the schema knows every column and index)'}")
+        notes(kept)
+        verdict("written", f"{out}: {source} reconciled with the live tables")
+    else:
+        verdict("written", f"{out}: {source} mapped onto the renamed tables (model and field names kept)")
     return 0
+
+
+def _write_schema(a, out) -> tuple[list[str], list[str]]:
+    from ..mapping import load_mapping
+    from ..mapping_init import _write_atomic
+    from ..prisma_schema import write_legacy
+
+    if a.legacy:
+        write_legacy(a.database_url, a.mapping, a.legacy, out, force=a.force)
+        return [], []
+    from ..prisma_reconcile import reconcile
+
+    r = reconcile(a.database_url, a.reconcile, load_mapping(a.mapping).schema)
+    _write_atomic(out, r.text)
+    return list(r.added), list(r.notes)
 
 
 def add_commands(sub) -> None:
@@ -60,12 +81,17 @@ def add_commands(sub) -> None:
     sp.set_defaults(func=cmd_prisma_history)
 
     sp = sub.add_parser("prisma-schema", help="after a migration: a legacy service's Prisma schema mapped onto the "
-                                              "renamed tables (@@map, @map, added fields), its names kept",
+                                              "renamed tables, or a target schema reconciled with them",
                         description="Write OUT: the legacy schema FILE (models named after the old tables) with "
                                     "@@map on every renamed model, @map on every renamed column, the constraint names "
                                     "the migration renamed and the fields it added, so that its client works against "
-                                    "the renamed tables after `prisma generate`, with no code change.")
-    sp.add_argument("--legacy", metavar="FILE", required=True, help="the legacy service's schema.prisma")
+                                    "the renamed tables after `prisma generate`, with no code change; or the schema TARGET with "
+                                    "what the live tables have and it does not declare.")
+    g = sp.add_mutually_exclusive_group(required=True)
+    g.add_argument("--legacy", metavar="FILE", help="the legacy service's schema.prisma, to map onto the renamed tables")
+    g.add_argument("--reconcile", metavar="TARGET",
+                   help="a target schema, to which the columns, indexes and referential actions the live tables "
+                        "have and it lacks are added (so that Prisma's drift is empty)")
     sp.add_argument("--out", metavar="OUT", required=True, help="the schema file to write")
     sp.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL); its last "
