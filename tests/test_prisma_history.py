@@ -451,3 +451,61 @@ def test_a_legacy_client_works_on_the_renamed_tables_with_the_written_schema(cap
     assert json.loads(p.stdout) == {"created": True, "read": True, "updated": True, "deleted": True}
     drift = subprocess.run([str(tk / "drift.sh"), ref_db, str(out)], capture_output=True, text=True)
     assert drift.returncode == 0 and not corpus.drift_statements(drift.stdout), drift.stdout + drift.stderr
+
+
+# -- prisma-schema --reconcile ------------------------------------------------------------------
+
+def _findings(capsys, url: str, schema: Path, *mapping: str) -> list[dict]:
+    code, out, err = run(capsys, "check-schema", "--database-url", url, *mapping, "--target-schema", schema,
+                         "--all", "--json")
+    return json.loads(out)["findings"]
+
+
+def test_the_reconciled_target_declares_what_the_tables_have(capsys, workdir, ref_db):
+    """No Node needed: the AI Assistant's target leaves out users.passwordHash, the
+    createdAt/updatedAt columns, legacy indexes and the foreign keys' ON DELETE CASCADE
+    (runbook's own comparison lists them); reconciled, every one is declared with its
+    exact name, and a second reconciliation adds nothing."""
+    from runbook.mapping import load_mapping
+    from runbook.prisma import parse
+
+    target = load_mapping(None).service.target_schema
+    migrate(capsys, ref_db)
+    before = _findings(capsys, ref_db, target)
+    assert {("User", "passwordHash"), ("ChatFolder", "createdAt")} <= {
+        (f["model"], f["column"]) for f in before if f["check"] == "unknown column"}
+    out = workdir / "reconciled.prisma"
+    code, text, err = run(capsys, "prisma-schema", "--database-url", ref_db, "--reconcile", target, "--out", out)
+    assert code == 0, err
+    assert text.strip().splitlines()[-1].startswith("written: ")
+    sch = parse(out.read_text())
+    user = sch.model("User")
+    assert user.field("passwordHash").type == "String" and not user.field("passwordHash").optional
+    assert "chat_messages_sessionId_createdAt_idx" in {i.map for i in sch.model("ChatMessage").indexes}
+    assert sch.model("ChatSession").field("user").relation.on_delete == "Cascade"
+    assert _findings(capsys, ref_db, out) == []
+    again = workdir / "again.prisma"
+    code, text, err = run(capsys, "prisma-schema", "--database-url", ref_db, "--reconcile", out, "--out", again,
+                          "--json")
+    assert code == 0 and json.loads(text)["added"] == [] and again.read_text() == out.read_text()
+
+
+def test_reconciled_schemas_have_no_prisma_drift(capsys, workdir, ref_db, tracker):
+    """Prisma's own drift (migrate diff of the schema against the database) is empty for
+    the reconciled AI Assistant target and for the reconciled corpus target."""
+    from runbook.mapping import load_mapping
+
+    tk = _toolkit()
+    url, mapping, target = tracker
+    migrate(capsys, ref_db)
+    migrate(capsys, url, "--mapping", mapping)
+    for db, schema, extra in ((ref_db, load_mapping(None).service.target_schema, ()),
+                              (url, target, ("--mapping", mapping))):
+        out = workdir / f"reconciled-{schema.stem}.prisma"
+        code, text, err = run(capsys, "prisma-schema", "--database-url", db, *extra, "--reconcile", schema, "--out", out)
+        assert code == 0, err
+        drift = subprocess.run([str(tk / "drift.sh"), db, str(out)], capture_output=True, text=True)
+        assert drift.returncode == 0 and not corpus.drift_statements(drift.stdout), drift.stdout + drift.stderr
+    raw = subprocess.run([str(tk / "drift.sh"), ref_db, str(load_mapping(None).service.target_schema)],
+                         capture_output=True, text=True)
+    assert raw.returncode == 1 and "passwordHash" in raw.stdout  # what it fixes
