@@ -54,7 +54,8 @@ class HistoryEntry:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["file"] = str(self.file)
-        d.pop("sql")
+        if not self.dry_run:  # a dry run shows what it would write
+            d.pop("sql")
         return d
 
 
@@ -163,10 +164,13 @@ def _write(conn, e: HistoryEntry) -> None:
     try:
         with conn.cursor() as cur:
             cur.execute(f"LOCK TABLE {e.table} IN EXCLUSIVE MODE")
-            cur.execute(f"SELECT count(*) FROM {e.table} WHERE migration_name = %s AND rolled_back_at IS NULL",
-                        (e.migration,))
-            if cur.fetchone()[0]:
-                raise WrongState(f"{e.table} already records migration {e.migration}; nothing was changed")
+            # (again under the lock: another session may have recorded it since it was read)
+            cur.execute(f"SELECT min(migration_name) FROM {e.table} WHERE rolled_back_at IS NULL "
+                        "AND (migration_name = %s OR substr(migration_name, 15) = %s)",
+                        (e.migration, e.migration[14:]))
+            other = cur.fetchone()[0]
+            if other is not None:
+                raise WrongState(f"{e.table} already records migration {other}: nothing to do; nothing was changed")
             cur.execute(f"INSERT INTO {e.table} (id, checksum, migration_name, started_at, finished_at, logs, "
                         "rolled_back_at, applied_steps_count) VALUES (%s, %s, %s, now(), now(), NULL, NULL, 0)",
                         (str(uuid.uuid4()), e.checksum, e.migration))

@@ -206,6 +206,30 @@ def test_dry_run_prints_the_sql_and_changes_nothing(capsys, workdir, ref_db):
     assert history(ref_db) == before and tree(migrations) == files
 
 
+def test_the_folder_of_an_attempt_whose_row_is_missing_is_reused(capsys, workdir, ref_db):
+    """A folder holding exactly this migration.sql but no row (its row deleted here) is
+    the one recorded again: no second folder; the JSON of a dry run carries the SQL."""
+    migrations = workdir / "prisma" / "migrations"
+    legacy_history(ref_db, migrations)
+    migrate(capsys, ref_db)
+    code, out, err = run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations, "--json")
+    assert code == 0, err
+    name = json.loads(out)["migration"]
+    conn = psycopg2.connect(ref_db)
+    with conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM _prisma_migrations WHERE migration_name = %s", (name,))
+    conn.close()
+    before, files = history(ref_db), tree(migrations)
+    code, out, err = run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations,
+                         "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["migration"] == name
+    assert json.loads(out)["sql"] == (migrations / name / "migration.sql").read_text()
+    code, out, err = run(capsys, "prisma-history", "--database-url", ref_db, "--migrations", migrations)
+    assert code == 0, err
+    check_recorded(ref_db, migrations, None, before, out)
+    assert tree(migrations) == files
+
+
 def test_a_failed_commit_leaves_neither_the_row_nor_the_folder(capsys, workdir, ref_db):
     """The row commits only with the file on disk; a commit that fails (here a deferred
     trigger that raises at COMMIT, after the file was written) removes the file again."""
