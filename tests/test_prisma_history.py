@@ -383,6 +383,49 @@ def test_the_legacy_schema_of_the_corpus_maps_its_models_onto_the_renamed_tables
     assert code == 0, err + text
 
 
+_ISSUE_CHANGES = """
+rename_columns = [{ from = "descriptionHtml", to = "description_html" }]
+add_columns = [
+  { name = "severity", type = "Severity", not_null = true, default = "LOW" },
+  { name = "note", type = "varchar(80)" },
+  { name = "reviewedAt", type = "timestamptz" },
+  { name = "triageTypeId", type = "integer", references = { table = "IssueType", column = "id", on_delete = "SET NULL" } },
+]
+"""
+
+
+def test_the_legacy_schema_gets_the_renamed_columns_and_added_fields_of_another_mapping(capsys, workdir, tracker):
+    """On the corpus tracker, with a mapping that renames a column of Issue and adds an
+    enum column, a varchar, a timestamptz and a foreign key to IssueType: the legacy
+    schema keeps the model and field names, maps the column, declares the added fields
+    and the relation, and runbook's comparison with the live tables finds nothing to
+    warn of on Issue (with the toolkit: Prisma's drift is empty too)."""
+    from runbook.prisma import parse
+
+    url, mapping, _ = tracker
+    text = mapping.read_text().replace('from = "Issue"\nto = "issues"\n', 'from = "Issue"\nto = "issues"\n' + _ISSUE_CHANGES)
+    # the service of this mapping is the legacy one: mapping init's target does not apply
+    text = text.replace('target_schema = "target.prisma"\n', "")
+    mapping.write_text(text + '\n[[enums]]\nname = "Severity"\nvalues = ["LOW", "HIGH"]\n')
+    migrate(capsys, url, "--mapping", mapping)
+    out = workdir / "legacy.prisma"
+    code, _, err = run(capsys, "prisma-schema", "--database-url", url, "--mapping", mapping,
+                       "--legacy", corpus.folder("tracker") / "schema.prisma", "--out", out)
+    assert code == 0, err
+    issue = parse(out.read_text()).model("Issue")
+    assert issue.db_name == "issues" and issue.field("descriptionHtml").db_name == "description_html"
+    assert issue.field("severity").type == "Severity" and not issue.field("severity").optional
+    assert issue.field("note").native_type == ("VarChar", ("80",))
+    assert issue.field("issueType").relation.fields == ("triageTypeId",)
+    bad = [f for f in _findings(capsys, url, out, "--mapping", mapping)
+           if f["model"] == "Issue" and f["severity"] != "info"]
+    assert bad == []
+    tk = corpus.toolkit()
+    if tk is not None:
+        drift = subprocess.run([str(tk / "drift.sh"), url, str(out)], capture_output=True, text=True)
+        assert drift.returncode == 0 and not corpus.drift_statements(drift.stdout), drift.stdout + drift.stderr
+
+
 def test_prisma_schema_refuses_before_connecting_and_writes_nothing(capsys, workdir):
     url = "postgresql://nobody:secret@127.0.0.1:1/none"
     legacy = corpus.folder("tracker") / "schema.prisma"
