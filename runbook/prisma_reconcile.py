@@ -116,24 +116,30 @@ def _free_name(column: str, names: set[str]) -> str:
 
 def _field_type(col, schema) -> tuple[str, str]:
     """(Prisma type, native type attribute) of a column, as ``prisma db pull`` writes it."""
-    from .compat.types import NATIVE_TYPES, SCALAR_TYPES
-
     array = col.type.endswith("[]")
-    base = col.type[:-2] if array else col.type
     suffix = "[]" if array else ""
     if col.type_kind == "e":
         e = next((e for e in schema.enums if e.db_name == col.type_name.removesuffix("[]").lstrip("_")), None)
         if e is not None:
             return e.name + suffix, ""
-    for scalar, pg in SCALAR_TYPES.items():
-        if base == pg:
-            return scalar + suffix, ""
+    typ, native = prisma_type(col.type[:-2] if array else col.type)
+    return typ + suffix, native
+
+
+def prisma_type(pg: str) -> tuple[str, str]:
+    """(Prisma scalar, native type attribute) of a PostgreSQL type (format_type text);
+    ``Unsupported("...")`` for one Prisma has no scalar for."""
+    from .compat.types import NATIVE_TYPES, SCALAR_TYPES
+
+    for scalar, base in SCALAR_TYPES.items():
+        if pg == base:
+            return scalar, ""
     for native, fmt in NATIVE_TYPES.items():
-        m = re.fullmatch(re.escape(fmt).replace(r"\{\}", r"(?:\(([0-9, ]+)\))?"), base)
+        m = re.fullmatch(re.escape(fmt).replace(r"\{\}", r"(?:\(([0-9, ]+)\))?"), pg)
         if m:
             args = f"({m.group(1).replace(' ', '')})" if "{}" in fmt and m.group(1) else ""
-            return _NATIVE_SCALAR[native] + suffix, f" @db.{native}{args}"
-    return f'Unsupported("{col.type}")', ""
+            return _NATIVE_SCALAR[native], f" @db.{native}{args}"
+    return f'Unsupported("{pg}")', ""
 
 
 def _default(expr: str, typ: str) -> str:

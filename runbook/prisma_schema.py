@@ -12,26 +12,10 @@ change. The schema is edited as text: comments and layout stay.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from .errors import BadInput, WrongState
 from .mapping import NOW, AddColumn, Mapping, TableMapping, as_mapping
-
-#: PostgreSQL type of an added column -> (Prisma scalar type, native type attribute)
-_TYPES = {
-    "text": ("String", ""),
-    "boolean": ("Boolean", ""),
-    "integer": ("Int", ""),
-    "bigint": ("BigInt", ""),
-    "double precision": ("Float", ""),
-    "jsonb": ("Json", ""),
-    "timestamp(3) without time zone": ("DateTime", ""),
-    "timestamp(3) with time zone": ("DateTime", " @db.Timestamptz(3)"),
-}
-_ACTIONS = {"CASCADE": "Cascade", "RESTRICT": "Restrict", "NO ACTION": "NoAction", "SET NULL": "SetNull",
-            "SET DEFAULT": "SetDefault"}
-
 
 def legacy_schema(text: str, mapping: Mapping, name_renames: dict[str, str]) -> str:
     """The legacy schema ``text`` mapped onto the renamed tables (see the module)."""
@@ -105,14 +89,9 @@ def _add_fields(text: str, mapping: Mapping) -> str:
 
 
 def _prisma_type(col: AddColumn) -> tuple[str, str]:
-    if col.enum:
-        return col.type, ""
-    if col.type in _TYPES:
-        return _TYPES[col.type]
-    n = re.fullmatch(r"character varying\((\d+)\)", col.type)
-    if n:
-        return "String", f" @db.VarChar({n.group(1)})"
-    raise WrongState(f"added column {col.name}: type {col.type} has no Prisma field type here")
+    from .prisma_reconcile import prisma_type
+
+    return (col.type, "") if col.enum else prisma_type(col.type)
 
 
 def _default(value, enum: bool) -> str:
@@ -138,8 +117,15 @@ def _field_lines(schema, mapping: Mapping, m, col: AddColumn) -> list[str]:
         key = next((f.name for f in target.scalar_fields() if f.db_name == ref.column), ref.column)
         lines.append(f"{field} {target.name}{'' if col.not_null else '?'} @relation(\"{_relation_name(m, col)}\", "
                      f"fields: [{col.name}], references: [{key}], "
-                     f"onDelete: {_ACTIONS[ref.on_delete]}, onUpdate: {_ACTIONS[ref.on_update]})")
+                     f"onDelete: {_action(ref.on_delete)}, onUpdate: {_action(ref.on_update)})")
     return lines
+
+
+def _action(sql: str) -> str:
+    """``SET NULL`` -> Prisma's ``SetNull``."""
+    from .compat.keys import SQL_ACTION
+
+    return next(k for k, v in SQL_ACTION.items() if v == sql)
 
 
 def _relation_name(m, col: AddColumn) -> str:
