@@ -166,7 +166,6 @@ class Checked:
 def check_options(o: InitOptions) -> Checked:
     """Every argument, before any connection: :class:`BadInput` (one line) when wrong."""
     from .connection import resolve_url
-    from .prisma import parse
 
     if o.convention not in CONVENTIONS:
         raise BadInput(f"unknown convention {o.convention!r} (use {' or '.join(CONVENTIONS)})")
@@ -187,18 +186,7 @@ def check_options(o: InitOptions) -> Checked:
     include, exclude = rx(o.tables, "--tables"), rx(o.exclude, "--exclude")
     if o.target_schema_out and not o.prisma_schema:
         raise BadInput("--target-schema-out needs --prisma-schema (the service's schema now)")
-    text = schema = None
-    if o.prisma_schema:
-        p = Path(o.prisma_schema)
-        if p.is_dir():
-            raise BadInput(f"--prisma-schema {p}: a folder; give the schema file (multi-file schemas are not supported)")
-        if not p.is_file():
-            raise BadInput(f"--prisma-schema {p}: no such file")
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"--prisma-schema {p}: cannot read it ({getattr(exc, 'strerror', None) or 'not UTF-8'})") from None
-        schema = parse(text, source=str(p))
+    text, schema = read_prisma_file(o.prisma_schema, "--prisma-schema") if o.prisma_schema else (None, None)
     out = Path(o.out) if o.out and o.out != "-" else None
     target_out = Path(o.target_schema_out) if o.target_schema_out else None
     for path, opt in ((out, "--out"), (target_out, "--target-schema-out")):
@@ -215,6 +203,22 @@ def check_options(o: InitOptions) -> Checked:
     if out is not None and o.prisma_schema and out.resolve() == Path(o.prisma_schema).resolve():
         raise BadInput("--out names the --prisma-schema file")
     return Checked(o, resolve_url(o.database_url), include, exclude, text, schema, out, target_out)
+
+
+def read_prisma_file(path: str | Path, opt: str):
+    """(text, parsed schema) of one .prisma file, or :class:`BadInput` naming ``opt``."""
+    from .prisma import parse
+
+    p = Path(path)
+    if p.is_dir():
+        raise BadInput(f"{opt} {p}: a folder; give the schema file (multi-file schemas are not supported)")
+    if not p.is_file():
+        raise BadInput(f"{opt} {p}: no such file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{opt} {p}: cannot read it ({getattr(exc, 'strerror', None) or 'not UTF-8'})") from None
+    return text, parse(text, source=str(p))
 
 
 # ------------------------------------------------------------------------------ proposal

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 
 from . import mapping as cli_mapping, merge as cli_merge, pipeline as cli_pipeline, prisma as cli_prisma
-from . import status as cli_status
-from . import scan as cli_scan
+from . import prisma_history as cli_prisma_history, scan as cli_scan, status as cli_status
 from .._version import __version__
 from ..errors import BadInput, RunbookError
 from . import show
@@ -299,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
     sp.set_defaults(func=cmd_restore)
 
-    for group in (cli_pipeline, cli_prisma, cli_merge, cli_mapping, cli_status, cli_scan):
+    for group in (cli_pipeline, cli_prisma, cli_merge, cli_mapping, cli_status, cli_scan, cli_prisma_history):
         group.add_commands(sub)
     return p
 
