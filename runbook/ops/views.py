@@ -1,0 +1,114 @@
+"""Compatibility views (expand / contract, as pgroll and GitLab's ``rename_table_safely``
+do): a view under a renamed table's old name, selecting the new table with the legacy
+column names, so that a service not yet redeployed keeps working. Catalog-only, in the
+lock phase, right after the table renames and before the column renames (a view reads
+its table's columns by number, so it follows the column renames made after it, and the
+defaults it copies still name the sequences by the names they have then).
+
+A simple view over one table is automatically updatable: INSERT, UPDATE, DELETE and
+RETURNING through it reach the table. Its columns get the table's defaults as they were
+before the plan (and a filled column, which the plan makes NOT NULL, the fill's
+placeholder), so that a legacy INSERT that leaves them out behaves as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..naming import literal, q, qq
+from .base import Op, _reg, operation
+from .names import RenameTable
+
+
+@operation
+@dataclass(frozen=True)
+class CreateCompatView(Op):
+    schema: str  # the table's schema
+    view_schema: str
+    view: str  # the legacy (old) table name
+    table_name: str  # the table's name when the view is made (its new name)
+    columns: tuple[str, ...]  # the table's columns, named as they are when the view is made
+    legacy: tuple[str, ...]  # the view's columns: the legacy names, in the same order
+    defaults: tuple[str, ...]  # per column: its default (SQL), "" for none
+    kind = "create compat view"
+    changes = ((None, "view"),)
+    name_scope = "relation"
+    identifiers = ("schema", "view_schema", "view", "table_name")
+    identifier_lists = ("columns", "legacy")
+
+    def _validate(self):
+        n = len(self.columns) if isinstance(self.columns, tuple) else -1
+        ok = isinstance(self.defaults, tuple) and len(self.defaults) == n and all(isinstance(d, str)
+                                                                                  for d in self.defaults)
+        return [None if ok else "defaults is not one text a column",
+                None if isinstance(self.legacy, tuple) and len(self.legacy) == n else "legacy and columns differ in length",
+                "the view would have the table's own name"
+                if (self.view_schema, self.view) == (self.schema, self.table_name) else None]
+
+    def _view(self) -> str:
+        return qq(self.view_schema, self.view)
+
+    def statements(self):
+        cols = ", ".join(q(c) for c in self.legacy)
+        out = [f"CREATE VIEW {self._view()} ({cols}) AS SELECT {', '.join(q(c) for c in self.columns)} "
+               f"FROM {qq(self.schema, self.table_name)}"]
+        out += [f"ALTER VIEW {self._view()} ALTER COLUMN {q(c)} SET DEFAULT {d}"
+                for c, d in zip(self.legacy, self.defaults) if d]
+        return out
+
+    def reverse(self):
+        return DropCompatView(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+
+    def exists_sql(self) -> str:
+        return f"EXISTS (SELECT 1 FROM pg_class WHERE oid = {_reg(self.view_schema, self.view)} AND relkind = 'v')"
+
+    def check(self):
+        names = "ARRAY[" + ", ".join(literal(c) for c in self.legacy) + "]::name[]"
+        return (f"({self.exists_sql()} AND (SELECT array_agg(attname ORDER BY attnum) FROM pg_attribute "
+                f"WHERE attrelid = {_reg(self.view_schema, self.view)} AND attnum > 0) = {names} "
+                f"AND EXISTS (SELECT 1 FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "
+                f"AND d.objid = r.oid WHERE r.ev_class = {_reg(self.view_schema, self.view)} "
+                f"AND d.refobjid = {_reg(self.schema, self.table_name)}))")
+
+    def describe(self):
+        return f"create compat view {self.view_schema}.{self.view} over {self.table_name} (legacy names)"
+
+
+@operation
+@dataclass(frozen=True)
+class DropCompatView(CreateCompatView):
+    """The view dropped (``RESTRICT``: a view someone built on it stops the drop)."""
+
+    kind = "drop compat view"
+
+    def statements(self):
+        return [f"DROP VIEW {self._view()}"]
+
+    def reverse(self):
+        return CreateCompatView(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+
+    def check(self):
+        return f"NOT {self.exists_sql()}"
+
+    def describe(self):
+        return f"drop compat view {self.view_schema}.{self.view}"
+
+
+def end_checks(ops) -> list[str]:
+    """Each operation's check as it reads once all of ``ops`` ran. A table renamed away
+    from a name that a compat view of the same plan then took is checked as renamed with
+    that view (not a table) under its old name; the view's own check says what it reads.
+    Without views, exactly the operations' own checks."""
+    views = {(o.view_schema, o.view) for o in ops if type(o) is CreateCompatView}
+    return [_renamed_under_view(o) if isinstance(o, RenameTable) and (o.schema, o.old) in views else o.check()
+            for o in ops]
+
+
+def _renamed_under_view(o: RenameTable) -> str:
+    return (f"({_reg(o.schema, o.new)} IS NOT NULL AND EXISTS (SELECT 1 FROM pg_class "
+            f"WHERE oid = {_reg(o.schema, o.old)} AND relkind = 'v'))")
+
+
+def without_views(ops) -> tuple:
+    """``ops`` less their compat views (once a contract has dropped them)."""
+    return tuple(o for o in ops if type(o) is not CreateCompatView)

@@ -1,0 +1,48 @@
+"""The compat views of a plan (``migrate --compat-views``, the mapping's ``compat_views``):
+one :class:`runbook.ops.CreateCompatView` for each mapped table that has or gets its new
+name, under its old name, in the mapping's ``compat_schema`` (default: its schema)."""
+
+from __future__ import annotations
+
+from ..catalog.inspect import Snapshot, Table
+from ..mapping import Mapping, TableMapping
+from ..naming import literal
+from ..ops import CreateCompatView
+from .model import Blocker, TableState
+
+
+def compat_view_ops(snap: Snapshot, mapping: Mapping, states: list[TableState]) -> tuple[list, list[Blocker]]:
+    """The views, and a blocker for each old name another relation holds."""
+    S = mapping.schema
+    vs = mapping.compat_schema or S
+    names = snap.relation_names()
+    ops, blockers = [], []
+    for tm, st in zip(mapping.tables, states):
+        if st.state not in ("todo", "done"):
+            continue
+        cur = snap.table_by_oid(st.oid)
+        freed = vs == S and st.state == "todo"  # the table itself leaves the name
+        if not freed and f"{vs}.{tm.old}" in names:
+            blockers.append(Blocker("conflict", f"{vs}.{tm.old}",
+                                    f"the compat view's name {tm.old!r} is taken by a {names[f'{vs}.{tm.old}']}",
+                                    code="RB104"))
+            continue
+        cols, legacy, defaults = _columns(tm, cur)
+        ops.append(CreateCompatView(S, vs, tm.old, tm.new, cols, legacy, defaults))
+    return ops, blockers
+
+
+def _columns(tm: TableMapping, cur: Table) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The table's columns as they are before the plan's column renames, their legacy
+    names (a column renamed by hand already gets its old name back), and the defaults the
+    legacy client had: the table's own, or the fill's placeholder for a column the plan
+    makes NOT NULL (a legacy INSERT that leaves it out got NULL before)."""
+    cols, legacy, defaults = [], [], []
+    for c in cur.columns:
+        rc = next((r for r in tm.rename_columns if c.name in (r.old, r.new)), None)
+        old = rc.old if rc and c.name == rc.new and cur.column(rc.old) is None else c.name
+        fill = rc.fill_nulls if rc and rc.fill_nulls is not None and rc.not_null else None
+        cols.append(c.name)
+        legacy.append(old)
+        defaults.append(c.default or (literal(fill) if fill is not None else ""))
+    return tuple(cols), tuple(legacy), tuple(defaults)
