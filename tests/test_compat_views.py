@@ -203,6 +203,37 @@ def test_own_schema_legacy_and_new_clients_write_concurrently_then_rollback_rest
     assert own_state(url) == before
 
 
+def test_a_legacy_role_granted_the_tables_can_use_the_views_and_no_more(own_db, workdir):
+    from urllib.parse import urlsplit, urlunsplit
+    import uuid
+
+    url, mapping = own_db
+    role = f"legacy_{uuid.uuid4().hex[:8]}"
+    execute(url, f'CREATE ROLE {role} LOGIN PASSWORD \'pw\'; GRANT USAGE ON SCHEMA app TO {role}; '
+                 f'GRANT SELECT, INSERT ON app."Book" TO {role}; GRANT SELECT ON app."Author" TO {role}; '
+                 f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA app TO {role}')
+    p = urlsplit(url)
+    as_role = urlunsplit(p._replace(netloc=f"{role}:pw@{p.hostname}:{p.port}"))
+    try:
+        assert runbook.migrate(url, mapping, **opts(workdir)).status == "migrated"
+        conn = psycopg2.connect(as_role)
+        conn.autocommit = True
+        try:
+            cur = conn.cursor()
+            cur.execute('INSERT INTO app."Book" ("authorId") VALUES (2) RETURNING "bookTitle"')
+            assert cur.fetchone() == ("Untitled",)
+            cur.execute('SELECT count(*) FROM app."Author"')
+            assert cur.fetchone() == (20,)
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):  # it had no UPDATE before either
+                cur.execute('UPDATE app."Book" SET "bookTitle" = \'x\'')
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute('DELETE FROM app."Author"')
+        finally:
+            conn.close()
+    finally:
+        execute(url, f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
 def test_sqlalchemy_core_table_of_the_legacy_schema_works_through_the_view(own_db, workdir):
     import sqlalchemy as sa
     url, mapping = own_db

@@ -110,7 +110,7 @@ def _drop_ops(conn, run: dict) -> tuple[DropCompatView, ...]:
                                  f"{run['id']}; nothing was changed")
             out.append(DropCompatView(v.schema, v.view_schema, v.view, v.table_name,
                                       tuple(renamed.get(c, c) for c in v.columns), v.legacy,
-                                      tuple(r[1] for r in rows)))
+                                      tuple(r[1] for r in rows), v.grants))
     return tuple(out)
 
 

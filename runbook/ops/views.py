@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..naming import literal, q, qq
-from .base import Op, _reg, operation
+from .base import Op, _reg, identifier_problem, operation
 from .names import RenameTable
 
 
@@ -30,6 +30,9 @@ class CreateCompatView(Op):
     columns: tuple[str, ...]  # the table's columns, named as they are when the view is made
     legacy: tuple[str, ...]  # the view's columns: the legacy names, in the same order
     defaults: tuple[str, ...]  # per column: its default (SQL), "" for none
+    #: the table's grants the view repeats: "<privileges>:<role>", privileges letters of
+    #: ``r`` SELECT, ``a`` INSERT, ``w`` UPDATE, ``d`` DELETE (aclitem's), role "" for PUBLIC
+    grants: tuple[str, ...] = ()
     kind = "create compat view"
     changes = ((None, "view"),)
     name_scope = "relation"
@@ -41,6 +44,8 @@ class CreateCompatView(Op):
         ok = isinstance(self.defaults, tuple) and len(self.defaults) == n and all(isinstance(d, str)
                                                                                   for d in self.defaults)
         return [None if ok else "defaults is not one text a column",
+                None if isinstance(self.grants, tuple) and all(_grant_problem(g) is None for g in self.grants)
+                else "grants are not privileges:role pairs",
                 None if isinstance(self.legacy, tuple) and len(self.legacy) == n else "legacy and columns differ in length",
                 "the view would have the table's own name"
                 if (self.view_schema, self.view) == (self.schema, self.table_name) else None]
@@ -54,6 +59,10 @@ class CreateCompatView(Op):
                f"FROM {qq(self.schema, self.table_name)}"]
         out += [f"ALTER VIEW {self._view()} ALTER COLUMN {q(c)} SET DEFAULT {d}"
                 for c, d in zip(self.legacy, self.defaults) if d]
+        for g in self.grants:
+            privs, _, role = g.partition(":")
+            out.append(f"GRANT {', '.join(PRIVILEGES[p] for p in privs)} ON {self._view()} TO "
+                       f"{q(role) if role else 'PUBLIC'}")
         return out
 
     def reverse(self):
@@ -92,6 +101,18 @@ class DropCompatView(CreateCompatView):
 
     def describe(self):
         return f"drop compat view {self.view_schema}.{self.view}"
+
+
+PRIVILEGES = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
+
+
+def _grant_problem(g) -> str | None:
+    if not isinstance(g, str) or ":" not in g:
+        return "not a grant"
+    privs, _, role = g.partition(":")
+    if not privs or set(privs) - set(PRIVILEGES):
+        return "unknown privilege"
+    return identifier_problem(role, "role") if role else None
 
 
 def end_checks(ops) -> list[str]:

@@ -4,6 +4,8 @@ name, under its old name, in the mapping's ``compat_schema`` (default: its schem
 
 from __future__ import annotations
 
+import re
+
 from ..catalog.inspect import Snapshot, Table
 from ..mapping import Mapping, TableMapping
 from ..naming import literal
@@ -28,8 +30,21 @@ def compat_view_ops(snap: Snapshot, mapping: Mapping, states: list[TableState]) 
                                     code="RB104"))
             continue
         cols, legacy, defaults = _columns(tm, cur)
-        ops.append(CreateCompatView(S, vs, tm.old, tm.new, cols, legacy, defaults))
+        ops.append(CreateCompatView(S, vs, tm.old, tm.new, cols, legacy, defaults, grants(cur.acl)))
     return ops, blockers
+
+
+def grants(acl: str) -> tuple[str, ...]:
+    """The table's privileges a view can carry (SELECT, INSERT, UPDATE, DELETE), per role,
+    read from its ``relacl`` text (``{alice=arwd/owner,=r/owner}``; ``""``: the default,
+    the owner's only, which the view's owner has too)."""
+    out = []
+    for m in re.finditer(r'(?:^|,)(?:"((?:[^"]|"")*)"|([^=,"]*))=([a-zA-Z*]*)/', acl.strip("{}")):
+        role = m.group(1).replace('""', '"') if m.group(1) is not None else m.group(2)
+        privs = "".join(p for p in "rawd" if p in m.group(3))
+        if privs:
+            out.append(f"{privs}:{role}")
+    return tuple(out)
 
 
 def _columns(tm: TableMapping, cur: Table) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
