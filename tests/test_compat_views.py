@@ -24,6 +24,18 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
+def committed(url: str, sql: str, params=None):
+    """The first value ``sql`` returns, committed."""
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        cur = conn.cursor()
+        cur.execute(sql, params)
+        return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
 def relkind(url: str, name: str):
     return scalar(url, "SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass(%s))", (name,))
 
@@ -48,6 +60,10 @@ def test_reference_database_legacy_client_works_through_the_views_and_rollback_r
         cur.execute('INSERT INTO "AssistantChatSession" (id, "userId", "updatedAt") VALUES (%s, %s, now()) '
                     'RETURNING "sessionName", "createdAt" IS NOT NULL', ("legacy1", uid))
         assert cur.fetchone() == ("Untitled chat", True)
+        # an explicit NULL too (title is NOT NULL now): the fill trigger the views keep
+        cur.execute('UPDATE "AssistantChatSession" SET "sessionName" = NULL WHERE id = %s RETURNING "sessionName"',
+                    ("legacy1",))
+        assert cur.fetchone() == ("Untitled chat",)
         cur.execute('UPDATE "AssistantChatSession" SET "sessionName" = %s, "lastActiveAt" = now() WHERE id = %s '
                     'RETURNING "sessionName"', ("renamed by legacy", "legacy1"))
         assert cur.fetchone() == ("renamed by legacy",)
@@ -150,6 +166,11 @@ def _legacy_writer(url: str, n: int, errors: list) -> None:
             cur.execute('INSERT INTO app."Book" ("authorId") VALUES (%s) RETURNING id, "bookTitle"', (1 + i % 20,))
             bid, title = cur.fetchone()
             assert title == "Untitled"
+            cur.execute('INSERT INTO app."Book" ("authorId", "bookTitle") VALUES (%s, NULL) RETURNING id, "bookTitle"',
+                        (1 + i % 20,))
+            bid2, title = cur.fetchone()
+            assert title == "Untitled"
+            cur.execute('DELETE FROM app."Book" WHERE id = %s', (bid2,))
             cur.execute('UPDATE app."Book" SET "bookTitle" = %s WHERE id = %s', (f"legacy {i}", bid))
             cur.execute('SELECT b."bookTitle", a."fullName" FROM app."Book" b JOIN app."Author" a ON a.id = b."authorId" '
                         'WHERE b.id = %s', (bid,))
@@ -198,8 +219,14 @@ def test_own_schema_legacy_and_new_clients_write_concurrently_then_rollback_rest
     with pytest.raises(psycopg2.errors.ForeignKeyViolation):
         execute(url, 'INSERT INTO app."Book" ("authorId", "bookTitle") VALUES (9999, %s)', ("orphan",))
     assert runbook.verify(url, mapping, crud=False).ok
-    rb = runbook.rollback(url, mapping, drop_added_columns=True, **opts(workdir))
+    # a row the legacy client wrote with a NULL title, kept: the rollback gives it its NULL back
+    kept = committed(url, 'INSERT INTO app."Book" ("authorId", "bookTitle") VALUES (5, NULL) RETURNING id')
+    assert scalar(url, "SELECT title FROM app.books WHERE id = %s", (kept,)) == "Untitled"
+    # (quiesced=False: the kept row is one more than the baseline counted)
+    rb = runbook.rollback(url, mapping, drop_added_columns=True, quiesced=False, **opts(workdir))
     assert rb.status == "rolled back" and rb.verification.ok
+    assert scalar(url, 'SELECT "bookTitle" IS NULL FROM app."Book" WHERE id = %s', (kept,)) is True
+    execute(url, 'DELETE FROM app."Book" WHERE id = %s', (kept,))
     assert own_state(url) == before
 
 

@@ -144,7 +144,7 @@ def test_mapping_validation_errors_name_the_problem():
 def _reference_ops():
     """Every operation of the reference plan, its reverse with the added columns dropped,
     and one of each kind the reference plan does not hold."""
-    from runbook.ops import (AddNotNullCheck, CreateCompatView, DropEnum, MergeLegacy, RenameStatistics, RenameTrigger,
+    from runbook.ops import (AddNotNullCheck, CreateCompatView, DropEnum, KeepFilling, MergeLegacy, RenameStatistics, RenameTrigger,
                              ValidateConstraint)
 
     f = FillNulls("public", "AssistantChatSession", "sessionName", "id", "Untitled chat", "0123abcdef")
@@ -165,7 +165,8 @@ def _reference_ops():
                            "CREATE OR REPLACE FUNCTION public.f() ...", "SELECT 1"),
            MergeLegacy("public", "legacy_conversations", "legacy_messages", "chat_sessions", "chat_messages", 1),
            CreateCompatView("public", "public", "User", "users", ("id", "email"), ("id", "email"),
-                            ("", "'x'::text"))]
+                            ("", "'x'::text"), ("rawd:app", "r:")),
+           KeepFilling(FillNulls("public", "chat_sessions", "title", "id", "Untitled chat", "0123abcdef"))]
     return ops + [o.reverse() for o in ops if o.reverse() is not None]
 
 

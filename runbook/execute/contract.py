@@ -25,7 +25,7 @@ from psycopg2.extras import Json
 from .. import state
 from ..errors import WrongState
 from ..naming import q, qq
-from ..ops import CreateCompatView, DropCompatView, RenameColumn, op_from_dict, op_to_dict
+from ..ops import CreateCompatView, DropCompatView, KeepFilling, RenameColumn, op_from_dict, op_to_dict
 from ..options import duration_ms
 from ..plan import Plan
 from .context import RunContext, progress
@@ -111,7 +111,7 @@ def _drop_ops(conn, run: dict) -> tuple[DropCompatView, ...]:
             out.append(DropCompatView(v.schema, v.view_schema, v.view, v.table_name,
                                       tuple(renamed.get(c, c) for c in v.columns), v.legacy,
                                       tuple(r[1] for r in rows), v.grants))
-    return tuple(out)
+    return tuple(out) + tuple(o.reverse() for o in ops if type(o) is KeepFilling)
 
 
 def _stat_statements(conn) -> str | None:
@@ -134,6 +134,8 @@ def _use(conn, run: dict, drops, quiet_ms: int, store: bool) -> list[ViewUse]:
     out = []
     with conn.cursor() as cur:
         for d in drops:
+            if type(d) is not DropCompatView:
+                continue
             name = f"{d.view_schema}.{d.view}"
             cur.execute("SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE strpos(query, %s) > 0 "
                         "OR (%s = lower(%s) AND query ~* ('\\m' || %s || '\\M'))", (q(d.view), d.view, d.view, d.view))
@@ -178,7 +180,8 @@ def contract(ctx: RunContext, conn, *, quiet_for: str = "1h", force: bool = Fals
                 cur.execute(USE_SQL)
         use = _use(conn, run, drops, quiet_ms, store=not dry_run)
     else:
-        use = [ViewUse(f"{d.view_schema}.{d.view}", None, None, "cannot be measured") for d in drops]
+        use = [ViewUse(f"{d.view_schema}.{d.view}", None, None, "cannot be measured") for d in drops
+               if type(d) is DropCompatView]
     loud = [u.view for u in use if not u.quiet]
     reason = "" if force else (why or (f"{', '.join(loud)} not shown quiet for {quiet_for}" if loud else ""))
     base = dict(run_id=ctx.run_id, migration=run["id"], plan=plan, use=tuple(use), measured=why is None,

@@ -7,8 +7,8 @@ defaults it copies still name the sequences by the names they have then).
 
 A simple view over one table is automatically updatable: INSERT, UPDATE, DELETE and
 RETURNING through it reach the table. Its columns get the table's defaults as they were
-before the plan (and a filled column, which the plan makes NOT NULL, the fill's
-placeholder), so that a legacy INSERT that leaves them out behaves as before.
+before the plan, so that a legacy INSERT that leaves them out behaves as before; a filled
+column, NOT NULL now, keeps its fill trigger (:class:`KeepFilling`) while the views live.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..naming import literal, q, qq
 from .base import Op, _reg, identifier_problem, operation
+from .fills import FillNulls
 from .names import RenameTable
 
 
@@ -103,6 +104,67 @@ class DropCompatView(CreateCompatView):
         return f"drop compat view {self.view_schema}.{self.view}"
 
 
+@operation
+@dataclass(frozen=True)
+class KeepFilling(Op):
+    """While the compat views serve legacy clients, a filled column, NOT NULL now, keeps
+    its fill trigger (under the table's and column's new names, after the ``SET NOT
+    NULL`` that dropped it): a legacy INSERT or UPDATE that writes NULL, or leaves the
+    column out, gets the placeholder, and the row is recorded in ``runbook.filled``, so
+    that the rollback puts back the NULL the legacy client wrote. (A BEFORE trigger runs
+    before the NOT NULL is checked; the view stays automatically updatable.)"""
+
+    fill: FillNulls
+    kind = "keep filling"
+    changes = ()  # its trigger and function: names no other step's check reads
+
+    @property
+    def schema(self):
+        return self.fill.schema
+
+    @property
+    def table_name(self):
+        return self.fill.table_name
+
+    def _validate(self):
+        return ["fill is not a fill of NULLs"] if type(self.fill) is not FillNulls else self.fill.validate()
+
+    def statements(self):
+        # SECURITY DEFINER: the legacy service's role may not use schema runbook (where the
+        # filled rows are recorded); a fixed search_path, as such a function needs
+        fn, *rest = self.fill.install_statements()
+        return [fn + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp", *rest]
+
+    def reverse(self):
+        return StopFilling(self.fill)
+
+    def check(self):
+        return (f"EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {_reg(self.schema, self.table_name)} "
+                f"AND tgname = {literal(self.fill.trigger)})")
+
+    def describe(self):
+        return f"keep filling NULL {self.table_name}.{self.fill.column} for the legacy clients (recorded)"
+
+
+@operation
+@dataclass(frozen=True)
+class StopFilling(KeepFilling):
+    kind = "stop filling"
+
+    def statements(self):
+        t = qq(self.schema, self.table_name)
+        return [f"DROP TRIGGER {q(self.fill.trigger)} ON {t}", f"DROP FUNCTION {self.fill.func}()"]
+
+    def reverse(self):
+        return KeepFilling(self.fill)
+
+    def check(self):
+        return f"NOT {super().check()}"
+
+    def describe(self):
+        return f"stop filling NULL {self.table_name}.{self.fill.column}"
+
+
 PRIVILEGES = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
 
 
@@ -131,5 +193,6 @@ def _renamed_under_view(o: RenameTable) -> str:
 
 
 def without_views(ops) -> tuple:
-    """``ops`` less their compat views (once a contract has dropped them)."""
-    return tuple(o for o in ops if type(o) is not CreateCompatView)
+    """``ops`` less their compat views and the fills kept for them (once a contract has
+    dropped them)."""
+    return tuple(o for o in ops if type(o) not in (CreateCompatView, KeepFilling))

@@ -25,7 +25,7 @@ from .functions import function_ops
 from .lock_order import _children_first, _lock_through_parents
 from .model import Blocker, Plan, TableState, raise_for_blockers
 from .names import dependent_names, partition_names
-from .views import compat_view_ops
+from .views import compat_view_ops, keep_filling
 
 
 @dataclass
@@ -227,6 +227,7 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
     if mapping.compat_views:
         b.views, view_blockers = compat_view_ops(snap, mapping, b.states)
         b.blockers += view_blockers
+        b.not_null += keep_filling(b.not_null, b.views)
     renamed = {t.old: t.new for t, st in zip(mapping.tables, b.states) if st.state in ("todo", "done")}
     fn_ops, fn_blockers = function_ops(snap, mapping.schema, renamed, b.columns)
     b.functions += fn_ops

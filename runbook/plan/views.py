@@ -5,11 +5,11 @@ name, under its old name, in the mapping's ``compat_schema`` (default: its schem
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ..catalog.inspect import Snapshot, Table
 from ..mapping import Mapping, TableMapping
-from ..naming import literal
-from ..ops import CreateCompatView
+from ..ops import CreateCompatView, KeepFilling, SetNotNull
 from .model import Blocker, TableState
 
 
@@ -50,14 +50,19 @@ def grants(acl: str) -> tuple[str, ...]:
 def _columns(tm: TableMapping, cur: Table) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """The table's columns as they are before the plan's column renames, their legacy
     names (a column renamed by hand already gets its old name back), and the defaults the
-    legacy client had: the table's own, or the fill's placeholder for a column the plan
-    makes NOT NULL (a legacy INSERT that leaves it out got NULL before)."""
+    legacy client had: the table's own (a filled column is :func:`keep_filling`'s)."""
     cols, legacy, defaults = [], [], []
     for c in cur.columns:
         rc = next((r for r in tm.rename_columns if c.name in (r.old, r.new)), None)
-        old = rc.old if rc and c.name == rc.new and cur.column(rc.old) is None else c.name
-        fill = rc.fill_nulls if rc and rc.fill_nulls is not None and rc.not_null else None
         cols.append(c.name)
-        legacy.append(old)
-        defaults.append(c.default or (literal(fill) if fill is not None else ""))
+        legacy.append(rc.old if rc and c.name == rc.new and cur.column(rc.old) is None else c.name)
+        defaults.append(c.default or "")
     return tuple(cols), tuple(legacy), tuple(defaults)
+
+
+def keep_filling(not_null: list, views: list) -> list[KeepFilling]:
+    """For each column the plan fills and makes NOT NULL on a table that gets a view: its
+    fill trigger again, under the new names (the legacy client may still write NULL)."""
+    viewed = {(v.schema, v.table_name) for v in views}
+    return [KeepFilling(replace(o.fill, table_name=o.table_name, column=o.column)) for o in not_null
+            if isinstance(o, SetNotNull) and o.fill is not None and (o.schema, o.table_name) in viewed]
