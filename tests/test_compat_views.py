@@ -333,3 +333,27 @@ def test_contract_without_views_is_refused(ref_db, workdir, capsys):
     assert runbook.migrate(ref_db, **opts(workdir)).status == "migrated"
     code, _, err = run_cli(capsys, "contract", "--database-url", ref_db, "--force")
     assert code == 2 and "made no compat views" in err
+
+
+def test_the_set_form_of_the_view_check_says_what_each_view_check_says(empty_db):
+    from runbook.execute.lock_window import first_failing
+    from runbook.ops import CreateCompatView, set_check_key
+
+    execute(empty_db, """
+        CREATE SCHEMA s;
+        CREATE TABLE s.t (id int, "Name" text); CREATE TABLE s.u (id int, "Name" text);
+        CREATE VIEW s."Good" (id, "oldName") AS SELECT id, "Name" FROM s.t;
+        CREATE VIEW s."Swapped" ("oldName", id) AS SELECT "Name", id FROM s.t;
+        CREATE VIEW s."Other" (id, "oldName") AS SELECT id, "Name" FROM s.u;
+        CREATE TABLE s."Table" (id int, "oldName" text);
+    """)
+
+    def view(name, table="t"):
+        return CreateCompatView("s", "s", name, table, ("id", "Name"), ("id", "oldName"), ("", ""))
+
+    ops = [view("Good"), view("Swapped"), view("Other"), view("Table"), view("Missing"), view("Good", "u")]
+    assert all(set_check_key(op) == "compat view" for op in ops)
+    own = [scalar(empty_db, f"SELECT coalesce(({op.check()}), false)") for op in ops]
+    as_set = [scalar(empty_db, f"SELECT {first_failing([(1, op)])}") == 0 for op in ops]
+    assert own == as_set == [True, False, False, False, False, False]
+    assert scalar(empty_db, f"SELECT {first_failing(list(enumerate(ops, 1)))}") == 2
