@@ -24,18 +24,6 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
-def committed(url: str, sql: str, params=None):
-    """The first value ``sql`` returns, committed."""
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    try:
-        cur = conn.cursor()
-        cur.execute(sql, params)
-        return cur.fetchone()[0]
-    finally:
-        conn.close()
-
-
 def relkind(url: str, name: str):
     return scalar(url, "SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass(%s))", (name,))
 
@@ -220,7 +208,8 @@ def test_own_schema_legacy_and_new_clients_write_concurrently_then_rollback_rest
         execute(url, 'INSERT INTO app."Book" ("authorId", "bookTitle") VALUES (9999, %s)', ("orphan",))
     assert runbook.verify(url, mapping, crud=False).ok
     # a row the legacy client wrote with a NULL title, kept: the rollback gives it its NULL back
-    kept = committed(url, 'INSERT INTO app."Book" ("authorId", "bookTitle") VALUES (5, NULL) RETURNING id')
+    execute(url, 'INSERT INTO app."Book" ("authorId", "bookTitle") VALUES (5, NULL)')
+    kept = scalar(url, "SELECT max(id) FROM app.books")
     assert scalar(url, "SELECT title FROM app.books WHERE id = %s", (kept,)) == "Untitled"
     # (quiesced=False: the kept row is one more than the baseline counted)
     rb = runbook.rollback(url, mapping, drop_added_columns=True, quiesced=False, **opts(workdir))
@@ -357,3 +346,55 @@ def test_the_set_form_of_the_view_check_says_what_each_view_check_says(empty_db)
     as_set = [scalar(empty_db, f"SELECT {first_failing([(1, op)])}") == 0 for op in ops]
     assert own == as_set == [True, False, False, False, False, False]
     assert scalar(empty_db, f"SELECT {first_failing(list(enumerate(ops, 1)))}") == 2
+
+
+@pytest.fixture(scope="module")
+def pgss_server(tmp_path_factory):
+    """A server of its own with pg_stat_statements loaded (the session's has not), stopped after."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from runbook.demo.server import LocalServer
+
+    base = Path(tempfile.mkdtemp(prefix="runbook-test-pgss-"))
+    srv = LocalServer.create(base)
+    with open(srv.data_dir / "postgresql.conf", "a") as f:
+        f.write("\nshared_preload_libraries = 'pg_stat_statements'\n")
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_contract_measures_use_with_pg_stat_statements_and_waits_for_quiet(pgss_server, workdir, capsys):
+    import time
+
+    execute(pgss_server.url("postgres"), "CREATE DATABASE pgss")
+    url = pgss_server.url("pgss")
+    execute(url, "CREATE EXTENSION pg_stat_statements")
+    execute(url, SCHEMA)
+    (workdir / "mapping.toml").write_text(MAPPING)
+    mapping = str(workdir / "mapping.toml")
+    assert runbook.migrate(url, mapping, **opts(workdir)).status == "migrated"
+    base = ["contract", "--database-url", url, "--mapping", mapping, "--quiet-for", "1ms"]
+    # the first reading: nothing old enough to show the views quiet; kept
+    code, out, err = run_cli(capsys, *base)
+    assert code == 2 and "no reading old enough" in out and "refused" in err
+    # the legacy client reads through a view: that view is not quiet, the other one is
+    for _ in range(3):
+        scalar(url, 'SELECT count(*) FROM app."Book"')
+    time.sleep(0.05)
+    code, out, err = run_cli(capsys, *base, "--json")
+    import json
+    use = {u["view"]: u for u in json.loads(out)["use"]}
+    assert code == 2 and use["app.Book"]["quiet"] is False and use["app.Author"]["quiet"] is True
+    assert "used 3 times" in use["app.Book"]["detail"]
+    assert relkind(url, 'app."Book"') == "v"
+    # no use since that reading: quiet, dropped without --force
+    time.sleep(0.05)
+    code, out, _ = run_cli(capsys, *base)
+    assert code == 0 and out.strip().splitlines()[-1].startswith("contracted:")
+    assert relkind(url, 'app."Book"') is None

@@ -137,8 +137,9 @@ def _use(conn, run: dict, drops, quiet_ms: int, store: bool) -> list[ViewUse]:
             if type(d) is not DropCompatView:
                 continue
             name = f"{d.view_schema}.{d.view}"
-            cur.execute("SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE strpos(query, %s) > 0 "
-                        "OR (%s = lower(%s) AND query ~* ('\\m' || %s || '\\M'))", (q(d.view), d.view, d.view, d.view))
+            cur.execute("SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE dbid = (SELECT oid "
+                        "FROM pg_database WHERE datname = current_database()) AND (strpos(query, %s) > 0 "
+                        "OR (%s = lower(%s) AND query ~* ('\\m' || %s || '\\M')))", (q(d.view), d.view, d.view, d.view))
             calls = int(cur.fetchone()[0])
             cur.execute("SELECT calls, extract(epoch FROM now() - read_at)::int FROM runbook.view_use "
                         "WHERE migration = %s AND view = %s AND read_at <= now() - %s * interval '1 millisecond' "
