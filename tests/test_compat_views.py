@@ -38,6 +38,7 @@ def test_reference_database_legacy_client_works_through_the_views_and_rollback_r
                 '"AssistantMessage"', '"AssistantConversation"'):
         assert relkind(ref_db, f"public.{old}") == "v", old
     assert runbook.verify(ref_db, crud=False).ok
+    assert runbook.status(ref_db).state == "migrated"  # a view under an old name is not the old table
     conn = psycopg2.connect(ref_db)
     conn.autocommit = True
     try:
@@ -310,8 +311,38 @@ def test_contract_refuses_unmeasured_use_drops_with_force_undo_and_rollback_afte
     assert own_state(url) == before
 
 
+def test_compat_schema_puts_the_views_elsewhere_and_a_missing_one_fails_cleanly(own_db, workdir):
+    from runbook.errors import MigrationFailed
+
+    url, mapping = own_db
+    before = own_state(url)
+    elsewhere = workdir / "elsewhere.toml"
+    elsewhere.write_text(MAPPING.replace('compat_views = true', 'compat_views = true\ncompat_schema = "legacy"'))
+    with pytest.raises(MigrationFailed, match='schema "legacy" does not exist'):
+        runbook.migrate(url, str(elsewhere), **opts(workdir))
+    assert own_state(url) == before
+    execute(url, "CREATE SCHEMA legacy")
+    before = own_state(url)
+    assert runbook.migrate(url, str(elsewhere), **opts(workdir)).status == "migrated"
+    assert relkind(url, 'legacy."Book"') == "v" and relkind(url, 'app."Book"') is None
+    conn = psycopg2.connect(url, options="-c search_path=legacy")  # the legacy service, pointed at the views
+    conn.autocommit = True
+    try:
+        cur = conn.cursor()
+        cur.execute('INSERT INTO "Book" ("authorId") VALUES (1) RETURNING "bookTitle"')
+        assert cur.fetchone() == ("Untitled",)
+        cur.execute('DELETE FROM "Book" WHERE "bookTitle" = %s AND id > 200', ("Untitled",))
+        assert cur.rowcount == 1
+    finally:
+        conn.close()
+    assert runbook.rollback(url, str(elsewhere), drop_added_columns=True, **opts(workdir)).status == "rolled back"
+    assert own_state(url) == before
+
+
 def test_contract_audits_on_the_reference_database(ref_db, workdir, capsys):
-    assert runbook.migrate(ref_db, compat_views=True, **opts(workdir)).status == "migrated"
+    code, out, _ = run_cli(capsys, "migrate", "--database-url", ref_db, "--compat-views", "--no-backup",
+                           "--no-progress", "--log-dir", str(workdir / "logs"))
+    assert code == 0 and out.strip().splitlines()[-1].startswith("migrated:")
     code, out, _ = run_cli(capsys, "contract", "--database-url", ref_db, "--force", "--json")
     assert code == 0
     assert audit_events(ref_db)[-1] == "contract"
