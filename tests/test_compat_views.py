@@ -204,6 +204,13 @@ def test_own_schema_legacy_and_new_clients_write_concurrently_then_rollback_rest
     for t in threads:
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads) and errors == []
+    # an upsert through the view (Prisma's upsert): ON CONFLICT on the table's key; a NULL it writes is filled
+    execute(url, 'INSERT INTO app."Book" (id, "authorId", "bookTitle") VALUES (1, 1, NULL) '
+                 'ON CONFLICT (id) DO UPDATE SET "bookTitle" = EXCLUDED."bookTitle"')
+    assert scalar(url, "SELECT title FROM app.books WHERE id = 1") == "Untitled"
+    execute(url, 'INSERT INTO app."Book" (id, "authorId", "bookTitle") VALUES (1, 2, %s) '
+                 'ON CONFLICT (id) DO UPDATE SET "bookTitle" = EXCLUDED."bookTitle"', ("book 1",))
+    assert scalar(url, "SELECT title FROM app.books WHERE id = 1") == "book 1"
     # identity default through the view; FK enforced through it
     with pytest.raises(psycopg2.errors.ForeignKeyViolation):
         execute(url, 'INSERT INTO app."Book" ("authorId", "bookTitle") VALUES (9999, %s)', ("orphan",))
