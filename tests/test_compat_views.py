@@ -436,3 +436,28 @@ def test_contract_measures_use_with_pg_stat_statements_and_waits_for_quiet(pgss_
     code, out, _ = run_cli(capsys, *base)
     assert code == 0 and out.strip().splitlines()[-1].startswith("contracted:")
     assert relkind(url, 'app."Book"') is None
+
+
+def test_the_scripts_with_views_by_hand_do_what_the_runner_does(pg, own_db, workdir):
+    """sql_body's final check reads a table renamed under its view as renamed (end_checks):
+    the script with views runs in psql and reaches the runner's end state, and back."""
+    from runbook.mapping import load_mapping
+    from test_sql_files import psql_file
+
+    url, mapping = own_db
+    original = own_state(url)
+    fwd, back = runbook.plan(url, load_mapping(mapping)).write_scripts(workdir / "sql", drop_added=True)
+    assert "CREATE VIEW app.\"Book\"" in fwd.read_text()
+    psql_file(url, fwd)
+    name = pg.create_db()
+    other = pg.url(name)
+    try:
+        execute(other, SCHEMA)
+        assert runbook.migrate(other, mapping, **opts(workdir)).status == "migrated"
+        assert schema_dump(url) == schema_dump(other)
+        books = 'SELECT id, "authorId", title, isbn FROM app.books ORDER BY id'  # (createdAt: each seed's now())
+        assert rows(url, books) == rows(other, books)
+    finally:
+        pg.drop_db(name)
+    psql_file(url, back)
+    assert own_state(url) == original

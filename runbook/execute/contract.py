@@ -198,12 +198,20 @@ def contract(ctx: RunContext, conn, *, quiet_for: str = "1h", force: bool = Fals
 def _undo(ctx: RunContext, conn, run: dict, dry_run: bool) -> ContractResult:
     """The last contract's drops reversed: the views re-created as they were dropped."""
     with conn.cursor() as cur:
-        cur.execute("SELECT id, plan FROM runbook.runs WHERE status = 'contracted' AND summary->>'migration' = %s "
-                    "ORDER BY started_at DESC LIMIT 1", (run["id"],))
+        cur.execute("SELECT id, plan, fingerprint FROM runbook.runs WHERE status = 'contracted' "
+                    "AND summary->>'migration' = %s ORDER BY started_at DESC LIMIT 1", (run["id"],))
         row = cur.fetchone()
     if row is None:
         raise WrongState(f"no contract of migration {run['id']} to undo: its compat views were not dropped")
-    creates = tuple(op_from_dict(d).reverse() for d in row[1])
+    try:  # only the plan that ran, as recorded: its operations validate and it has its fingerprint
+        drops = tuple(op_from_dict(d) for d in row[1])
+        ok = Plan(ctx.mapping.schema, drops, (), audit_table=ctx.mapping.audit_table).fingerprint == row[2]
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise WrongState(f"the plan recorded for contract {row[0]} cannot be read or does not match its "
+                         "fingerprint: it is not reversed; nothing was changed")
+    creates = tuple(d.reverse() for d in drops)
     plan = Plan(ctx.mapping.schema, creates, (), audit_table=ctx.mapping.audit_table)
     if dry_run:
         return ContractResult(ctx.run_id, "planned", run["id"], plan)
