@@ -19,7 +19,7 @@ def opts(tmp_path):
 
 
 def run_cli(capsys, *args) -> tuple[int, str, str]:
-    code = main([*args])
+    code = main([*args, "--no-progress"])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -501,3 +501,16 @@ def test_every_model_of_a_corpus_schema_round_trips_through_the_views_with_its_l
         assert schema_dump(url) == before
     finally:
         pg.drop_db(db)
+
+
+def test_a_contract_that_fails_is_rolled_back_exit_1(own_db, workdir, capsys):
+    """A view someone built on a compat view stops its DROP (RESTRICT): the contract's one
+    transaction is rolled back, every view is still there, the run is recorded failed."""
+    url, mapping = own_db
+    assert runbook.migrate(url, mapping, **opts(workdir)).status == "migrated"
+    execute(url, 'CREATE VIEW app.report AS SELECT count(*) FROM app."Book"')
+    with_views = own_state(url)
+    code, _, err = run_cli(capsys, "contract", "--database-url", url, "--mapping", mapping, "--force")
+    assert code == 1 and "cannot drop view" in err and len(err.strip().splitlines()) == 1
+    assert own_state(url) == with_views and relkind(url, 'app."Author"') == "v"
+    assert scalar(url, "SELECT status FROM runbook.runs WHERE summary->>'migration' IS NOT NULL") == "failed"

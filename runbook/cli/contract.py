@@ -11,7 +11,7 @@ def cmd_contract(a) -> int:
     from ..api import contract
 
     r = contract(a.database_url, a.mapping, quiet_for=a.quiet_for, force=a.force, dry_run=a.dry_run, undo=a.undo,
-                 progress=not a.json, lock_timeout=a.lock_timeout)
+                 progress=not a.no_progress and not a.json, lock_timeout=a.lock_timeout)
     if a.json:
         _json(r.summary())
     else:
@@ -56,4 +56,6 @@ def add_commands(sub) -> None:
                                                            "change nothing")
     sp.add_argument("--undo", action="store_true", help="re-create the views the last contract dropped")
     sp.add_argument("--lock-timeout", default="5s", help="lock_timeout of the drop's transaction (default 5s)")
+    sp.add_argument("--no-progress", action="store_true",
+                    help="no progress bars (none either when stderr is not a terminal)")
     sp.set_defaults(func=cmd_contract)
