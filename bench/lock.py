@@ -174,7 +174,8 @@ def _measure(srv, template: str, mapping, work: Path, repeat: int, breakdown: bo
         # the ratio in each repeat (the two ran one after the other), then its median
         views = {"views_ms": vms, "views_ratio": statistics.median(r["runbook + views"]["window_ms"]
                                                                    / r["runbook"]["window_ms"] for r in runs)}
-    return {**views, "runs": runs, "runbook_ms": rb, "limit_ms": lim, "ratio": rb / lim if lim else None, "variants_ms": steps,
+    return {**views, "runs": runs, "runbook_ms": rb, "limit_ms": lim, "ratio": rb / lim if lim else None,
+            "variants_ms": steps,
             "estimate_ms": est, "estimate_ratio": est / rb if rb else None,
             "limit_server_ms": statistics.median(r["limit"]["server_ms"] for r in runs),
             "operations": runs[0]["runbook"]["operations"], "lock_operations": runs[0]["runbook"]["lock_operations"]}

@@ -161,8 +161,8 @@ def _legacy_writer(url: str, n: int, errors: list) -> None:
             assert title == "Untitled"
             cur.execute('DELETE FROM app."Book" WHERE id = %s', (bid2,))
             cur.execute('UPDATE app."Book" SET "bookTitle" = %s WHERE id = %s', (f"legacy {i}", bid))
-            cur.execute('SELECT b."bookTitle", a."fullName" FROM app."Book" b JOIN app."Author" a ON a.id = b."authorId" '
-                        'WHERE b.id = %s', (bid,))
+            cur.execute('SELECT b."bookTitle", a."fullName" FROM app."Book" b '
+                        'JOIN app."Author" a ON a.id = b."authorId" WHERE b.id = %s', (bid,))
             assert cur.fetchone()[0] == f"legacy {i}"
             cur.execute('DELETE FROM app."Book" WHERE id = %s', (bid,))
         conn.close()

@@ -144,8 +144,8 @@ def test_mapping_validation_errors_name_the_problem():
 def _reference_ops():
     """Every operation of the reference plan, its reverse with the added columns dropped,
     and one of each kind the reference plan does not hold."""
-    from runbook.ops import (AddNotNullCheck, CreateCompatView, DropEnum, KeepFilling, MergeLegacy, RenameStatistics, RenameTrigger,
-                             ValidateConstraint)
+    from runbook.ops import (AddNotNullCheck, CreateCompatView, DropEnum, KeepFilling, MergeLegacy, RenameStatistics,
+                             RenameTrigger, ValidateConstraint)
 
     f = FillNulls("public", "AssistantChatSession", "sessionName", "id", "Untitled chat", "0123abcdef")
     ops = [f, f.reverse(), AddNotNullCheck("public", "AssistantChatSession", "sessionName", "chat_sessions_title_check"),

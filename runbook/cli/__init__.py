@@ -273,8 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql_opts(sp)
     sp.add_argument("--approved-fingerprint", help="refuse unless the plan has this fingerprint")
     sp.add_argument("--no-backup", action="store_true", help="skip pg_dump (development only)")
-    sp.add_argument("--compat-views", action="store_true", help="also a view under each old name with the legacy "
-                                                                "column names, in the same transaction (contract drops them)")
+    sp.add_argument("--compat-views", action="store_true",
+                    help="also a view under each old name with the legacy column names, in the same transaction "
+                         "(contract drops them)")
     sp.set_defaults(func=cmd_migrate)
 
     sp = sub.add_parser("verify", help="check the migrated database against its baseline")

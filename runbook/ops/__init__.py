@@ -27,7 +27,8 @@ from .types import CreateEnum, DropEnum
 from .views import CreateCompatView, DropCompatView, KeepFilling, StopFilling, end_checks, without_views
 
 __all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "SET_CHECKS", "STATE_SCHEMA", "set_check_key", "AddColumn", "AddForeignKey", "AddNotNullCheck",
-           "CreateCompatView", "CreateEnum", "DropColumn", "DropCompatView", "KeepFilling", "StopFilling", "DropConstraint", "DropEnum", "DropNotNull", "FillNulls", "Op", "RenameColumn",
+           "CreateCompatView", "CreateEnum", "DropColumn", "DropCompatView",
+           "KeepFilling", "StopFilling", "DropConstraint", "DropEnum", "DropNotNull", "FillNulls", "Op", "RenameColumn",
            "RenameConstraint", "RenameIndex", "RenameSequence", "RenameStatistics", "RenameTable", "RenameTrigger",
            "ReplaceFunction", "RestoreNulls", "SetDefault", "SetNotNull", "ValidateConstraint", "dollar_quote",
            "identifier_problem", "MergeLegacy", "UnmergeLegacy", "op_from_dict", "op_to_dict", "operation",

@@ -48,7 +48,8 @@ class CreateCompatView(Op):
         return [None if ok else "defaults is not one text a column",
                 None if isinstance(self.grants, tuple) and all(_grant_problem(g) is None for g in self.grants)
                 else "grants are not privileges:role pairs",
-                None if isinstance(self.legacy, tuple) and len(self.legacy) == n else "legacy and columns differ in length",
+                None if isinstance(self.legacy, tuple) and len(self.legacy) == n
+                else "legacy and columns differ in length",
                 "the view would have the table's own name"
                 if (self.view_schema, self.view) == (self.schema, self.table_name) else None]
 
