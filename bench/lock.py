@@ -1,7 +1,7 @@
 """The lock window beside its physical limit, in the same run, on the same data.
 
     python bench/lock.py [--corpus NAME ...] [--messages N ...] [--rows R] [--repeat K]
-                         [--pg-bin DIR] [--out FILE.json]
+                         [--compat-views] [--pg-bin DIR] [--out FILE.json]
 
 Starts a PostgreSQL server in a temporary folder (the embedded PostgreSQL 18, or the
 installation in ``--pg-bin``). For each corpus schema (tests/data/corpus/, ``R`` rows a
@@ -19,6 +19,10 @@ TEMPLATE``), alternating which goes first:
   same way: the client's time for that round trip, less the server's wait for the locks
   (``clock_timestamp()`` before and after ``LOCK TABLE``). The server's own time from the
   locks to the last statement is printed beside it.
+
+With ``--compat-views``, each repeat also runs ``runbook.migrate(..., compat_views=True)``
+on a third copy (a view under each old name, made in the same window) and prints that
+window beside runbook's, with their ratio.
 
 Prints one row per database (tables renamed, operations in the plan and in the lock
 phase, runbook's window, the limit's, and their ratio: medians of the repeats) and writes
@@ -75,7 +79,7 @@ def _drop(srv, name: str) -> None:
     _admin_sql(srv, f"DROP DATABASE IF EXISTS {q(name)}")
 
 
-def _runbook_window(url: str, mapping, work: Path) -> dict:
+def _runbook_window(url: str, mapping, work: Path, compat_views: bool = False) -> dict:
     from runbook.estimate import calibrate
 
     conn = psycopg2.connect(url)
@@ -85,7 +89,7 @@ def _runbook_window(url: str, mapping, work: Path) -> dict:
     finally:
         conn.close()
     r = runbook.migrate(url, mapping, backup=False, progress=False, log_dir=str(work / "logs"),
-                        backup_dir=str(work / "backups"))
+                        backup_dir=str(work / "backups"), compat_views=compat_views)
     if r.status != "migrated":
         raise RuntimeError(f"runbook migrate: {r.status}: {r.message}")
     return {"window_ms": r.lock_window_s * 1000, "wait_ms": (r.lock_wait_s or 0) * 1000,
@@ -143,10 +147,11 @@ def _limit_window(url: str, mapping, variant: str = "limit") -> dict:
             "server_ms": (s2 - s1) * 1000, "statements": sql.count(";\n") + 1}
 
 
-def _measure(srv, template: str, mapping, work: Path, repeat: int, breakdown: bool = False) -> dict:
+def _measure(srv, template: str, mapping, work: Path, repeat: int, breakdown: bool = False,
+             compat_views: bool = False) -> dict:
     runs = []
     for i in range(repeat):
-        order = ["runbook", *(VARIANTS if breakdown else VARIANTS[:1])]
+        order = ["runbook", *(["runbook + views"] if compat_views else []), *(VARIANTS if breakdown else VARIANTS[:1])]
         if i % 2:
             order.reverse()
         run = {}
@@ -154,7 +159,8 @@ def _measure(srv, template: str, mapping, work: Path, repeat: int, breakdown: bo
             name = f"{template}_{i}_{n}"
             url = _copy(srv, template, name)
             try:
-                run[who] = _runbook_window(url, mapping, work) if who == "runbook" else _limit_window(url, mapping, who)
+                run[who] = (_runbook_window(url, mapping, work, who == "runbook + views") if who.startswith("runbook")
+                            else _limit_window(url, mapping, who))
             finally:
                 _drop(srv, name)
         runs.append(run)
@@ -162,7 +168,14 @@ def _measure(srv, template: str, mapping, work: Path, repeat: int, breakdown: bo
     lim = statistics.median(r["limit"]["window_ms"] for r in runs)
     est = statistics.median((r["runbook"]["estimate_ms"][0] + r["runbook"]["estimate_ms"][1]) / 2 for r in runs)
     steps = {v: statistics.median(r[v]["window_ms"] for r in runs) for v in VARIANTS if v in runs[0]}
-    return {"runs": runs, "runbook_ms": rb, "limit_ms": lim, "ratio": rb / lim if lim else None, "variants_ms": steps,
+    views = {}
+    if compat_views:  # the same window with a compat view under each old name (migrate --compat-views)
+        vms = statistics.median(r["runbook + views"]["window_ms"] for r in runs)
+        # the ratio in each repeat (the two ran one after the other), then its median
+        views = {"views_ms": vms, "views_ratio": statistics.median(r["runbook + views"]["window_ms"]
+                                                                   / r["runbook"]["window_ms"] for r in runs)}
+    return {**views, "runs": runs, "runbook_ms": rb, "limit_ms": lim, "ratio": rb / lim if lim else None,
+            "variants_ms": steps,
             "estimate_ms": est, "estimate_ratio": est / rb if rb else None,
             "limit_server_ms": statistics.median(r["limit"]["server_ms"] for r in runs),
             "operations": runs[0]["runbook"]["operations"], "lock_operations": runs[0]["runbook"]["lock_operations"]}
@@ -233,6 +246,9 @@ def main(argv=None) -> int:
     ap.add_argument("--target", type=float, default=1.5, help="exit 1 when a ratio is over this (default 1.5)")
     ap.add_argument("--breakdown", action="store_true",
                     help="also time the limit with runbook's costs added one at a time (where the window goes)")
+    ap.add_argument("--compat-views", action="store_true",
+                    help="also run runbook with --compat-views (a view under each old name) and print that window "
+                         "beside runbook's")
     ap.add_argument("--pg-bin", help="PostgreSQL bin folder (default: the embedded PostgreSQL 18)")
     ap.add_argument("--out", help="the JSON results (default bench/results/lock-pg<major>.json)")
     a = ap.parse_args(argv)
@@ -250,7 +266,8 @@ def main(argv=None) -> int:
         targets += [(f"reference {n:,}", lambda n=n: _reference_target(srv, n)) for n in a.messages]
         for label, build in targets:
             tpl, mapping, tables = build()
-            rec = {"database": label, "tables": tables, **_measure(srv, tpl, mapping, base, a.repeat, a.breakdown)}
+            rec = {"database": label, "tables": tables,
+                   **_measure(srv, tpl, mapping, base, a.repeat, a.breakdown, a.compat_views)}
             records.append(rec)
             print(f"{label}: runbook {rec['runbook_ms']:.1f} ms, limit {rec['limit_ms']:.1f} ms, "
                   f"{rec['ratio']:.2f}x", file=sys.stderr, flush=True)
@@ -264,6 +281,11 @@ def main(argv=None) -> int:
     if a.breakdown:
         print("\nWhere the window goes (ms, medians; each row adds one of runbook's costs to the limit):")
         print(_breakdown(records))
+    if a.compat_views:
+        print("\nWith compat views (ms, medians; ratio: median of the per-repeat ratios):")
+        print("| database | runbook ms | runbook + views ms | views / runbook |\n|---|---:|---:|---:|")
+        for r in records:
+            print(f"| {r['database']} | {r['runbook_ms']:.1f} | {r['views_ms']:.1f} | {r['views_ratio']:.2f}x |")
     worst = max((r["ratio"] for r in records), default=0)
     print(f"worst ratio {worst:.2f}x (target <= {a.target}x): {'met' if worst <= a.target else 'MISSED'}")
     off = max((max(r["estimate_ratio"], 1 / r["estimate_ratio"]) for r in records if r["estimate_ratio"]), default=1)

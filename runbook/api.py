@@ -347,10 +347,15 @@ def plan(url: str | None = None, mapping=None, *, strict: bool = False) -> Plan:
 
 
 def migrate(url: str | None = None, mapping=None, *, dry_run: bool = False, rehearse: bool = False,
-            approved_fingerprint: str | None = None, **options) -> RunResult:
-    """Back up, migrate in one transaction, verify (spec 2.4)."""
+            approved_fingerprint: str | None = None, compat_views: bool = False, **options) -> RunResult:
+    """Back up, migrate in one transaction, verify (spec 2.4). ``compat_views`` (or the
+    mapping's ``compat_views``): a view under each old name, for the services not yet
+    redeployed (:func:`contract` drops them)."""
     url = resolve_url(url)
-    return Runner(url, as_mapping(mapping), Options(**options)).migrate(
+    m = as_mapping(mapping)
+    if compat_views:
+        m = replace(m, compat_views=True)
+    return Runner(url, m, Options(**options)).migrate(
         dry_run=dry_run, rehearse=rehearse, approved_fingerprint=approved_fingerprint)
 
 
@@ -361,10 +366,32 @@ def rollback(url: str | None = None, mapping=None, *, drop_added_columns: bool =
     return Runner(url, as_mapping(mapping), Options(**options)).rollback(drop_added=drop_added_columns, dry_run=dry_run)
 
 
+def contract(url: str | None = None, mapping=None, *, quiet_for: str = "1h", force: bool = False,
+             dry_run: bool = False, undo: bool = False, **options):
+    """Drop the compat views of the last migration, as an audited run of its own, once they
+    are shown unused for ``quiet_for`` (or ``force``); ``undo`` re-creates them."""
+    from .execute.context import RunContext
+    from .execute.contract import contract as _contract, validate
+    from .execute.runner import advisory_lock
+
+    validate(quiet_for)  # bad input is refused before connecting
+    url = resolve_url(url)
+    ctx = RunContext(url, as_mapping(mapping), Options(**options))
+    lock_conn = advisory_lock(url)
+    conn = connect(url, application_name="runbook", autocommit=True)
+    try:
+        return _contract(ctx, conn, quiet_for=quiet_for, force=force, dry_run=dry_run, undo=undo)
+    finally:
+        conn.close()
+        lock_conn.close()
+        ctx.log.close()
+
+
 def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud: bool = True) -> Verification:
     """Check the database against the baseline of the last migration (spec 9.1)."""
     from . import state
-    from .ops import op_from_dict
+    from .execute.contract import contracted_views
+    from .ops import op_from_dict, without_views
 
     url = resolve_url(url)
     m = as_mapping(mapping)
@@ -374,6 +401,8 @@ def verify(url: str | None = None, mapping=None, *, quiesced: bool = True, crud:
         if run is None:
             raise WrongState("nothing to verify: no completed runbook migration is recorded in this database")
         ops = tuple(op_from_dict(d) for d in run["plan"])
+        if contracted_views(conn, run["id"]):  # dropped since by a contract run of their own
+            ops = without_views(ops)
         snap = inspect(conn)
         p = Plan.from_ops(snap, m, ops)
         v = verify_state(conn, snap, p, run["baseline"], quiesced=quiesced, url=url if crud else None,

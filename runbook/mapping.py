@@ -156,6 +156,11 @@ class Mapping:
     #: rename hand-made indexes, constraints and statistics objects whose name starts
     #: with the old table's name (``User_email_trgm_idx`` -> ``users_email_trgm_idx``)
     rename_prefixed: bool = False
+    #: expand: a view under each renamed table's old name, with the legacy column names
+    #: (``migrate --compat-views``; ``runbook contract`` drops them), in ``compat_schema``
+    #: (None: ``schema``)
+    compat_views: bool = False
+    compat_schema: str | None = None
 
     def final_name(self, name: str) -> str:
         """A mapped table's new name (given its old or new name); other names unchanged."""
@@ -288,8 +293,13 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     are resolved against, the mapping file's own."""
     if not isinstance(data, dict):
         raise MappingError(f"{source}: the mapping must be a table of keys")
-    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service", "merge", "rename_prefixed"}, source)
+    _check_keys(data, {"schema", "tables", "enums", "audit_table", "service", "merge", "rename_prefixed",
+                        "compat_views", "compat_schema"}, source)
     rename_prefixed = _expect(data, "rename_prefixed", bool, source, False, False)
+    compat_views = _expect(data, "compat_views", bool, source, False, False)
+    compat_schema = _expect(data, "compat_schema", str, source, False)
+    if compat_schema is not None:
+        compat_schema = validate_identifier(compat_schema, "compat_schema")
     schema = validate_identifier(_expect(data, "schema", str, source, False, "public"), "schema")
     audit = data.get("audit_table", "AuditLog")
     if audit is not None and audit is not False:
@@ -304,7 +314,8 @@ def parse_mapping(data: dict, source: str = "<mapping>", base_dir: Path | None =
     _check_table_names(tables, enums, source)
     service = _service(data["service"], source, base_dir) if "service" in data else ServiceSpec()
     merge = _merge(data["merge"], source) if "merge" in data else None
-    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service, merge, rename_prefixed)
+    return Mapping(schema, tuple(tables), tuple(enums.values()), audit, source, service, merge, rename_prefixed,
+                   compat_views, compat_schema)
 
 
 def _enums(raw: list, source: str) -> dict[str, EnumSpec]:

@@ -144,8 +144,8 @@ def test_mapping_validation_errors_name_the_problem():
 def _reference_ops():
     """Every operation of the reference plan, its reverse with the added columns dropped,
     and one of each kind the reference plan does not hold."""
-    from runbook.ops import (AddNotNullCheck, DropEnum, MergeLegacy, RenameStatistics, RenameTrigger,
-                             ValidateConstraint)
+    from runbook.ops import (AddNotNullCheck, CreateCompatView, DropEnum, KeepFilling, MergeLegacy, RenameStatistics,
+                             RenameTrigger, ValidateConstraint)
 
     f = FillNulls("public", "AssistantChatSession", "sessionName", "id", "Untitled chat", "0123abcdef")
     ops = [f, f.reverse(), AddNotNullCheck("public", "AssistantChatSession", "sessionName", "chat_sessions_title_check"),
@@ -163,7 +163,10 @@ def _reference_ops():
            ValidateConstraint("public", "chat_sessions", "chat_sessions_folderId_fkey"),
            ReplaceFunction("public.f()", "public.f()", "CREATE OR REPLACE FUNCTION public.f() ...",
                            "CREATE OR REPLACE FUNCTION public.f() ...", "SELECT 1"),
-           MergeLegacy("public", "legacy_conversations", "legacy_messages", "chat_sessions", "chat_messages", 1)]
+           MergeLegacy("public", "legacy_conversations", "legacy_messages", "chat_sessions", "chat_messages", 1),
+           CreateCompatView("public", "public", "User", "users", ("id", "email"), ("id", "email"),
+                            ("", "'x'::text"), ("rawd:app", "r:")),
+           KeepFilling(FillNulls("public", "chat_sessions", "title", "id", "Untitled chat", "0123abcdef"))]
     return ops + [o.reverse() for o in ops if o.reverse() is not None]
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from . import mapping as cli_mapping, merge as cli_merge, pipeline as cli_pipeline, prisma as cli_prisma
-from . import prisma_history as cli_prisma_history, scan as cli_scan, status as cli_status
+from . import contract as cli_contract, prisma_history as cli_prisma_history, scan as cli_scan, status as cli_status
 from .._version import __version__
 from ..errors import BadInput, RunbookError
 from . import show
@@ -135,7 +135,7 @@ def cmd_migrate(a) -> int:
     opts["backup"] = not a.no_backup
     t0 = time.perf_counter()
     r = migrate(a.database_url, a.mapping, dry_run=a.dry_run, rehearse=a.rehearse,
-                approved_fingerprint=a.approved_fingerprint, **opts)
+                approved_fingerprint=a.approved_fingerprint, compat_views=a.compat_views, **opts)
     if a.json:
         _json(r.summary())
     elif r.status == "nothing to do":
@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql_opts(sp)
     sp.add_argument("--approved-fingerprint", help="refuse unless the plan has this fingerprint")
     sp.add_argument("--no-backup", action="store_true", help="skip pg_dump (development only)")
+    sp.add_argument("--compat-views", action="store_true",
+                    help="also a view under each old name with the legacy column names, in the same transaction "
+                         "(contract drops them)")
     sp.set_defaults(func=cmd_migrate)
 
     sp = sub.add_parser("verify", help="check the migrated database against its baseline")
@@ -298,7 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
     sp.set_defaults(func=cmd_restore)
 
-    for group in (cli_pipeline, cli_prisma, cli_merge, cli_mapping, cli_status, cli_scan, cli_prisma_history):
+    for group in (cli_pipeline, cli_prisma, cli_merge, cli_mapping, cli_status, cli_contract, cli_scan,
+                  cli_prisma_history):
         group.add_commands(sub)
     return p
 

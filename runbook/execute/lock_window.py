@@ -284,11 +284,12 @@ class LockPhase:
 
     def run(self, conn, plan: Plan, step0: int, bar, *, rehearse: bool = False, event: str = "migration_complete",
             base_tables: dict | None = None, mark_committed: bool = False,
-            prepare: list[Op] | None = None) -> tuple[float, float, int]:
+            prepare: list[Op] | None = None, mark: tuple[str, str] | None = None) -> tuple[float, float, int]:
         """Run the plan's lock steps (numbered from ``step0 + 1``) in one transaction; a
         rehearsal rolls it back, having run ``prepare`` in it first. ``event``: the audit
         row written in it (none in a rehearsal); ``mark_committed``: the run's status row
-        becomes ``committed`` in it. Returns (lock window, wait, attempt)."""
+        becomes ``committed`` in it; ``mark`` (run id, status): that run's row gets that status
+        in it (a contract). Returns (lock window, wait, attempt)."""
         ctx, opt = self.ctx, self.ctx.opt
         tables = [t for t in plan.tables if t.oid]
         if not plan.phase(LOCK) and not prepare:
@@ -298,6 +299,9 @@ class LockPhase:
         batch = LockBatch(plan, step0, base_tables or {}, LockFault.from_env())
         for attempt in range(1, opt.attempts + 1):
             tail, audit_row = self._tail(conn, plan, event, rehearse, mark_committed)
+            if mark is not None and not rehearse:
+                tail.append(f"UPDATE runbook.runs SET status = {literal(mark[1])}, finished_at = now() "
+                            f"WHERE id = {literal(mark[0])}")
             conn.autocommit = False
             try:
                 marks, prep_steps, elapsed = self._transaction(conn, batch, tail, audit_row, prepare, rehearse)

@@ -19,7 +19,7 @@ from ..catalog.inspect import Snapshot
 from ..connection import connect
 from ..errors import MigrationFailed, RollbackFailed
 from ..naming import literal
-from ..ops import FINISH, LOCK, PREPARE, Op, op_from_dict
+from ..ops import FINISH, LOCK, PREPARE, Op, end_checks, op_from_dict
 from ..plan import Plan
 from .context import RunContext
 from .failures import interruption, pg_message
@@ -63,7 +63,7 @@ def _lock_phase_committed(conn, lock_ops: list[Op]) -> bool:
         return False
     with conn.cursor() as cur:
         try:
-            cur.execute(f"SELECT ({lock_ops[0].check()})")
+            cur.execute(f"SELECT ({end_checks(lock_ops)[0]})")  # (a compat view under an old name)
             return bool(cur.fetchone()[0])
         except psycopg2.Error:
             conn.rollback() if not conn.autocommit else None

@@ -10,6 +10,7 @@ the NULLs a fill replaced are put back online afterwards (resumable). With
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .. import state
@@ -18,11 +19,12 @@ from ..connection import connect
 from ..errors import BackupFailed, LockTimeout, RollbackFailed, WrongState
 from ..merge import merged_rows_present
 from ..naming import qq
-from ..ops import FINISH, LOCK, FillNulls, Op
+from ..ops import FINISH, LOCK, FillNulls, Op, end_checks, without_views
 from ..plan import Plan
 from ..verify import verify_state
 from .backup import BackupInfo, BackupJob, data_tables, free_bytes
 from .context import RunContext, progress
+from .contract import contracted_views
 from .lock_window import LockPhase
 from .online import Online
 from .recovery import recover_interrupted
@@ -46,6 +48,8 @@ def rollback_last(ctx: RunContext, conn, *, drop_added: bool, dry_run: bool) -> 
                          "run `runbook merge-legacy --rollback` first")
     snap = inspect(conn)
     plan0 = Plan.from_stored(snap, ctx.mapping, run)  # refused if it no longer matches its fingerprint
+    if contracted_views(conn, run["id"]):  # its compat views were dropped by a contract run of their own
+        plan0 = replace(plan0, ops=without_views(plan0.ops))
     if run["status"] == "restoring":  # an interrupted rollback: only its online part is left
         return _finish_restoring(ctx, conn, plan0, run, drop_added)
     _refuse_unless_left_by(conn, plan0, run)
@@ -75,7 +79,7 @@ def _refuse_unless_left_by(conn, plan0: Plan, run: dict) -> None:
     with conn.cursor() as cur:
         checks = [o for o in plan0.ops if o.phase == LOCK]
         if checks:
-            cur.execute("SELECT " + ", ".join(f"({o.check()})" for o in checks))
+            cur.execute("SELECT " + ", ".join(f"({c})" for c in end_checks(checks)))
             for o, ok in zip(checks, cur.fetchone()):
                 if not ok and not isinstance(o, FillNulls):
                     differs.append(o.describe())

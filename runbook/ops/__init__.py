@@ -7,6 +7,7 @@ what every operation knows):
 * :mod:`.types`: enum types;
 * :mod:`.keys`: foreign keys of added columns;
 * :mod:`.functions`: function definitions replaced;
+* :mod:`.views`: compatibility views under the old names (expand / contract);
 * :mod:`.merge`: the legacy merge (``runbook merge-legacy``) and its reverse.
 
 A new kind of operation is a frozen dataclass subclass of :class:`Op`, decorated with
@@ -23,9 +24,12 @@ from .merge import MergeLegacy, UnmergeLegacy
 from .names import (RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameStatistics, RenameTable,
                     RenameTrigger)
 from .types import CreateEnum, DropEnum
+from .views import CreateCompatView, DropCompatView, KeepFilling, StopFilling, end_checks, without_views
 
 __all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "SET_CHECKS", "STATE_SCHEMA", "set_check_key", "AddColumn", "AddForeignKey", "AddNotNullCheck",
-           "CreateEnum", "DropColumn", "DropConstraint", "DropEnum", "DropNotNull", "FillNulls", "Op", "RenameColumn",
+           "CreateCompatView", "CreateEnum", "DropColumn", "DropCompatView",
+           "KeepFilling", "StopFilling", "DropConstraint", "DropEnum", "DropNotNull", "FillNulls", "Op", "RenameColumn",
            "RenameConstraint", "RenameIndex", "RenameSequence", "RenameStatistics", "RenameTable", "RenameTrigger",
            "ReplaceFunction", "RestoreNulls", "SetDefault", "SetNotNull", "ValidateConstraint", "dollar_quote",
-           "identifier_problem", "MergeLegacy", "UnmergeLegacy", "op_from_dict", "op_to_dict", "operation"]
+           "identifier_problem", "MergeLegacy", "UnmergeLegacy", "op_from_dict", "op_to_dict", "operation",
+           "end_checks", "without_views"]

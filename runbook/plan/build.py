@@ -25,6 +25,7 @@ from .functions import function_ops
 from .lock_order import _children_first, _lock_through_parents
 from .model import Blocker, Plan, TableState, raise_for_blockers
 from .names import dependent_names, partition_names
+from .views import compat_view_ops, keep_filling
 
 
 @dataclass
@@ -38,6 +39,7 @@ class _Builder:
     enums: list[Op] = field(default_factory=list)
     prep: list[Op] = field(default_factory=list)
     renames: list[Op] = field(default_factory=list)
+    views: list[Op] = field(default_factory=list)
     columns: list[Op] = field(default_factory=list)
     names: list[Op] = field(default_factory=list)
     added: list[Op] = field(default_factory=list)
@@ -56,8 +58,8 @@ class _Builder:
         return self.mapping.schema
 
     def ops(self) -> list[Op]:
-        return (self.prep + self.enums + self.renames + self.columns + self.names + self.added + self.not_null
-                + self.fks + self.functions + self.finish)
+        return (self.prep + self.enums + self.renames + self.views + self.columns + self.names + self.added
+                + self.not_null + self.fks + self.functions + self.finish)
 
     # -- one table ----------------------------------------------------------------------
     def table(self, tm: TableMapping) -> None:
@@ -222,6 +224,10 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
     for tm in mapping.tables:
         b.table(tm)
     b.names += partition_names(snap, mapping, b.states, b.names, b.notes)
+    if mapping.compat_views:
+        b.views, view_blockers = compat_view_ops(snap, mapping, b.states)
+        b.blockers += view_blockers
+        b.not_null += keep_filling(b.not_null, b.views)
     renamed = {t.old: t.new for t, st in zip(mapping.tables, b.states) if st.state in ("todo", "done")}
     fn_ops, fn_blockers = function_ops(snap, mapping.schema, renamed, b.columns)
     b.functions += fn_ops

@@ -16,7 +16,7 @@ from ..errors import ConflictError, UnsafeFunction, WrongState
 from ..findings import lookup
 from ..mapping import Mapping
 from ..naming import literal, qq
-from ..ops import FINISH, LOCK, PREPARE, Op, dollar_quote, op_from_dict
+from ..ops import FINISH, LOCK, PREPARE, Op, dollar_quote, end_checks, op_from_dict
 
 MIGRATION_FILE = "rename-tables-to-snake-case.sql"
 ROLLBACK_FILE = "rollback-table-rename.sql"
@@ -121,7 +121,7 @@ class Plan:
                 parts.extend(s + ";" for s in op.statements())
             # (a rollback renames tables last, so its steps' checks hold only step by step;
             # the runner checks each step as it goes, the script checks the forward plan's end)
-            checks = [op.check() for op in lock] if final_checks else []
+            checks = end_checks(lock) if final_checks else []
             if checks:
                 parts.append("-- every step took effect, or nothing commits")
                 parts.append("DO " + dollar_quote(" BEGIN IF NOT (" + "\n  AND ".join(checks) +
