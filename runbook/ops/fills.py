@@ -53,8 +53,12 @@ class FillNulls(Op):
             f"  RETURN NEW;\n"
             f"END "
         )
+        # SECURITY DEFINER: the service's roles write the table while the fill runs, and
+        # need not be able to use schema runbook, where the filled rows are recorded; a
+        # fixed search_path, as such a function needs
         return [
-            f"CREATE OR REPLACE FUNCTION {self.func}() RETURNS trigger LANGUAGE plpgsql AS {dollar_quote(body, 'fn')}",
+            f"CREATE OR REPLACE FUNCTION {self.func}() RETURNS trigger LANGUAGE plpgsql "
+            f"SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS {dollar_quote(body, 'fn')}",
             f"DROP TRIGGER IF EXISTS {q(self.trigger)} ON {t}",
             f"CREATE TRIGGER {q(self.trigger)} BEFORE INSERT OR UPDATE OF {q(self.column)} ON {t} "
             f"FOR EACH ROW EXECUTE FUNCTION {self.func}({literal(self.column)})",

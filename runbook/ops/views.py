@@ -152,10 +152,7 @@ class KeepFilling(Op):
         return ["fill is not a fill of NULLs"] if type(self.fill) is not FillNulls else self.fill.validate()
 
     def statements(self):
-        # SECURITY DEFINER: the legacy service's role may not use schema runbook (where the
-        # filled rows are recorded); a fixed search_path, as such a function needs
-        fn, *rest = self.fill.install_statements()
-        return [fn + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp", *rest]
+        return self.fill.install_statements()  # its function is SECURITY DEFINER (FillNulls)
 
     def reverse(self):
         return StopFilling(self.fill)
