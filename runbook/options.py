@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
+import subprocess
 
 from .errors import BadInput
 
@@ -157,3 +159,29 @@ def arg_path(text: str) -> str:
         return path(text, "path")
     except BadInput as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def missing_program(cmd: str) -> str | None:
+    """The program a maintenance command starts, when the shell cannot find it (builtins,
+    functions and PATH count, as ``command -v`` says); None when found or not plain."""
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        return None  # not plain words: the shell will say
+    while words and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", words[0]):  # FOO=1 cmd: the program is cmd
+        words.pop(0)
+    prog = words[0] if words else ""
+    if not prog or any(c in prog for c in "$`|&;<>()"):
+        return None
+    found = subprocess.run(["/bin/sh", "-c", 'command -v -- "$1"', "sh", prog], capture_output=True)
+    return None if found.returncode == 0 else prog
+
+
+def command(value, name: str) -> str:
+    """A shell command the run will start: a non-empty line whose program the shell can find."""
+    if not isinstance(value, str) or not value.strip() or "\n" in value:
+        raise BadInput(f"{name} must be one non-empty line of shell, not {value!r}")
+    missing = missing_program(value)
+    if missing:
+        raise BadInput(f"{name}: the shell cannot find {missing!r}")
+    return value.strip()

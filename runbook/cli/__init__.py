@@ -127,12 +127,24 @@ def _sql_only_with_dry_run(a) -> None:
         raise BadInput(f"{'--sql' if a.sql else '--sql-out'} needs --dry-run (`runbook plan` writes the scripts)")
 
 
+def _backup_mode(text: str) -> str:
+    """``--backup``: dump, none, or snapshot-command=CMD (the command is checked with the
+    other options, before connecting)."""
+    if text in ("dump", "none") or (text.startswith("snapshot-command=") and text.partition("=")[2].strip()):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: give dump, none or snapshot-command=CMD")
+
+
 def cmd_migrate(a) -> int:
     from ..api import migrate
 
     _sql_only_with_dry_run(a)
     opts = _options(a)
-    opts["backup"] = not a.no_backup
+    if a.no_backup and a.backup != "dump":
+        raise BadInput("--no-backup and --backup say two things: give one")
+    opts["backup"] = not a.no_backup and a.backup != "none"
+    if a.backup.startswith("snapshot-command="):
+        opts["backup_command"] = a.backup.partition("=")[2]
     t0 = time.perf_counter()
     r = migrate(a.database_url, a.mapping, dry_run=a.dry_run, rehearse=a.rehearse,
                 approved_fingerprint=a.approved_fingerprint, compat_views=a.compat_views, **opts)
@@ -273,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     sql_opts(sp)
     sp.add_argument("--approved-fingerprint", help="refuse unless the plan has this fingerprint")
     sp.add_argument("--no-backup", action="store_true", help="skip pg_dump (development only)")
+    sp.add_argument("--backup", metavar="MODE", type=_backup_mode, default="dump",
+                    help="dump (default: pg_dump, fsynced and verified); none (as --no-backup); or "
+                         "snapshot-command=CMD: run your own snapshot command (a provider's snapshot, a PITR "
+                         "marker) instead, before anything changes; its output is recorded, runbook cannot "
+                         "verify it")
     sp.add_argument("--compat-views", action="store_true",
                     help="also a view under each old name with the legacy column names, in the same transaction "
                          "(contract drops them)")

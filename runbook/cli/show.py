@@ -136,7 +136,10 @@ def dry_run(r, what: str, sql: bool, sql_out: str | None) -> None:
 def run_steps(r) -> None:
     from ..execute.results import timed_units
 
-    if r.backup:
+    if r.backup and r.backup.kind == "snapshot":
+        line(f"backup: the snapshot command succeeded in {r.backup.seconds:.2f} s (runbook cannot verify a "
+             f"snapshot); its output: {' | '.join(r.backup.output.splitlines()[-3:]) or 'none'}")
+    elif r.backup:
         line(f"backup {r.backup.path} ({r.backup.bytes / 2**20:,.1f} MiB, verified) in {r.backup.seconds:.2f} s")
     heading(f"Steps ({len(r.steps)})")
     _print_table([{"step": str(u[0].step) if len(u) == 1 else f"{u[0].step}-{u[-1].step}", "phase": u[0].phase,

@@ -39,6 +39,10 @@ class BackupInfo:
     toc_entries: int
     tables_in_toc: int
     pg_dump_version: str
+    #: "pg_dump" (the file ``path``, verified), or "snapshot": the operator's own command
+    #: (a provider's snapshot, a PITR marker), its output recorded; runbook cannot verify it
+    kind: str = "pg_dump"
+    output: str = ""
 
 
 def _tool(name: str) -> Path:
@@ -292,6 +296,32 @@ class BackupJob:
             self._proc.communicate()
         self._end_threads()
         self.path.unlink(missing_ok=True)
+
+
+SNAPSHOT_TIMEOUT_S = 3600
+
+
+def snapshot_backup(command: str, url: str, run_id: str, *, timeout: float = SNAPSHOT_TIMEOUT_S) -> BackupInfo:
+    """``--backup snapshot-command=CMD``: run the operator's command (the provider's
+    snapshot, a PITR marker) before anything changes, and record what it printed. Exit 0
+    is the only proof runbook has: it cannot verify the snapshot. It gets the run's id and
+    the database's name in ``RUNBOOK_RUN_ID`` and ``RUNBOOK_DATABASE`` (never the URL).
+    Raises :class:`BackupFailed` (nothing changed) when it fails or times out."""
+    from ..connection import parse
+
+    env = {**os.environ, "RUNBOOK_RUN_ID": run_id, "RUNBOOK_DATABASE": parse(url).get("dbname", "")}
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BackupFailed(f"the snapshot command did not finish in {timeout:,.0f} s; nothing was changed") from None
+    seconds = time.perf_counter() - t0
+    output = scrub((p.stdout + p.stderr).strip(), url)[-4000:]
+    if p.returncode != 0:
+        last = output.splitlines()[-1] if output else "no output"
+        raise BackupFailed(f"the snapshot command failed (exit {p.returncode}): {last}; nothing was changed")
+    return BackupInfo(f"snapshot: {scrub(command, url)}", 0, seconds, False, 0, 0, "", kind="snapshot",
+                      output=output)
 
 
 def restore_backup(url: str, path: Path, *, server_version_num: int, clean: bool = True) -> subprocess.CompletedProcess:

@@ -23,6 +23,8 @@ class Options:
     backup: bool = True
     backup_dir: str = "outputs/backups"
     backup_compress: bool = False
+    #: instead of pg_dump, the operator's own snapshot command (--backup snapshot-command=CMD)
+    backup_command: str | None = None
     log_dir: str = "outputs/logs"
     checksums: str = "auto"  # auto | all | none
     quiesced: bool = True
@@ -43,6 +45,8 @@ class Options:
         fix("backoff_cap", v.seconds(self.backoff_cap, "backoff cap"))
         for k in ("backup_dir", "log_dir"):
             fix(k, v.path(getattr(self, k), k.replace("_", " ")))
+        if self.backup_command is not None:
+            fix("backup_command", v.command(self.backup_command, "the snapshot command"))
         fix("checksums", v.choice(self.checksums, "checksums", ("auto", "all", "none")))
         fix("fill_scan", v.choice(self.fill_scan, "fill scan", ("auto", "pages", "key")))
         for k in ("backup", "backup_compress", "quiesced", "progress", "crud_check"):

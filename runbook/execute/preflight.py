@@ -37,7 +37,7 @@ def preflight(conn, snap: Snapshot, plan: Plan, url: str, opt: Options) -> list[
            _server_version(snap),
            _owns_functions(conn, snap, plan),
            _owns_tables(snap, plan)]
-    if opt.backup:
+    if opt.backup and not opt.backup_command:  # the operator's snapshot needs neither pg_dump nor disk here
         out.extend(backup_checks(conn, snap.server_version, opt.backup_dir))
     out.append(_no_lock_holders(snap, plan))
     out.extend(_prepare_checks(conn, snap, plan))

@@ -34,7 +34,7 @@ from ..ops import FINISH, LOCK, PREPARE, Op, op_to_dict
 from ..options import approved_fingerprint as _approved, fingerprint_matches
 from ..plan import Plan, build_plan
 from ..verify import Verification, baseline, verify_state
-from .backup import BackupInfo, BackupJob, data_tables, table_bytes
+from .backup import BackupInfo, BackupJob, data_tables, snapshot_backup, table_bytes
 from .context import RunContext, progress
 from .failures import interruption, no_second_interrupt
 from .faults import fault
@@ -120,10 +120,11 @@ class Runner:
                 raise refused
             # pg_dump only reads: the baseline is taken while it runs, and nothing changes
             # before the backup is on disk and verified
-            if ctx.opt.backup and not rehearse:
+            snapshot = self._snapshot() if ctx.opt.backup and ctx.opt.backup_command and not rehearse else None
+            if ctx.opt.backup and not ctx.opt.backup_command and not rehearse:
                 job = self._start_backup(conn)
             base = self._baseline(conn, snap, plan, backup_running=job is not None)
-            backup = self._backup_done(job, snap, plan) if job is not None else None
+            backup = self._backup_done(job, snap, plan) if job is not None else snapshot
             if not rehearse:
                 self._record_start(conn, plan, base)
             return self._execute(conn, plan, base, checks, backup, rehearse)
@@ -176,6 +177,15 @@ class Runner:
             with conn.cursor() as cur:
                 cur.execute("RESET max_parallel_workers_per_gather")
         return base
+
+    def _snapshot(self) -> BackupInfo:
+        """The operator's snapshot command, before anything changes (runbook cannot verify it)."""
+        ctx = self.ctx
+        ctx.log("backup: the snapshot command runs (instead of pg_dump)")
+        info = ctx.timed("backup", snapshot_backup, ctx.opt.backup_command, ctx.url, ctx.run_id)
+        ctx.log(f"backup: the snapshot command succeeded in {info.seconds:.2f}s; its output: "
+                + (" | ".join(info.output.splitlines()[-5:]) or "none"))
+        return info
 
     def _backup_done(self, job: BackupJob, snap: Snapshot, plan: Plan) -> BackupInfo:
         backup = job.wait(expect_tables=data_tables(snap, [t.oid for t in plan.tables if t.oid]))

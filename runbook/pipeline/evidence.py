@@ -112,6 +112,8 @@ def backup_evidence(folder: Path, b: dict | None) -> dict | None:
     ``backup-pointer.txt`` written in ``folder`` when the backup is kept outside it."""
     if not b:
         return None
+    if b.get("kind") == "snapshot":  # no file: the operator's command, and what it said
+        return {"kind": "snapshot", "command": b["path"], "output": b.get("output"), "verified": False}
     path = Path(b["path"])
     inside = path.parent.resolve() == folder.resolve()
     info = {"file": path.name if inside else str(path), "in_archive": inside, "bytes": b.get("bytes"),

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import subprocess
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -143,22 +141,7 @@ def _check_maintenance(where: str, p: Profile) -> None:
     if p.health_url and not re.match(r"https?://\S+\Z", p.health_url):
         raise BadInput(f"{where}: healthUrl {p.health_url!r} is not an http:// or https:// URL")
     for cmd in (*p.maintenance_before, *p.maintenance_after):
-        missing = _missing_program(cmd)
+        missing = options.missing_program(cmd)
         if missing:
             raise BadInput(f"{where}: maintenance command {cmd!r}: {missing!r} is not a command this shell finds")
 
-
-def _missing_program(cmd: str) -> str | None:
-    """The program a maintenance command starts, when the shell cannot find it (builtins,
-    functions and PATH count, as ``command -v`` says); None when found or not plain."""
-    try:
-        words = shlex.split(cmd)
-    except ValueError:
-        return None  # not plain words: the shell will say
-    while words and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", words[0]):  # FOO=1 cmd: the program is cmd
-        words.pop(0)
-    prog = words[0] if words else ""
-    if not prog or any(c in prog for c in "$`|&;<>()"):
-        return None
-    found = subprocess.run(["/bin/sh", "-c", 'command -v -- "$1"', "sh", prog], capture_output=True)
-    return None if found.returncode == 0 else prog

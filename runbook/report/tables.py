@@ -223,6 +223,10 @@ def backup(result) -> Table | Markdown:
                "a rollback reverses the plan; the migration's backup stays where it was" if result.action == "rollback"
                else "backups are off for this run (autoBackup = false)")
         return note(f"**No backup** in this run: {why}.")
+    if b.kind == "snapshot":
+        return kv([("made by", b.path), ("ran in", f"{b.seconds:,.2f} s"),
+                   ("verified", "no: runbook cannot verify a snapshot it did not take (the command exited 0)"),
+                   ("its output", b.output or "none")], caption="Backup (the operator's snapshot command)")
     return kv([("file", Path(b.path).name), ("folder", str(Path(b.path).parent)),
                 ("size", f"{b.bytes / 2**20:,.2f} MiB ({b.bytes:,} bytes)"), ("written in", f"{b.seconds:,.2f} s"),
                 ("verified with pg_restore --list", "yes" if b.verified else "NO"),
