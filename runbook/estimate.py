@@ -55,9 +55,9 @@ def static_estimate(n_steps: int, why: str) -> LockEstimate:
 def _probe_ops(kinds: list[str], n: int, tables: list[str]):
     """``n`` scratch steps in the proportions of the plan's lock steps: each kind of step
     the probe can build on scratch tables, the others as column renames."""
-    from .ops import AddColumn, RenameColumn, RenameConstraint, RenameIndex, RenameTable
+    from .ops import AddColumn, CreateCompatView, RenameColumn, RenameConstraint, RenameIndex, RenameTable
 
-    ops, used = [], {"table": 0, "con": 0, "idx": 0, "col": 0, "add": 0}
+    ops, used = [], {"table": 0, "con": 0, "idx": 0, "col": 0, "add": 0, "view": 0}
 
     def take(what: str, limit: int) -> int | None:
         if used[what] >= limit:
@@ -75,6 +75,8 @@ def _probe_ops(kinds: list[str], n: int, tables: list[str]):
             ops.append(("rename index", i))
         elif kind == "add column":
             ops.append(("add column", take("add", 10**9)))
+        elif kind == "create compat view":  # a temporary view over a scratch table, as costly to create
+            ops.append(("create compat view", take("view", 10**9)))
         elif (i := take("col", 2 * len(tables))) is not None:
             ops.append(("rename column", i))
         else:
@@ -97,6 +99,10 @@ def _probe_ops(kinds: list[str], n: int, tables: list[str]):
             out.append(RenameColumn("pg_temp", name(t), c, f"{c}_r"))
         elif kind == "add column":
             out.append(AddColumn("pg_temp", name(t), f"added_{i}", "integer", False, "0"))
+        elif kind == "create compat view":
+            # over "id" alone: the other scratch columns may be renamed by the probe's earlier steps
+            out.append(CreateCompatView("pg_temp", "pg_temp", f"{tables[t]}_cv{i}", name(t), ("id",), ("legacy_id",),
+                                        ("0",)))
     return out
 
 
