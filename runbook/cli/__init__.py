@@ -17,6 +17,7 @@ from . import contract as cli_contract, prisma_history as cli_prisma_history, sc
 from .._version import __version__
 from ..errors import BadInput, RunbookError
 from . import show
+from .args import DATABASE_URL_HELP, database_options
 from .output import _json, line, reset, verdict
 
 DEMO_DIR = Path(os.environ.get("RUNBOOK_DEMO_DIR", ".runbook/demo"))
@@ -223,8 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, db=True):
         if db:
-            sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
-            sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
+            database_options(sp, json=False)
         sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
 
     def run_opts(sp):
@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("restore", help="last resort: restore a backup (says what it overwrites first)")
     sp.add_argument("backup", help="the pg_dump file (custom format) to restore")
-    sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
+    sp.add_argument("--database-url", help=DATABASE_URL_HELP)
     sp.add_argument("--yes", action="store_true", help="really restore")
     sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
     sp.set_defaults(func=cmd_restore)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from .args import database_options
 from .output import _json, _print_table, verdict
 
 
@@ -45,9 +46,7 @@ def add_commands(sub) -> None:
     """``runbook contract`` (called by :func:`runbook.cli.build_parser`)."""
     sp = sub.add_parser("contract", help="drop the compat views of `migrate --compat-views` once unused "
                                          "(a run of its own, audited; --undo re-creates them)")
-    sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
-    sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
-    sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
+    database_options(sp)
     sp.add_argument("--quiet-for", default="1h",
                     help="refuse unless no query named a view since a reading at least this old (default 1h)")
     sp.add_argument("--force", action="store_true",

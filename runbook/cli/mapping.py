@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from .args import DATABASE_URL_HELP
 from .output import verdict
 
 
@@ -11,7 +12,7 @@ def add_commands(sub) -> None:
     sp = sub.add_parser("mapping", help="derive a mapping from the database (mapping init)")
     msub = sp.add_subparsers(dest="mapping_command", metavar="SUBCOMMAND")
     ip = msub.add_parser("init", help="write a reviewable mapping (and the service's target Prisma schema)")
-    ip.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
+    ip.add_argument("--database-url", help=DATABASE_URL_HELP)
     ip.add_argument("--schema", default="public", help="the PostgreSQL schema of the tables (default public)")
     ip.add_argument("--convention", default="snake_case_plural",
                     help="snake_case or snake_case_plural (default): UserProfile -> user_profile / user_profiles")

@@ -3,6 +3,7 @@ with the renamed tables (its migration history, the service's schema)."""
 
 from __future__ import annotations
 
+from .args import database_options
 from .output import _json, _print_table, line, notes, verdict
 
 
@@ -75,9 +76,7 @@ def add_commands(sub) -> None:
     sp.add_argument("--name", default="rename_tables_to_snake_case",
                     help="the migration's name after its timestamp (default rename_tables_to_snake_case)")
     sp.add_argument("--dry-run", action="store_true", help="print what would be written; change nothing")
-    sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
-    sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
-    sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")
+    database_options(sp)
     sp.set_defaults(func=cmd_prisma_history)
 
     sp = sub.add_parser("prisma-schema", help="after a migration: a legacy service's Prisma schema mapped onto the "

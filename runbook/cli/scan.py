@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import BadInput
+from .args import MAPPING_HELP
 from .output import _json, _print_table, console, heading, line, notes, verdict
 
 
@@ -67,7 +68,7 @@ def add_commands(sub) -> None:
     sp = sub.add_parser("scan-code", help="find the code that names an old table or column (raw SQL, query builders, "
                                           "Prisma models, .sql files); exit 1 when something is found")
     sp.add_argument("dirs", nargs="+", metavar="DIR", help="folders (or files) to scan")
-    sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
+    sp.add_argument("--mapping", help=MAPPING_HELP)
     sp.add_argument("--patch", metavar="FILE",
                     help="write a unified diff of the high-confidence replacements to FILE ('-': stdout); "
                          "no file is edited")

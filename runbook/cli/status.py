@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..status import STATES
+from .args import database_options
 from .output import _json, _print_table
 
 
@@ -33,9 +34,7 @@ def add_commands(sub) -> None:
     """``runbook status`` (called by :func:`runbook.cli.build_parser`)."""
     sp = sub.add_parser("status", help="where the database stands: not migrated, migrated, rolled back, "
                                        "half-migrated, interrupted (changes nothing)")
-    sp.add_argument("--database-url", help="libpq URI or key=value string (default: $DATABASE_URL)")
-    sp.add_argument("--mapping", help="mapping file, TOML or YAML (default: the spec's mapping)")
-    sp.add_argument("--json", action="store_true", help="print JSON (same exit code as the text)")
+    database_options(sp)
     sp.add_argument("--expect", choices=STATES, metavar="STATE", action="append",
                     help="exit 1 unless the database is in STATE (repeatable: in one of them; for scripts: "
                          "`make lab` expects 'not migrated' or 'rolled back'); without it every state read exits 0")
