@@ -9,24 +9,8 @@ import pytest
 
 from runbook.cli import main
 from runbook.connection import password_of
+from crm import DDL, MAPPING
 from snapshots import execute, state
-
-DDL = """
-CREATE SCHEMA crm;
-CREATE TABLE crm."Account" (id int PRIMARY KEY, "displayName" text);
-CREATE TABLE crm."Contact" (id int PRIMARY KEY, "accountId" int REFERENCES crm."Account", email text);
-INSERT INTO crm."Account" SELECT g, 'a' || g FROM generate_series(1, 20) g;
-INSERT INTO crm."Contact" SELECT g, 1 + g % 20, 'c' || g FROM generate_series(1, 60) g;
-"""
-MAPPING = """
-schema = "crm"
-[[tables]]
-from = "Account"
-to = "accounts"
-[[tables]]
-from = "Contact"
-to = "contacts"
-"""
 
 
 @pytest.fixture
