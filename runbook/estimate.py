@@ -55,9 +55,10 @@ def static_estimate(n_steps: int, why: str) -> LockEstimate:
 def _probe_ops(kinds: list[str], n: int, tables: list[str]):
     """``n`` scratch steps in the proportions of the plan's lock steps: each kind of step
     the probe can build on scratch tables, the others as column renames."""
-    from .ops import AddColumn, CreateCompatView, RenameColumn, RenameConstraint, RenameIndex, RenameTable
+    from .ops import (AddColumn, CreateCompatView, RenameColumn, RenameCompatView, RenameConstraint, RenameIndex,
+                      RenameTable)
 
-    ops, used = [], {"table": 0, "con": 0, "idx": 0, "col": 0, "add": 0, "view": 0}
+    ops, used = [], {"table": 0, "con": 0, "idx": 0, "col": 0, "add": 0, "view": 0, "staged": 0}
 
     def take(what: str, limit: int) -> int | None:
         if used[what] >= limit:
@@ -77,6 +78,8 @@ def _probe_ops(kinds: list[str], n: int, tables: list[str]):
             ops.append(("add column", take("add", 10**9)))
         elif kind == "create compat view":  # a temporary view over a scratch table, as costly to create
             ops.append(("create compat view", take("view", 10**9)))
+        elif kind == "rename compat view" and (i := take("staged", len(tables))) is not None:
+            ops.append(("rename compat view", i))  # a scratch table's staged view renamed
         elif (i := take("col", 2 * len(tables))) is not None:
             ops.append(("rename column", i))
         else:
@@ -103,13 +106,17 @@ def _probe_ops(kinds: list[str], n: int, tables: list[str]):
             # over "id" alone: the other scratch columns may be renamed by the probe's earlier steps
             out.append(CreateCompatView("pg_temp", "pg_temp", f"{tables[t]}_cv{i}", name(t), ("id",), ("legacy_id",),
                                         ("0",)))
+        elif kind == "rename compat view":
+            out.append(RenameCompatView("pg_temp", "pg_temp", f"{tables[t]}_cv", name(t), ("id",), ("legacy_id",),
+                                        ("0",), staged=f"{tables[t]}_sv"))
     return out
 
 
 def _scratch(cur, tables: list[str]) -> None:
     cur.execute(";".join(
         f'CREATE TEMP TABLE "{t}" (id integer CONSTRAINT "{t}_pkey" PRIMARY KEY, a integer, b text);'
-        f'CREATE INDEX "{t}_v" ON "{t}" (a)' for t in tables)
+        f'CREATE INDEX "{t}_v" ON "{t}" (a);'
+        f'CREATE TEMP VIEW "{t}_sv" (legacy_id) AS SELECT id FROM "{t}"' for t in tables)
         + ";CREATE TEMP TABLE rb_probe_log (id serial PRIMARY KEY, details jsonb);"
           "CREATE TEMP TABLE rb_probe_run (id text PRIMARY KEY, status text, summary jsonb);"
           "INSERT INTO rb_probe_run VALUES ('run', 'running', NULL)")

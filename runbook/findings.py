@@ -89,6 +89,16 @@ _ALL = (
          "In a Prisma implicit many-to-many table column A references the model whose name sorts first; the "
          "renames would swap A and B, and Prisma would read every join row backwards.",
          "Swap the join table's columns (with their data) in a migration of its own, or keep the model names."),
+    Code("RB114", "compat views' schema does not exist", BLOCKER,
+         "The mapping's compat_schema names a schema the database does not have, so the compat views "
+         "(migrate --compat-views) could not be made.",
+         "Create the schema and grant the legacy services USAGE on it, or leave compat_schema out (the views "
+         "then go in the tables' schema)."),
+    Code("RB115", "compat view cannot keep row-level security", BLOCKER,
+         "Before PostgreSQL 15 a view reads its table with its owner's rights: a compat view over a table with "
+         "row-level security would show every row to the legacy services. From 15 the views are "
+         "security_invoker and keep it.",
+         "Run without --compat-views for this table, or upgrade the server to PostgreSQL 15 or later."),
     # -- objects that name or follow the tables -------------------------------------------------------
     Code("RB201", "function body rewritten by the plan", INFO,
          "A function names a renamed table as text; PostgreSQL's parser found every reference, and the plan "

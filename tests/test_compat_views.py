@@ -87,10 +87,22 @@ def test_the_plan_with_views_has_its_own_fingerprint_and_the_default_plan_none(r
 
     default = runbook.plan(ref_db)
     views = runbook.plan(ref_db, replace(load_mapping(), compat_views=True))
-    assert not [o for o in default.ops if o.kind == "create compat view"]
-    assert len([o for o in views.ops if o.kind == "create compat view"]) == 6
+    from runbook.ops import LOCK, PREPARE
+
+    assert not [o for o in default.ops if "compat view" in o.kind]
+    # each view made online under its staged name, and only renamed under the lock
+    staged = [o for o in views.ops if o.kind == "stage compat view"]
+    renamed = [o for o in views.ops if o.kind == "rename compat view"]
+    assert len(staged) == len(renamed) == 6
+    assert {o.phase for o in staged} == {PREPARE} and {o.phase for o in renamed} == {LOCK}
+    assert [o.view for o in staged] == [o.staged for o in renamed]
     assert views.fingerprint != default.fingerprint
-    assert "CREATE VIEW" not in default.sql_body() and 'CREATE VIEW public."User"' in views.sql_body()
+    body = views.sql_body()
+    prep, lock = body.split("BEGIN;", 1)
+    assert "CREATE VIEW" not in default.sql_body() and "CREATE VIEW" not in lock
+    assert f"CREATE VIEW public.{renamed[0].staged} " in prep
+    assert "security_invoker" not in body  # (no table of it has row-level security)
+    assert f'ALTER VIEW public.{renamed[0].staged} RENAME TO "User"' in lock
 
 
 # -- a database of our own: schema app, two tables with a foreign key, renamed columns ----------
@@ -258,6 +270,89 @@ def test_a_legacy_role_granted_the_tables_can_use_the_views_and_no_more(own_db, 
         execute(url, f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
+def test_row_level_security_and_column_grants_hold_through_the_views_as_on_the_tables(own_db, workdir):
+    """A legacy role sees through the views what it saw in the tables: the rows its policy
+    lets through (the views are security_invoker; a view of its owner's rights would show
+    the migrating role's, every row) and the columns it was granted (the column grants
+    are repeated on the view, under the legacy names)."""
+    from urllib.parse import urlsplit, urlunsplit
+    import uuid
+
+    url, mapping = own_db
+    role = f"legacy_{uuid.uuid4().hex[:8]}"
+    execute(url, f'CREATE ROLE {role} LOGIN PASSWORD \'pw\'; GRANT USAGE ON SCHEMA app TO {role}; '
+                 f'GRANT SELECT ON app."Author" TO {role}; GRANT SELECT (id, "bookTitle") ON app."Book" TO {role}; '
+                 'ALTER TABLE app."Author" ENABLE ROW LEVEL SECURITY; '
+                 f'CREATE POLICY first_five ON app."Author" FOR SELECT TO {role} USING (id <= 5)')
+    p = urlsplit(url)
+    as_role = urlunsplit(p._replace(netloc=f"{role}:pw@{p.hostname}:{p.port}"))
+
+    def what_the_role_sees():
+        conn = psycopg2.connect(as_role)
+        conn.autocommit = True
+        try:
+            cur = conn.cursor()
+            cur.execute('SELECT count(*), max("fullName") FROM app."Author"')
+            authors = cur.fetchone()
+            cur.execute('SELECT count(*), sum(id) FROM app."Book" WHERE "bookTitle" LIKE %s', ("book 1%",))
+            books = cur.fetchone()
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):  # not granted that column
+                cur.execute('SELECT "authorId" FROM app."Book"')
+            return authors, books
+        finally:
+            conn.close()
+
+    try:
+        before = what_the_role_sees()
+        assert before[0][0] == 5
+        assert runbook.migrate(url, mapping, **opts(workdir)).status == "migrated"
+        assert relkind(url, 'app."Author"') == "v" and relkind(url, 'app."Book"') == "v"
+        assert what_the_role_sees() == before
+        options = "SELECT coalesce(reloptions::text, '') FROM pg_class WHERE oid = to_regclass(%s)"
+        assert scalar(url, options, ('app."Author"',)) == "{security_invoker=true}"
+        assert scalar(url, options, ('app."Book"',)) == ""  # no row-level security: the owner's rights
+    finally:
+        execute(url, f"DROP OWNED BY {role}; DROP ROLE {role}")  # (and the role from the policy)
+
+
+@pytest.mark.parametrize("where", ["fail at the first lock step", "kill after the last staged view"])
+def test_a_run_that_dies_after_staging_its_views_leaves_none_behind(own_db, workdir, monkeypatch, where):
+    """The views are made before the lock window, under staged names: a run that fails in
+    the window, or is killed before it, leaves the database as it was (no staged view),
+    and the next run makes them again."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from runbook.errors import MigrationFailed
+    from runbook.ops import PREPARE
+
+    url, mapping = own_db
+    ops = runbook.plan(url, mapping).ops
+    n_prep = len([o for o in ops if o.phase == PREPARE])
+    assert ops[n_prep - 1].kind == "stage compat view"
+    before = own_state(url)
+    if where.startswith("fail"):
+        monkeypatch.setenv("RUNBOOK_FAULT", f"fail:{n_prep + 1}")
+        with pytest.raises(MigrationFailed):
+            runbook.migrate(url, mapping, **opts(workdir))
+        monkeypatch.delenv("RUNBOOK_FAULT")
+    else:
+        exe = Path(sys.executable).with_name("runbook")
+        r = subprocess.run([str(exe), "migrate", "--database-url", url, "--mapping", mapping, "--no-progress",
+                            "--backup-dir", str(workdir / "backups"), "--log-dir", str(workdir / "logs")],
+                           capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "RUNBOOK_FAULT": f"kill:{n_prep}"})
+        assert r.returncode == -9, r.stderr[-2000:]
+        staged = scalar(url, "SELECT count(*) FROM pg_class WHERE relname LIKE 'runbook_staged_%%' AND relkind = 'v'")
+        assert staged == 2  # the killed run had made them; the next run's recovery drops them
+        assert runbook.rollback(url, mapping, **opts(workdir)).status == "rolled back"
+    assert own_state(url) == before
+    assert runbook.migrate(url, mapping, **opts(workdir)).status == "migrated"
+    assert relkind(url, 'app."Book"') == "v"
+
+
 def test_sqlalchemy_core_table_of_the_legacy_schema_works_through_the_view(own_db, workdir):
     import sqlalchemy as sa
     url, mapping = own_db
@@ -318,15 +413,19 @@ def test_contract_refuses_unmeasured_use_drops_with_force_undo_and_rollback_afte
     assert own_state(url) == before
 
 
-def test_compat_schema_puts_the_views_elsewhere_and_a_missing_one_fails_cleanly(own_db, workdir):
-    from runbook.errors import MigrationFailed
+def test_compat_schema_puts_the_views_elsewhere_and_a_missing_one_is_refused_at_plan_time(own_db, workdir):
+    from runbook.errors import ConflictError
 
     url, mapping = own_db
     before = own_state(url)
     elsewhere = workdir / "elsewhere.toml"
     elsewhere.write_text(MAPPING.replace('compat_views = true', 'compat_views = true\ncompat_schema = "legacy"'))
-    with pytest.raises(MigrationFailed, match='schema "legacy" does not exist'):
+    # a blocker of the plan (exit 2, before any backup or step), not a failure in the window
+    an = runbook.analyze(url, str(elsewhere))
+    assert [b.code for b in an.plan.blockers] == ["RB114"] and "'legacy' does not exist" in an.plan.blockers[0].reason
+    with pytest.raises(ConflictError, match="'legacy' does not exist") as exc:
         runbook.migrate(url, str(elsewhere), **opts(workdir))
+    assert exc.value.exit_code == 2
     assert own_state(url) == before
     execute(url, "CREATE SCHEMA legacy")
     before = own_state(url)
@@ -447,7 +546,9 @@ def test_the_scripts_with_views_by_hand_do_what_the_runner_does(pg, own_db, work
     url, mapping = own_db
     original = own_state(url)
     fwd, back = runbook.plan(url, load_mapping(mapping)).write_scripts(workdir / "sql", drop_added=True)
-    assert "CREATE VIEW app.\"Book\"" in fwd.read_text()
+    from runbook.ops import staged_name
+
+    assert f'ALTER VIEW app.{staged_name("app", "Book")} RENAME TO "Book"' in fwd.read_text()
     psql_file(url, fwd)
     name = pg.create_db()
     other = pg.url(name)

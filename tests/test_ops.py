@@ -144,6 +144,7 @@ def test_mapping_validation_errors_name_the_problem():
 def _reference_ops():
     """Every operation of the reference plan, its reverse with the added columns dropped,
     and one of each kind the reference plan does not hold."""
+    from runbook.ops import RenameCompatView, StageCompatView, staged_name
     from runbook.ops import (AddNotNullCheck, CreateCompatView, DropEnum, KeepFilling, MergeLegacy, RenameStatistics,
                              RenameTrigger, ValidateConstraint)
 
@@ -166,6 +167,11 @@ def _reference_ops():
            MergeLegacy("public", "legacy_conversations", "legacy_messages", "chat_sessions", "chat_messages", 1),
            CreateCompatView("public", "public", "User", "users", ("id", "email"), ("id", "email"),
                             ("", "'x'::text"), ("rawd:app", "r:")),
+           StageCompatView("public", "public", staged_name("public", "User"), "User", ("id", "email"), ("id", "email"),
+                           ("", "'x'::text"), ("rawd:app",), True, ("r:reader", "ra:writer"), ("email", "email")),
+           RenameCompatView("public", "public", "User", "users", ("id", "email"), ("id", "email"),
+                            ("", "'x'::text"), ("rawd:app",), True, ("r:reader",), ("email",),
+                            staged=staged_name("public", "User")),
            KeepFilling(FillNulls("public", "chat_sessions", "title", "id", "Untitled chat", "0123abcdef"))]
     return ops + [o.reverse() for o in ops if o.reverse() is not None]
 

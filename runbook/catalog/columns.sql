@@ -3,7 +3,8 @@ SELECT a.attrelid AS table_oid, a.attnum, a.attname AS name,
        t.typname AS type_name, tn.nspname AS type_schema, t.typtype AS type_kind,
        a.attnotnull AS not_null,
        pg_get_expr(d.adbin, d.adrelid) AS default_expr,
-       a.attidentity AS identity, a.attgenerated AS generated
+       a.attidentity AS identity, a.attgenerated AS generated,
+       coalesce(a.attacl::text, '') AS acl
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -30,6 +30,7 @@ class Column:
     default: str | None
     identity: str = ""
     generated: str = ""
+    acl: str = ""  # its own grants (attacl), "" when none
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ class Snapshot:
     activity: tuple[Activity, ...]
     database_bytes: int = 0
     statistics: tuple[Statistics, ...] = ()
+    schemas: tuple[str, ...] = ()  # every schema's name (pg_namespace)
 
     # -- look-ups -------------------------------------------------------------------
     @cached_property
@@ -409,14 +411,15 @@ def inspect(conn) -> Snapshot:
                 "SELECT current_setting('server_version_num')::int, version(), current_database(), current_user,"
                 " (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),"
                 " ARRAY(SELECT b.rolname::text FROM pg_roles b WHERE pg_has_role(current_user, b.oid, 'MEMBER')),"
-                " pg_database_size(current_database())"
+                " pg_database_size(current_database()),"
+                " ARRAY(SELECT nspname::text FROM pg_namespace ORDER BY 1)"
             )
-            ver, vtext, db, user, superuser, member_of, dbsize = cur.fetchone()
+            ver, vtext, db, user, superuser, member_of, dbsize, schemas = cur.fetchone()
             cols: dict[int, list[Column]] = {}
             for r in _rows(cur, query("columns")):
                 cols.setdefault(r["table_oid"], []).append(
                     Column(r["name"], r["attnum"], r["type"], r["type_name"], r["type_schema"], r["type_kind"],
-                           r["not_null"], r["default_expr"], r["identity"] or "", r["generated"] or "")
+                           r["not_null"], r["default_expr"], r["identity"] or "", r["generated"] or "", r["acl"])
                 )
             tables = tuple(
                 Table(r["oid"], r["schema"], r["name"], r["kind"], r["relfilenode"], r["owner"], r["total_bytes"],
@@ -473,4 +476,5 @@ def inspect(conn) -> Snapshot:
             conn.set_session(isolation_level="DEFAULT", readonly=False)
             conn.autocommit = True
     return Snapshot(ver, vtext, db, user, bool(superuser), tuple(member_of), tables, constraints, indexes,
-                    sequences, views, triggers, policies, functions, enums, activity, dbsize, statistics)
+                    sequences, views, triggers, policies, functions, enums, activity, dbsize, statistics,
+                    tuple(schemas))

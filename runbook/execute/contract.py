@@ -25,7 +25,7 @@ from psycopg2.extras import Json
 from .. import state
 from ..errors import WrongState
 from ..naming import q, qq
-from ..ops import CreateCompatView, DropCompatView, KeepFilling, RenameColumn, op_from_dict, op_to_dict
+from ..ops import MAKES_VIEW, DropCompatView, KeepFilling, RenameColumn, op_from_dict, op_to_dict
 from ..options import duration_ms
 from ..plan import Plan
 from .context import RunContext, progress
@@ -91,7 +91,7 @@ def _drop_ops(conn, run: dict) -> tuple[DropCompatView, ...]:
     names (the plan renamed some after the view was made), the view's defaults as the
     catalog has them now (they name the sequences by their new names)."""
     ops = [op_from_dict(d) for d in run["plan"]]
-    views = [o for o in ops if type(o) is CreateCompatView]
+    views = [o for o in ops if type(o) in MAKES_VIEW]  # made at once, or staged and renamed
     if not views:
         raise WrongState(f"migration {run['id']} made no compat views (`runbook migrate --compat-views`): "
                          "nothing to contract")
@@ -110,7 +110,8 @@ def _drop_ops(conn, run: dict) -> tuple[DropCompatView, ...]:
                                  f"{run['id']}; nothing was changed")
             out.append(DropCompatView(v.schema, v.view_schema, v.view, v.table_name,
                                       tuple(renamed.get(c, c) for c in v.columns), v.legacy,
-                                      tuple(r[1] for r in rows), v.grants))
+                                      tuple(r[1] for r in rows), v.grants, v.invoker, v.column_grants,
+                                      v.grant_columns))
     return tuple(out) + tuple(o.reverse() for o in ops if type(o) is KeepFilling)
 
 

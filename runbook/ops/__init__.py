@@ -24,7 +24,8 @@ from .merge import MergeLegacy, UnmergeLegacy
 from .names import (RenameColumn, RenameConstraint, RenameIndex, RenameSequence, RenameStatistics, RenameTable,
                     RenameTrigger)
 from .types import CreateEnum, DropEnum
-from .views import CreateCompatView, DropCompatView, KeepFilling, StopFilling, end_checks, without_views
+from .views import (MAKES_VIEW, CreateCompatView, DropCompatView, KeepFilling, RenameCompatView, StageCompatView,
+                    StopFilling, UnstageCompatView, end_checks, staged_name, without_views)
 
 __all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "SET_CHECKS", "STATE_SCHEMA", "set_check_key", "AddColumn", "AddForeignKey", "AddNotNullCheck",
            "CreateCompatView", "CreateEnum", "DropColumn", "DropCompatView",
@@ -32,4 +33,5 @@ __all__ = ["FINISH", "LOCK", "OPERATIONS", "PREPARE", "SET_CHECKS", "STATE_SCHEM
            "RenameConstraint", "RenameIndex", "RenameSequence", "RenameStatistics", "RenameTable", "RenameTrigger",
            "ReplaceFunction", "RestoreNulls", "SetDefault", "SetNotNull", "ValidateConstraint", "dollar_quote",
            "identifier_problem", "MergeLegacy", "UnmergeLegacy", "op_from_dict", "op_to_dict", "operation",
-           "end_checks", "without_views"]
+           "end_checks", "without_views", "MAKES_VIEW", "RenameCompatView", "StageCompatView", "UnstageCompatView",
+           "staged_name"]

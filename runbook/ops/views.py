@@ -1,9 +1,21 @@
 """Compatibility views (expand / contract, as pgroll and GitLab's ``rename_table_safely``
 do): a view under a renamed table's old name, selecting the new table with the legacy
-column names, so that a service not yet redeployed keeps working. Catalog-only, in the
-lock phase, right after the table renames and before the column renames (a view reads
-its table's columns by number, so it follows the column renames made after it, and the
-defaults it copies still name the sequences by the names they have then).
+column names, so that a service not yet redeployed keeps working.
+
+A plan makes each view in two steps, so that its lock window holds one catalog rename a
+view, not the view's creation (``CREATE VIEW``, its defaults and grants cost about 0.35 ms
+a view under the lock, ``bench/lock.py --compat-views``):
+
+- :class:`StageCompatView`, online in the prepare phase: the view under a staged name of
+  runbook's own, over the table as it is named then. A view reads its table by oid and
+  its columns by number, so it follows the table and column renames of the lock window;
+  its defaults name the sequences by oid (``nextval('...'::regclass)``), so they follow
+  the sequence renames too.
+- :class:`RenameCompatView`, in the lock phase, right after the table renames (the old
+  name is free then): the staged view renamed to the table's old name.
+
+:class:`CreateCompatView` is the view made at once, as plans made before the staging did
+(still read back from ``runbook.runs``), and as a contract's ``--undo`` re-creates it.
 
 A simple view over one table is automatically updatable: INSERT, UPDATE, DELETE and
 RETURNING through it reach the table. Its columns get the table's defaults as they were
@@ -13,11 +25,12 @@ column, NOT NULL now, keeps its fill trigger (:class:`KeepFilling`) while the vi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
 from ..naming import literal, q, qq
-from .base import SET_CHECKS, Op, _reg, identifier_problem, operation
+from .base import PREPARE, SET_CHECKS, Op, _reg, identifier_problem, operation
 from .fills import FillNulls
 from .names import RenameTable
 
@@ -35,6 +48,14 @@ class CreateCompatView(Op):
     #: the table's grants the view repeats: "<privileges>:<role>", privileges letters of
     #: ``r`` SELECT, ``a`` INSERT, ``w`` UPDATE, ``d`` DELETE (aclitem's), role "" for PUBLIC
     grants: tuple[str, ...] = ()
+    #: ``security_invoker`` (PostgreSQL 15+): the table's privileges and row-level security
+    #: are checked as the role that queries the view, not as the view's owner (the plan sets
+    #: it for a table with row-level security). None (a plan stored before it): False
+    invoker: bool | None = None
+    #: the grants on single columns of the table ("<privileges>:<role>", ``r``/``a``/``w``),
+    #: and the columns they are on, under their legacy names (the view's), one a grant
+    column_grants: tuple[str, ...] | None = None
+    grant_columns: tuple[str, ...] | None = None
     kind = "create compat view"
     changes = ((None, "view"),)
     name_scope = "relation"
@@ -46,6 +67,8 @@ class CreateCompatView(Op):
         ok = isinstance(self.defaults, tuple) and len(self.defaults) == n and all(isinstance(d, str)
                                                                                   for d in self.defaults)
         return [None if ok else "defaults is not one text a column",
+                None if self.invoker in (None, True, False) else "invoker is not true or false",
+                _column_grants_problem(self.column_grants, self.grant_columns),
                 None if isinstance(self.grants, tuple) and all(_grant_problem(g) is None for g in self.grants)
                 else "grants are not privileges:role pairs",
                 None if isinstance(self.legacy, tuple) and len(self.legacy) == n
@@ -58,19 +81,20 @@ class CreateCompatView(Op):
 
     def statements(self):
         cols = ", ".join(q(c) for c in self.legacy)
-        out = [f"CREATE VIEW {self._view()} ({cols}) AS SELECT {', '.join(q(c) for c in self.columns)} "
+        opts = " WITH (security_invoker = true)" if self.invoker else ""
+        out = [f"CREATE VIEW {self._view()} ({cols}){opts} AS SELECT {', '.join(q(c) for c in self.columns)} "
                f"FROM {qq(self.schema, self.table_name)}"]
         # one statement for all the defaults, one a set of privileges: each statement under
         # the lock costs its round of parsing and locking (bench/lock.py --compat-views)
         defaults = [f"ALTER COLUMN {q(c)} SET DEFAULT {d}" for c, d in zip(self.legacy, self.defaults) if d]
         if defaults:
             out.append(f"ALTER TABLE {self._view()} {', '.join(defaults)}")
-        roles: dict[str, list[str]] = {}
-        for g in self.grants:
+        roles: dict[tuple[str, str], list[str]] = {}
+        for g, column in [(g, "") for g in self.grants] + list(zip(self.column_grants or (), self.grant_columns or ())):
             privs, _, role = g.partition(":")
-            roles.setdefault(privs, []).append(q(role) if role else "PUBLIC")
-        out += [f"GRANT {', '.join(PRIVILEGES[p] for p in privs)} ON {self._view()} TO {', '.join(who)}"
-                for privs, who in roles.items()]
+            roles.setdefault((privs, column), []).append(q(role) if role else "PUBLIC")
+        out += [f"GRANT {', '.join(PRIVILEGES[p] + (f' ({q(col)})' if col else '') for p in privs)} "
+                f"ON {self._view()} TO {', '.join(who)}" for (privs, col), who in roles.items()]
         return out
 
     def reverse(self):
@@ -129,6 +153,86 @@ class DropCompatView(CreateCompatView):
 
     def describe(self):
         return f"drop compat view {self.view_schema}.{self.view}"
+
+
+@operation
+@dataclass(frozen=True)
+class StageCompatView(CreateCompatView):
+    """The view made online, before the lock window, under the staged name ``view`` (of
+    runbook's own: :func:`staged_name`), over the table as it is named then
+    (``table_name``: its old name, or its new one when it was renamed by hand). Holds no
+    lock that blocks the table's readers or writers."""
+
+    phase = PREPARE
+    kind = "stage compat view"
+
+    def _validate(self):
+        return super()._validate() + [None if self.view.startswith(STAGED_PREFIX)
+                                      else f"a staged view's name starts with {STAGED_PREFIX}"]
+
+    def reverse(self):
+        return UnstageCompatView(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+
+    def describe(self):
+        return f"stage compat view {self.view_schema}.{self.view} over {self.table_name} (legacy names)"
+
+
+@operation
+@dataclass(frozen=True)
+class UnstageCompatView(StageCompatView):
+    """The staged view dropped, if it is there (a prepare step's reverse is idempotent: a
+    run that failed before it was made, or after its lock window renamed it, is undone
+    too)."""
+
+    kind = "unstage compat view"
+
+    def statements(self):
+        return [f"DROP VIEW IF EXISTS {self._view()}"]
+
+    def reverse(self):
+        return StageCompatView(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+
+    def check(self):
+        return f"NOT {self.exists_sql()}"
+
+    set_check = None
+
+    def describe(self):
+        return f"drop staged compat view {self.view_schema}.{self.view} if it is there"
+
+
+@operation
+@dataclass(frozen=True)
+class RenameCompatView(CreateCompatView):
+    """In the lock window, after the table renames: the view :class:`StageCompatView` made
+    (``staged``) takes the table's old name. Its fields are the view's under that name, as
+    :class:`CreateCompatView` has them (its check is that view's)."""
+
+    staged: str | None = None
+    kind = "rename compat view"
+    identifiers = CreateCompatView.identifiers + ("staged",)
+
+    def statements(self):
+        return [f"ALTER VIEW {qq(self.view_schema, self.staged)} RENAME TO {q(self.view)}"]
+
+    def reverse(self):
+        return DropCompatView(**{f: getattr(self, f) for f in DropCompatView.__dataclass_fields__})
+
+    def describe(self):
+        return f"rename staged view {self.staged} to {self.view_schema}.{self.view} (compat view over {self.table_name})"
+
+
+STAGED_PREFIX = "runbook_staged_"
+
+
+def staged_name(view_schema: str, view: str) -> str:
+    """The staged name of the compat view ``view_schema.view``: runbook's prefix and a
+    digest of the view's name (short, fixed length, one a view)."""
+    return STAGED_PREFIX + hashlib.sha256(f"{view_schema}.{view}".encode()).hexdigest()[:16]
+
+
+#: the operations that make a compat view under its final name
+MAKES_VIEW = (CreateCompatView, RenameCompatView)
 
 
 @operation
@@ -201,12 +305,25 @@ def _grant_problem(g) -> str | None:
     return identifier_problem(role, "role") if role else None
 
 
+def _column_grants_problem(grants, columns) -> str | None:
+    if grants is None and columns is None:
+        return None
+    if not (isinstance(grants, tuple) and isinstance(columns, tuple) and len(grants) == len(columns)):
+        return "column_grants and grant_columns are not lists of the same length"
+    for g, c in zip(grants, columns):
+        if _grant_problem(g) or "d" in g.partition(":")[0]:
+            return "column grants are not privileges:role pairs of SELECT, INSERT, UPDATE"
+        if identifier_problem(c, "grant column"):
+            return identifier_problem(c, "grant column")
+    return None
+
+
 def end_checks(ops) -> list[str]:
     """Each operation's check as it reads once all of ``ops`` ran. A table renamed away
     from a name that a compat view of the same plan then took is checked as renamed with
     that view (not a table) under its old name; the view's own check says what it reads.
     Without views, exactly the operations' own checks."""
-    views = {(o.view_schema, o.view) for o in ops if type(o) is CreateCompatView}
+    views = {(o.view_schema, o.view) for o in ops if type(o) in MAKES_VIEW}
     return [_renamed_under_view(o) if isinstance(o, RenameTable) and (o.schema, o.old) in views else o.check()
             for o in ops]
 
@@ -219,4 +336,4 @@ def _renamed_under_view(o: RenameTable) -> str:
 def without_views(ops) -> tuple:
     """``ops`` less their compat views and the fills kept for them (once a contract has
     dropped them)."""
-    return tuple(o for o in ops if type(o) not in (CreateCompatView, KeepFilling))
+    return tuple(o for o in ops if type(o) not in (CreateCompatView, StageCompatView, RenameCompatView, KeepFilling))

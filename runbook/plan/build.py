@@ -39,6 +39,7 @@ class _Builder:
     enums: list[Op] = field(default_factory=list)
     prep: list[Op] = field(default_factory=list)
     renames: list[Op] = field(default_factory=list)
+    staged: list[Op] = field(default_factory=list)  # the compat views made online, before the window
     views: list[Op] = field(default_factory=list)
     columns: list[Op] = field(default_factory=list)
     names: list[Op] = field(default_factory=list)
@@ -58,7 +59,7 @@ class _Builder:
         return self.mapping.schema
 
     def ops(self) -> list[Op]:
-        return (self.prep + self.enums + self.renames + self.views + self.columns + self.names + self.added
+        return (self.prep + self.staged + self.enums + self.renames + self.views + self.columns + self.names + self.added
                 + self.not_null + self.fks + self.functions + self.finish)
 
     # -- one table ----------------------------------------------------------------------
@@ -225,7 +226,7 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
         b.table(tm)
     b.names += partition_names(snap, mapping, b.states, b.names, b.notes)
     if mapping.compat_views:
-        b.views, view_blockers = compat_view_ops(snap, mapping, b.states)
+        b.staged, b.views, view_blockers = compat_view_ops(snap, mapping, b.states)
         b.blockers += view_blockers
         b.not_null += keep_filling(b.not_null, b.views)
     renamed = {t.old: t.new for t, st in zip(mapping.tables, b.states) if st.state in ("todo", "done")}
