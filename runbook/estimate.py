@@ -131,6 +131,7 @@ def _probe(conn, kinds: list[str], n: int, round_: int) -> float:
     from .plan import Plan
 
     tables = [f"rb_probe_{round_}_{n}_{i}" for i in range(_TABLES)]
+    batch = None
     with conn.cursor() as cur:
         cur.execute("BEGIN; SET LOCAL lock_timeout = '1s'; SET LOCAL statement_timeout = '10s'; "
                     "SET LOCAL check_function_bodies = off")
@@ -142,14 +143,18 @@ def _probe(conn, kinds: list[str], n: int, round_: int) -> float:
             tail = ["INSERT INTO rb_probe_log (details) VALUES ('{\"event\": \"migration_complete\"}'::jsonb)",
                     "UPDATE rb_probe_run SET status = 'committed', summary = '{\"verified\": false}'::jsonb "
                     "WHERE id = 'run'"]
+            batch.prepare(cur, "runbook_probe")  # as the runner does, before the window
             t0 = time.perf_counter()
             for sql, _ in batch.round_trips(tail):
                 cur.execute(sql)
+            batch.prepared = {}  # deallocated by the last round trip
             marks = batch.read(cur.fetchone())
             cur.execute("SELECT 1")  # the COMMIT's round trip, which the probe cannot make
             elapsed = time.perf_counter() - t0
         finally:
             cur.execute("ROLLBACK")
+            if batch is not None:
+                batch.deallocate(cur)
     return max(elapsed - max(0.0, marks.get("locked", 0) - marks.get("start", 0)), 0.0)
 
 

@@ -167,3 +167,67 @@ def test_an_operation_that_overrides_its_check_is_not_read_by_its_parents_set_ch
 
     assert set_check_key(RenameColumn("shop", "t", "a", "b")) == "column named"
     assert set_check_key(_NeverTakesEffect("shop", "t", "a", "b")) is None
+
+
+@dataclass(frozen=True)
+class _RewritesTheTable(RenameColumn):
+    """A step that rewrites its table (new storage) though its own check holds: what the
+    storage proof in the window is for."""
+
+    def statements(self):
+        return super().statements() + [f'ALTER TABLE shop."{self.table_name}" ALTER COLUMN id TYPE bigint']
+
+
+def test_a_table_whose_storage_changes_under_the_lock_rolls_the_window_back(empty_db, tmp_path):
+    """The storage proof (each table's relfilenode as in the baseline) is read in the
+    window with the steps' checks: a step that rewrote a table stops the COMMIT."""
+    execute(empty_db, DDL)
+    oid, relfilenode = scalar(empty_db, "SELECT array[oid::int, relfilenode::int] FROM pg_class "
+                                        "WHERE oid = 'shop.\"Order\"'::regclass")
+    ops = [_RewritesTheTable("shop", "Order", "totalCents", "total_cents")]
+    conn = psycopg2.connect(empty_db)
+    conn.autocommit = True
+    try:
+        m = parse_mapping(tomllib.loads(MAPPING))
+        plan = Plan.from_ops(inspect(conn), m, tuple(ops), lock_tables=LOCKS)
+        ctx = RunContext(empty_db, m, Options(log_dir=str(tmp_path / "logs"), progress=False))
+
+        class _Bar:
+            def update(self, n):
+                pass
+
+        with pytest.raises(MigrationFailed, match=r"storage changed under the lock"):
+            LockPhase(ctx).run(conn, plan, 0, _Bar(), base_tables={str(oid): {"relfilenode": relfilenode}})
+        # rolled back, and the marks prepared for the window are gone with it
+        assert scalar(empty_db, "SELECT relfilenode::int FROM pg_class WHERE oid = 'shop.\"Order\"'::regclass") \
+            == relfilenode
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+def test_the_checks_are_prepared_before_the_window_and_read_the_same_under_it(empty_db, tmp_path):
+    """The marks that read checks are prepared (parsed and planned) before the locks, and
+    their result is the window's: a check that does not hold still stops it."""
+    execute(empty_db, DDL)
+    ops = [RenameTable("shop", "Order", "orders"), RenameTable("shop", "Line", "lines"),
+           _NeverTakesEffect("shop", "lines", "orderId", "order_id")]
+    plan = Plan("shop", tuple(ops), (), lock_tables=LOCKS)
+    batch = LockBatch(plan, 0, {}, LockFault("", None))
+    conn = psycopg2.connect(empty_db)
+    try:
+        with conn.cursor() as cur:
+            batch.prepare(cur, "t_mark")
+            assert set(batch.prepared) == {"checks"}
+            sql = list(batch.round_trips([]))[-1][0]
+            assert "EXECUTE t_mark_checks" in sql and "DEALLOCATE t_mark_checks" in sql and "v.ok" not in sql
+            cur.execute(sql)
+            with pytest.raises(MigrationFailed, match="step 3 did not take effect"):
+                batch.read(cur.fetchone())
+            conn.rollback()
+            cur.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.close()
