@@ -651,6 +651,11 @@ def test_the_legacy_services_own_prisma_client_works_through_the_views(ref_db, w
     p = client_crud(tk, ref_db, legacy, workdir / "through-views")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == {"created": True, "read": True, "updated": True, "deleted": True}
+    # beside the views, the AI Assistant's own client (the toolkit's, generated from the
+    # spec's target schema) works on the renamed tables
+    target = subprocess.run([str(tk / "crud.sh"), ref_db], capture_output=True, text=True, timeout=300)
+    assert target.returncode == 0, target.stdout + target.stderr
+    assert relkind(ref_db, 'public."AssistantChatSession"') == "v"
     # the same client without the views: the tables it names are gone
     code, out, err = run_cli(capsys, "contract", "--database-url", ref_db, "--force")
     assert code == 0, err + out[-2000:]

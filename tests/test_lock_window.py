@@ -47,7 +47,7 @@ class _NeverTakesEffect(RenameColumn):
         return "false"
 
 
-def _run(url, tmp_path, ops, lock_tables):
+def _run(url, tmp_path, ops, lock_tables, base_tables=None, conn_out=None):
     conn = psycopg2.connect(url)
     conn.autocommit = True
     try:
@@ -60,7 +60,13 @@ def _run(url, tmp_path, ops, lock_tables):
                 pass
 
         phase = LockPhase(ctx)
-        phase.run(conn, plan, 0, _Bar(), rehearse=False, event="migration_complete")
+        try:
+            phase.run(conn, plan, 0, _Bar(), rehearse=False, event="migration_complete", base_tables=base_tables)
+        finally:
+            if conn_out is not None:  # what the run left in its session
+                with conn.cursor() as cur:
+                    cur.execute("SELECT count(*) FROM pg_prepared_statements")
+                    conn_out["prepared"] = cur.fetchone()[0]
         return phase, ctx
     finally:
         conn.close()
@@ -185,27 +191,12 @@ def test_a_table_whose_storage_changes_under_the_lock_rolls_the_window_back(empt
     oid, relfilenode = scalar(empty_db, "SELECT array[oid::int, relfilenode::int] FROM pg_class "
                                         "WHERE oid = 'shop.\"Order\"'::regclass")
     ops = [_RewritesTheTable("shop", "Order", "totalCents", "total_cents")]
-    conn = psycopg2.connect(empty_db)
-    conn.autocommit = True
-    try:
-        m = parse_mapping(tomllib.loads(MAPPING))
-        plan = Plan.from_ops(inspect(conn), m, tuple(ops), lock_tables=LOCKS)
-        ctx = RunContext(empty_db, m, Options(log_dir=str(tmp_path / "logs"), progress=False))
-
-        class _Bar:
-            def update(self, n):
-                pass
-
-        with pytest.raises(MigrationFailed, match=r"storage changed under the lock"):
-            LockPhase(ctx).run(conn, plan, 0, _Bar(), base_tables={str(oid): {"relfilenode": relfilenode}})
-        # rolled back, and the marks prepared for the window are gone with it
-        assert scalar(empty_db, "SELECT relfilenode::int FROM pg_class WHERE oid = 'shop.\"Order\"'::regclass") \
-            == relfilenode
-        with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_prepared_statements")
-            assert cur.fetchone()[0] == 0
-    finally:
-        conn.close()
+    left = {}
+    with pytest.raises(MigrationFailed, match=r"storage changed under the lock"):
+        _run(empty_db, tmp_path, ops, LOCKS, base_tables={str(oid): {"relfilenode": relfilenode}}, conn_out=left)
+    # rolled back, and the marks prepared for the window are gone with it
+    assert scalar(empty_db, "SELECT relfilenode::int FROM pg_class WHERE oid = 'shop.\"Order\"'::regclass") == relfilenode
+    assert left["prepared"] == 0
 
 
 def test_the_checks_are_prepared_before_the_window_and_read_the_same_under_it(empty_db, tmp_path):

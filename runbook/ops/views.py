@@ -98,7 +98,11 @@ class CreateCompatView(Op):
         return out
 
     def reverse(self):
-        return DropCompatView(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+        return self._as(DropCompatView)
+
+    def _as(self, cls):
+        """This view as an operation of kind ``cls`` (its fields that ``cls`` has)."""
+        return cls(**{f: getattr(self, f) for f in cls.__dataclass_fields__})
 
     def exists_sql(self) -> str:
         return f"EXISTS (SELECT 1 FROM pg_class WHERE oid = {_reg(self.view_schema, self.view)} AND relkind = 'v')"
@@ -144,7 +148,7 @@ class DropCompatView(CreateCompatView):
         return [f"DROP VIEW {self._view()}"]
 
     def reverse(self):
-        return CreateCompatView(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+        return self._as(CreateCompatView)
 
     def check(self):
         return f"NOT {self.exists_sql()}"
@@ -171,7 +175,7 @@ class StageCompatView(CreateCompatView):
                                       else f"a staged view's name starts with {STAGED_PREFIX}"]
 
     def reverse(self):
-        return UnstageCompatView(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+        return self._as(UnstageCompatView)
 
     def describe(self):
         return f"stage compat view {self.view_schema}.{self.view} over {self.table_name} (legacy names)"
@@ -190,7 +194,7 @@ class UnstageCompatView(StageCompatView):
         return [f"DROP VIEW IF EXISTS {self._view()}"]
 
     def reverse(self):
-        return StageCompatView(**{f: getattr(self, f) for f in self.__dataclass_fields__})
+        return self._as(StageCompatView)
 
     def check(self):
         return f"NOT {self.exists_sql()}"
@@ -216,7 +220,7 @@ class RenameCompatView(CreateCompatView):
         return [f"ALTER VIEW {qq(self.view_schema, self.staged)} RENAME TO {q(self.view)}"]
 
     def reverse(self):
-        return DropCompatView(**{f: getattr(self, f) for f in DropCompatView.__dataclass_fields__})
+        return self._as(DropCompatView)
 
     def describe(self):
         return f"rename staged view {self.staged} to {self.view_schema}.{self.view} (compat view over {self.table_name})"
