@@ -21,8 +21,9 @@ TEMPLATE``), alternating which goes first:
   locks to the last statement is printed beside it.
 
 With ``--compat-views``, each repeat also runs ``runbook.migrate(..., compat_views=True)``
-on a third copy (a view under each old name, made in the same window) and prints that
-window beside runbook's, with their ratio.
+on a third copy (a view under each old name: made online under a staged name before the
+window, renamed to the old name in it) and prints that window beside runbook's, with
+their ratio.
 
 Prints one row per database (tables renamed, operations in the plan and in the lock
 phase, runbook's window, the limit's, and their ratio: medians of the repeats) and writes

@@ -426,6 +426,7 @@ def restore(url: str | None, backup_path: str, *, confirm: bool = False) -> dict
     Without ``confirm`` it only says what it would overwrite.
     """
     from .execute.backup import list_backup, restore_backup
+    from .execute.backup_partial import holds_no_rows
     from .errors import BackupFailed
 
     url = resolve_url(url)
@@ -433,6 +434,11 @@ def restore(url: str | None, backup_path: str, *, confirm: bool = False) -> dict
     if not path.exists():
         raise WrongState(f"backup {path} does not exist")
     toc = list_backup(path)
+    if holds_no_rows(toc):
+        raise WrongState(f"backup {path.name} holds the definitions of its tables and none of their rows "
+                         "(`--backup schema+changed`): restoring it would empty every table, so it is not "
+                         "restored; nothing was changed (`runbook rollback` undoes a migration; "
+                         "`pg_restore --schema-only` of it into an empty database shows the schema as it was)")
     tables = sorted({l.split(" TABLE DATA ")[1].split()[1] for l in toc if " TABLE DATA " in l})
     conn = connect(url, application_name="runbook-restore", autocommit=True)
     try:

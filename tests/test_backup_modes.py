@@ -62,8 +62,8 @@ def test_a_snapshot_command_the_shell_cannot_find_is_refused_before_connecting(t
     assert code == 2 and "cannot find 'no-such-snapshot-tool'" in err and "connect" not in err, err
 
 
-@pytest.mark.parametrize("args, says", [(["--backup", "tape"], "dump, none or snapshot-command=CMD"),
-                                        (["--backup", "snapshot-command="], "dump, none or snapshot-command=CMD"),
+@pytest.mark.parametrize("args, says", [(["--backup", "tape"], "dump, schema+changed, none or snapshot-command=CMD"),
+                                        (["--backup", "snapshot-command="], "dump, schema+changed, none or snapshot-command=CMD"),
                                         (["--backup", "none", "--no-backup"], "two things")])
 def test_bad_backup_modes_are_one_line_and_exit_2(tmp_path, capsys, args, says):
     code = main(["migrate", "--database-url", "postgresql://nobody@127.0.0.1:1/none", "--no-progress", *args])

@@ -129,11 +129,12 @@ def _sql_only_with_dry_run(a) -> None:
 
 
 def _backup_mode(text: str) -> str:
-    """``--backup``: dump, none, or snapshot-command=CMD (the command is checked with the
-    other options, before connecting)."""
-    if text in ("dump", "none") or (text.startswith("snapshot-command=") and text.partition("=")[2].strip()):
+    """``--backup``: dump, schema+changed, none, or snapshot-command=CMD (the command is
+    checked with the other options, before connecting)."""
+    if text in ("dump", "schema+changed", "none") or (text.startswith("snapshot-command=")
+                                                      and text.partition("=")[2].strip()):
         return text
-    raise argparse.ArgumentTypeError(f"{text!r}: give dump, none or snapshot-command=CMD")
+    raise argparse.ArgumentTypeError(f"{text!r}: give dump, schema+changed, none or snapshot-command=CMD")
 
 
 def cmd_migrate(a) -> int:
@@ -146,6 +147,8 @@ def cmd_migrate(a) -> int:
     opts["backup"] = not a.no_backup and a.backup != "none"
     if a.backup.startswith("snapshot-command="):
         opts["backup_command"] = a.backup.partition("=")[2]
+    if a.backup == "schema+changed":
+        opts["backup_scope"] = "schema+changed"
     t0 = time.perf_counter()
     r = migrate(a.database_url, a.mapping, dry_run=a.dry_run, rehearse=a.rehearse,
                 approved_fingerprint=a.approved_fingerprint, compat_views=a.compat_views, **opts)
@@ -210,8 +213,8 @@ class _Parser(argparse.ArgumentParser):
     parsers are of this class too: argparse makes them of their parent's class)."""
 
     def error(self, message: str):
-        print(f"runbook: {self.prog.removeprefix('runbook ')}: {' '.join(message.split())} (see --help)",
-              file=sys.stderr)
+        where = self.prog.removeprefix("runbook").strip()  # the subcommand; none for the top level
+        print(f"runbook: {where + ': ' if where else ''}{' '.join(message.split())} (see --help)", file=sys.stderr)
         sys.exit(2)
 
 
@@ -286,12 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--approved-fingerprint", help="refuse unless the plan has this fingerprint")
     sp.add_argument("--no-backup", action="store_true", help="skip pg_dump (development only)")
     sp.add_argument("--backup", metavar="MODE", type=_backup_mode, default="dump",
-                    help="dump (default: pg_dump, fsynced and verified); none (as --no-backup); or "
-                         "snapshot-command=CMD: run your own snapshot command (a provider's snapshot, a PITR "
+                    help="dump (default: pg_dump, fsynced and verified); schema+changed (for a database too "
+                         "large to dump each time: the schema, and the keys of the rows the plan changes; no "
+                         "table's rows); none (as --no-backup); or snapshot-command=CMD: run your own snapshot command (a provider's snapshot, a PITR "
                          "marker) instead, before anything changes; its output is recorded, runbook cannot "
                          "verify it")
     sp.add_argument("--compat-views", action="store_true",
-                    help="also a view under each old name with the legacy column names, in the same transaction "
+                    help="also a view under each old name with the legacy column names (made before the lock "
+                         "window under a staged name, renamed to the old name in it) "
                          "(contract drops them)")
     sp.set_defaults(func=cmd_migrate)
 

@@ -139,6 +139,8 @@ def run_steps(r) -> None:
     if r.backup and r.backup.kind == "snapshot":
         line(f"backup: the snapshot command succeeded in {r.backup.seconds:.2f} s (runbook cannot verify a "
              f"snapshot); its output: {' | '.join(r.backup.output.splitlines()[-3:]) or 'none'}")
+    elif r.backup and r.backup.kind == "schema+changed":
+        line(f"backup (schema and changed rows, no table's rows) in {r.backup.seconds:.2f} s: {r.backup.output}")
     elif r.backup:
         line(f"backup {r.backup.path} ({r.backup.bytes / 2**20:,.1f} MiB, verified) in {r.backup.seconds:.2f} s")
     heading(f"Steps ({len(r.steps)})")

@@ -25,6 +25,9 @@ class Options:
     backup_compress: bool = False
     #: instead of pg_dump, the operator's own snapshot command (--backup snapshot-command=CMD)
     backup_command: str | None = None
+    #: what pg_dump saves: "full" (every table's rows) or "schema+changed" (the schema and
+    #: the keys of the rows the plan changes: :mod:`runbook.execute.backup_partial`)
+    backup_scope: str = "full"
     log_dir: str = "outputs/logs"
     checksums: str = "auto"  # auto | all | none
     quiesced: bool = True
@@ -48,6 +51,7 @@ class Options:
         if self.backup_command is not None:
             fix("backup_command", v.command(self.backup_command, "the snapshot command"))
         fix("checksums", v.choice(self.checksums, "checksums", ("auto", "all", "none")))
+        fix("backup_scope", v.choice(self.backup_scope, "backup scope", ("full", "schema+changed")))
         fix("fill_scan", v.choice(self.fill_scan, "fill scan", ("auto", "pages", "key")))
         for k in ("backup", "backup_compress", "quiesced", "progress", "crud_check"):
             v.flag(getattr(self, k), k.replace("_", " "))

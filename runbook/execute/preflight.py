@@ -38,7 +38,8 @@ def preflight(conn, snap: Snapshot, plan: Plan, url: str, opt: Options) -> list[
            _owns_functions(conn, snap, plan),
            _owns_tables(snap, plan)]
     if opt.backup and not opt.backup_command:  # the operator's snapshot needs neither pg_dump nor disk here
-        out.extend(backup_checks(conn, snap.server_version, opt.backup_dir))
+        out.extend(backup_checks(conn, snap.server_version, opt.backup_dir,
+                                 schema_only=opt.backup_scope == "schema+changed"))
     out.append(_no_lock_holders(snap, plan))
     out.extend(_prepare_checks(conn, snap, plan))
     out.append(PreflightCheck("no naming conflicts", not plan.blockers,
@@ -88,15 +89,20 @@ def _owns_tables(snap: Snapshot, plan: Plan) -> PreflightCheck:
                                                                  if not_owned else " owns every table in the plan"))
 
 
-def backup_checks(conn, server_version: int, backup_dir: str) -> list[PreflightCheck]:
+#: room asked for a schema-only backup and the changed rows' keys (``--backup schema+changed``)
+SCHEMA_BACKUP_BYTES = 64 * 2**20
+
+
+def backup_checks(conn, server_version: int, backup_dir: str, schema_only: bool = False) -> list[PreflightCheck]:
     """What must hold before pg_dump starts: a pg_dump as new as the server, and room
-    for the dump (estimated at 1.2x the database size) in the backup folder."""
+    for the dump (estimated at 1.2x the database size; a schema-only backup, 64 MiB) in
+    the backup folder."""
     out = []
     try:
         out.append(PreflightCheck("pg_dump version", True, check_pg_dump(server_version)))
     except Exception as exc:
         out.append(PreflightCheck("pg_dump version", False, str(exc)))
-    need = int(estimated_size(conn) * 1.2)
+    need = SCHEMA_BACKUP_BYTES if schema_only else int(estimated_size(conn) * 1.2)
     try:
         free = free_bytes(Path(backup_dir))
         out.append(PreflightCheck("disk space for the backup", free >= need,

@@ -35,6 +35,7 @@ from ..options import approved_fingerprint as _approved, fingerprint_matches
 from ..plan import Plan, build_plan
 from ..verify import Verification, baseline, verify_state
 from .backup import BackupInfo, BackupJob, data_tables, snapshot_backup, table_bytes
+from .backup_partial import SCOPE, schema_and_changed_backup
 from .context import RunContext, progress
 from .failures import interruption, no_second_interrupt
 from .faults import fault
@@ -122,7 +123,10 @@ class Runner:
             # before the backup is on disk and verified
             snapshot = self._snapshot() if ctx.opt.backup and ctx.opt.backup_command and not rehearse else None
             if ctx.opt.backup and not ctx.opt.backup_command and not rehearse:
-                job = self._start_backup(conn)
+                if ctx.opt.backup_scope == SCOPE:  # the schema and the changed rows' keys: seconds, not minutes
+                    snapshot = self._schema_backup(conn, plan)
+                else:
+                    job = self._start_backup(conn)
             base = self._baseline(conn, snap, plan, backup_running=job is not None)
             backup = self._backup_done(job, snap, plan) if job is not None else snapshot
             if not rehearse:
@@ -177,6 +181,14 @@ class Runner:
             with conn.cursor() as cur:
                 cur.execute("RESET max_parallel_workers_per_gather")
         return base
+
+    def _schema_backup(self, conn, plan: Plan) -> BackupInfo:
+        """``--backup schema+changed``, before the baseline and before anything changes."""
+        ctx = self.ctx
+        info = ctx.timed("backup", schema_and_changed_backup, ctx.url, conn, Path(ctx.opt.backup_dir),
+                         f"backup-{ctx.run_id}", plan)
+        ctx.log(f"backup: {info.output}")
+        return info
 
     def _snapshot(self) -> BackupInfo:
         """The operator's snapshot command, before anything changes (runbook cannot verify it)."""

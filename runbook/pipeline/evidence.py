@@ -118,6 +118,8 @@ def backup_evidence(folder: Path, b: dict | None) -> dict | None:
     inside = path.parent.resolve() == folder.resolve()
     info = {"file": path.name if inside else str(path), "in_archive": inside, "bytes": b.get("bytes"),
             "verified": b.get("verified"), "pg_dump_version": b.get("pg_dump_version")}
+    if b.get("kind") == "schema+changed":  # no table's rows: what a restore can and cannot bring back
+        info.update(kind="schema+changed", holds=b.get("output"))
     if not inside:
         info["sha256"] = _sha256(path) if path.exists() else None
         (folder / POINTER).write_text(

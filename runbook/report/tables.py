@@ -227,6 +227,16 @@ def backup(result) -> Table | Markdown:
         return kv([("made by", b.path), ("ran in", f"{b.seconds:,.2f} s"),
                    ("verified", "no: runbook cannot verify a snapshot it did not take (the command exited 0)"),
                    ("its output", b.output or "none")], caption="Backup (the operator's snapshot command)")
+    if b.kind == "schema+changed":
+        from ..execute.backup_partial import CAN, CANNOT
+
+        return kv([("file", Path(b.path).name), ("folder", str(Path(b.path).parent)),
+                   ("size", f"{b.bytes / 2**20:,.2f} MiB ({b.bytes:,} bytes, with the changed rows' keys)"),
+                   ("written in", f"{b.seconds:,.2f} s"),
+                   ("verified with pg_restore --list", "yes" if b.verified else "NO"),
+                   ("holds", b.output.split(" A restore can")[0]),
+                   ("a restore can bring back", "; ".join(CAN)), ("a restore CANNOT bring back", "; ".join(CANNOT)),
+                   ("made by", b.pg_dump_version)], caption="Backup (schema and changed rows: no table's rows)")
     return kv([("file", Path(b.path).name), ("folder", str(Path(b.path).parent)),
                 ("size", f"{b.bytes / 2**20:,.2f} MiB ({b.bytes:,} bytes)"), ("written in", f"{b.seconds:,.2f} s"),
                 ("verified with pg_restore --list", "yes" if b.verified else "NO"),
