@@ -175,7 +175,14 @@ def _measure(srv, template: str, mapping, work: Path, repeat: int, breakdown: bo
         # the ratio in each repeat (the two ran one after the other), then its median
         views = {"views_ms": vms, "views_ratio": statistics.median(r["runbook + views"]["window_ms"]
                                                                    / r["runbook"]["window_ms"] for r in runs)}
+    # the best of the repeats: on a shared machine contention only ever adds time, so the
+    # fastest run of each is the steadiest estimate of its own cost (printed beside the medians)
+    rb_best = min(r["runbook"]["window_ms"] for r in runs)
+    lim_best = min(r["limit"]["window_ms"] for r in runs)
+    if compat_views:
+        views["views_best_ratio"] = min(r["runbook + views"]["window_ms"] for r in runs) / rb_best
     return {**views, "runs": runs, "runbook_ms": rb, "limit_ms": lim, "ratio": rb / lim if lim else None,
+            "runbook_best_ms": rb_best, "limit_best_ms": lim_best, "best_ratio": rb_best / lim_best if lim_best else None,
             "variants_ms": steps,
             "estimate_ms": est, "estimate_ratio": est / rb if rb else None,
             "limit_server_ms": statistics.median(r["limit"]["server_ms"] for r in runs),
@@ -215,10 +222,12 @@ def _copy_empty(srv, name: str) -> str:
 
 
 def _table(records: list[dict]) -> str:
-    head = ("| database | tables | operations (lock phase) | runbook ms | limit ms | ratio | limit, server ms "
-            "| analyze's estimate ms | estimate / runbook |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    head = ("| database | tables | operations (lock phase) | runbook ms | limit ms | ratio | best: runbook ms "
+            "| best: limit ms | ratio of bests | limit, server ms | analyze's estimate ms | estimate / runbook |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = [f"| {r['database']} | {r.get('tables') or '-'} | {r['operations']} ({r['lock_operations']}) | "
-            f"{r['runbook_ms']:.1f} | {r['limit_ms']:.1f} | {r['ratio']:.2f}x | {r['limit_server_ms']:.1f} | "
+            f"{r['runbook_ms']:.1f} | {r['limit_ms']:.1f} | {r['ratio']:.2f}x | {r['runbook_best_ms']:.1f} | "
+            f"{r['limit_best_ms']:.1f} | {r['best_ratio']:.2f}x | {r['limit_server_ms']:.1f} | "
             f"{r['estimate_ms']:.1f} | {r['estimate_ratio']:.2f} |"
             for r in records]
     return "\n".join([head, *rows])
@@ -283,12 +292,15 @@ def main(argv=None) -> int:
         print("\nWhere the window goes (ms, medians; each row adds one of runbook's costs to the limit):")
         print(_breakdown(records))
     if a.compat_views:
-        print("\nWith compat views (ms, medians; ratio: median of the per-repeat ratios):")
-        print("| database | runbook ms | runbook + views ms | views / runbook |\n|---|---:|---:|---:|")
+        print("\nWith compat views (ms, medians; ratio: median of the per-repeat ratios, and of the bests):")
+        print("| database | runbook ms | runbook + views ms | views / runbook | of the bests |\n|---|---:|---:|---:|---:|")
         for r in records:
-            print(f"| {r['database']} | {r['runbook_ms']:.1f} | {r['views_ms']:.1f} | {r['views_ratio']:.2f}x |")
+            print(f"| {r['database']} | {r['runbook_ms']:.1f} | {r['views_ms']:.1f} | {r['views_ratio']:.2f}x | "
+                  f"{r['views_best_ratio']:.2f}x |")
     worst = max((r["ratio"] for r in records), default=0)
-    print(f"worst ratio {worst:.2f}x (target <= {a.target}x): {'met' if worst <= a.target else 'MISSED'}")
+    worst_best = max((r["best_ratio"] for r in records), default=0)
+    print(f"worst ratio {worst:.2f}x of the medians, {worst_best:.2f}x of the bests (target <= {a.target}x): "
+          f"{'met' if worst <= a.target else 'MISSED'} (medians), {'met' if worst_best <= a.target else 'MISSED'} (bests)")
     off = max((max(r["estimate_ratio"], 1 / r["estimate_ratio"]) for r in records if r["estimate_ratio"]), default=1)
     print(f"analyze's estimate (the middle of its range) within {off:.2f}x of the measured window (target 2x): "
           f"{'met' if off <= 2 else 'MISSED'}")
