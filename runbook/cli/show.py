@@ -140,7 +140,12 @@ def run_steps(r) -> None:
         line(f"backup: the snapshot command succeeded in {r.backup.seconds:.2f} s (runbook cannot verify a "
              f"snapshot); its output: {' | '.join(r.backup.output.splitlines()[-3:]) or 'none'}")
     elif r.backup and r.backup.kind == "schema+changed":
-        line(f"backup (schema and changed rows, no table's rows) in {r.backup.seconds:.2f} s: {r.backup.output}")
+        from ..execute.backup_partial import CAN_SHORT, CANNOT_SHORT
+
+        line(f"backup {r.backup.path} (schema and changed rows, no table's rows; verified) in "
+             f"{r.backup.seconds:.2f} s: {r.backup.output.split('; the rows the plan changes: ')[-1].split('. A restore')[0]}")
+        line(f"  a restore from it can bring back: {CAN_SHORT}")
+        line(f"  it cannot bring back: {CANNOT_SHORT}")
     elif r.backup:
         line(f"backup {r.backup.path} ({r.backup.bytes / 2**20:,.1f} MiB, verified) in {r.backup.seconds:.2f} s")
     heading(f"Steps ({len(r.steps)})")

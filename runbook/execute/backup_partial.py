@@ -40,6 +40,9 @@ CAN = ("the definition of every table, index, constraint, sequence, view, functi
 CANNOT = ("any row's data: the file holds no rows, so a table that is lost or damaged cannot be restored "
           "from it (use the provider's snapshot or point-in-time recovery for that)",
           "values written by the services after the backup")
+#: the same, a line each, for the terminal
+CAN_SHORT = "every definition and grant as it was; which rows held NULL in the filled columns"
+CANNOT_SHORT = "any row's data (a lost table needs a snapshot or point-in-time recovery)"
 
 
 def _fsync(path: Path) -> None:
@@ -127,4 +130,4 @@ def holds_no_rows(toc_lines: list[str]) -> bool:
         " TABLE DATA " in l for l in entries)
 
 
-__all__ = ["CAN", "CANNOT", "SCOPE", "holds_no_rows", "schema_and_changed_backup"]
+__all__ = ["CAN", "CANNOT", "CAN_SHORT", "CANNOT_SHORT", "SCOPE", "holds_no_rows", "schema_and_changed_backup"]
