@@ -89,14 +89,19 @@ def chart_svg(st: dict) -> str:
         out.append(f"<polyline fill='none' stroke='{fg}' stroke-width='2' points='{' '.join(pts)}'/>")
         out.append(f"<text x='{left + pw + 10}' y='{30 + 16 * i}' font-size='12' fill='{fg}'>{name}: "
                    f"{series[name][-1][1]}</text>")
-    # the start of each rollout run
-    for r in st.get("runs", []):
-        t = _parse(r.get("started_at"))
-        if t and t0 <= t <= t_end:
-            x, _ = xy((t - t0).total_seconds(), 0)
-            out.append(f"<line x1='{x:.1f}' y1='12' x2='{x:.1f}' y2='{12 + ph}' stroke='#dadce0' "
-                       f"stroke-dasharray='3,3'/><text x='{x + 3:.1f}' y='24' font-size='10' fill='#5f6368'>"
-                       f"{html.escape(r.get('action', ''))} {html.escape(r['id'][9:15])}</text>")
+    # the start of each wave of each run (the first database of it to start)
+    waves: dict = {}
+    for o in points:
+        key = (o["run"], st["databases"].get(o["database"], {}).get("wave"))
+        t = _parse(o.get("started_at"))
+        if t and (key not in waves or t < waves[key][1]):
+            waves[key] = (o["action"], t)
+    for (run, wave), (action, t) in sorted(waves.items(), key=lambda kv: kv[1][1]):
+        x, _ = xy(max((t - t0).total_seconds(), 0), 0)
+        label = f"wave {wave}" if action == "migrate" else f"rollback wave {wave}"
+        out.append(f"<line x1='{x:.1f}' y1='12' x2='{x:.1f}' y2='{12 + ph}' stroke='#9aa0a6' "
+                   f"stroke-dasharray='3,3'/><text x='{x + 3:.1f}' y='{12 + ph - 4}' font-size='10' fill='#5f6368'>"
+                   f"{html.escape(label)}</text>")
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' role='img' font-family='sans-serif' "
             f"aria-label='the rollout over time: databases migrated and failed'>{''.join(out)}</svg>")
 
@@ -127,7 +132,7 @@ def write_index(inv: Inventory) -> Path:
                 if arch else "–")
         rows.append([d.name, inv.wave_of(d.name), ", ".join(f"{k}={v}" for k, v in d.tags.items()),
                      Markup(f"<b style='color: {fg}'>{html.escape(s)}</b>"), (e.get("fingerprint") or "")[:12] or "–",
-                     " ".join(str(e.get("reason", "")).split())[:140], f"{e['seconds']:,.1f} s" if e.get("seconds") else "–",
+                     " ".join(str(e.get("reason", "")).split())[:140], f"{e['seconds']:,.1f}\u00a0s" if e.get("seconds") else "–",
                      link])
     waves = [[i, label, len(w), ", ".join(w[:8]) + (" ..." if len(w) > 8 else "")]
              for i, (label, w) in enumerate(zip(inv.wave_labels, inv.waves), 1)]
@@ -136,9 +141,9 @@ def write_index(inv: Inventory) -> Path:
             "padding: 0 16px; font-family: -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif; color: #202124'>"
             f"<h1 style='font-size: 22px; margin: 0 0 4px 0'>runbook fleet · {html.escape(inv.path.name)}</h1>"
             + box_html(word, headline, facts, numbers)
+            + "<h2 style='font-size: 16px'>The rollout over time</h2>" + chart_svg(st)
             + "<h2 style='font-size: 16px'>Databases</h2>"
             + html_table(["database", "wave", "tags", "state", "plan", "why", "took", "archive"], rows)
-            + "<h2 style='font-size: 16px'>The rollout over time</h2>" + chart_svg(st)
             + "<h2 style='font-size: 16px'>Waves</h2>" + html_table(["wave", "selector", "databases", "names"], waves)
             + "</body></html>\n")
     path = inv.output_dir / INDEX
