@@ -84,10 +84,9 @@ def cmd_fleet_plan(a) -> int:
 
 def _show_report(a, inv, r) -> int:
     from ..fleet import state as fstate
-    from ..fleet.rollout import summary_counts
 
     st = fstate.read(inv.state_file)
-    counts = summary_counts(st, inv)
+    counts = fstate.counts(st, [d.name for d in inv.databases])
     if a.json:
         _json({"run": r.run_id, "action": r.action, "ok": r.ok, "stopped": r.stopped, "ran": r.started,
                "dagster_run": r.dagster_run, "index": r.index, "counts": counts,
@@ -139,11 +138,10 @@ def _status_table(inv, st) -> None:
 def cmd_fleet_status(a) -> int:
     from ..fleet import state as fstate
     from ..fleet.page import verdict_of
-    from ..fleet.rollout import summary_counts
 
     inv = _inventory(a)
     st = fstate.read(inv.state_file)
-    counts = summary_counts(st, inv)
+    counts = fstate.counts(st, [d.name for d in inv.databases])
     last = st["runs"][-1] if st["runs"] else None
     word, headline = verdict_of(counts, last)
     if a.json:

@@ -110,10 +110,9 @@ def write_index(inv: Inventory) -> Path:
     from markupsafe import Markup
 
     from ..report.box import TONES, box_html, html_table
-    from .rollout import summary_counts
 
     st = fstate.read(inv.state_file)
-    counts = summary_counts(st, inv)
+    counts = fstate.counts(st, [d.name for d in inv.databases])
     last = st["runs"][-1] if st["runs"] else None
     word, headline = verdict_of(counts, last)
     facts = [("inventory", inv.path.name), ("databases", len(inv.databases)), ("waves", len(inv.waves)),

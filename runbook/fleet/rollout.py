@@ -16,7 +16,7 @@ from . import state as fstate
 from .inventory import Inventory
 from .planning import Placement, approvals, place_all, urls
 
-__all__ = ["Report", "run", "rollback", "summary_counts"]
+__all__ = ["Report", "run", "rollback"]
 
 
 @dataclass
@@ -128,11 +128,4 @@ def rollback(inv: Inventory, wave: int, *, say=print) -> Report:
     say(f"rollback of wave {wave} ({inv.wave_labels[wave - 1]}): {len(names)} database(s): {', '.join(names[:6])}"
         f"{' ...' if len(names) > 6 else ''}")
     return _execute(inv, spec, [], say)
-
-
-def summary_counts(st: dict, inv: Inventory) -> dict[str, int]:
-    counts = {s: 0 for s in fstate.STATES}
-    for d in inv.databases:
-        counts[st["databases"].get(d.name, {}).get("state", "pending")] += 1
-    return counts
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["STATES", "DONE", "FAILED", "now", "read", "update", "set_database"]
+__all__ = ["STATES", "DONE", "FAILED", "now", "read", "update", "set_database", "counts"]
 
 #: what ``runbook fleet status`` shows for a database
 STATES = ("pending", "held", "blocked", "already migrated", "running", "migrated", "failed", "rolled back")
@@ -75,3 +75,11 @@ def set_database(path: Path, name: str, **fields) -> dict:
                                  "run": fields.get("run") or entry.get("run")})
         entry.update(fields)
         return dict(entry)
+
+
+def counts(st: dict, names) -> dict[str, int]:
+    """How many of the databases ``names`` are in each state (``pending`` before any plan)."""
+    out = {s: 0 for s in STATES}
+    for n in names:
+        out[st["databases"].get(n, {}).get("state", "pending")] += 1
+    return out
