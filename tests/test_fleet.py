@@ -203,3 +203,23 @@ def test_a_killed_orchestrator_leaves_each_database_migrated_or_as_it_was_and_a_
         assert out["databases"][n]["state"] == "migrated", n
     for n in migrated_before:  # done before the kill: not run again
         assert _runs(urls[n]).count("migrated") == 1, n
+
+
+def test_the_notebooks_runner_gives_each_database_runbook_runs_archive(pg, reference_template, tmp_path, monkeypatch,
+                                                                      capsys):
+    """runner = "notebooks": the database goes through runbook run's pipeline (the four
+    notebooks, papermill), its archive of its own whose manifest verifies."""
+    inv, names, urls = _tenants(pg, reference_template, tmp_path, monkeypatch, ["legacy"], canary=["tenant-01"],
+                                then=())
+    text = inv.read_text().replace('runner = "engine"', 'runner = "notebooks"')
+    inv.write_text(text)
+    _approve(inv, capsys)
+    assert main(["fleet", "run", "--inventory", str(inv), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    entry = out["databases"]["tenant-01"]
+    assert entry["state"] == "migrated" and entry["verdict"] == "migrated", entry
+    index = inv.parent / "outputs" / "fleet" / entry["archive"]
+    assert index.name == "index.html" and (index.parent / "03-verify.html").exists()
+    assert main(["evidence", "check", str(index.parent)]) == 0
+    assert _where(urls["tenant-01"]) == {"new"}
+    assert urls["tenant-01"] not in (inv.parent / "outputs" / "fleet" / "state.json").read_text()

@@ -126,11 +126,16 @@ def cmd_fleet_rollback(a) -> int:
 
 
 def _status_table(inv, st) -> None:
+    from ..fleet import state as fstate
+
     rows = []
     for d in inv.databases:
         e = st["databases"].get(d.name, {})
+        why = " ".join(str(e.get("reason", "")).split())
+        if fstate.orphaned(st, e):
+            why = "its rollout's process is gone: `runbook fleet run` resumes it"
         rows.append({"database": d.name, "wave": inv.wave_of(d.name), "state": e.get("state", "pending"),
-                     "plan": (e.get("fingerprint") or "-")[:12], "why": " ".join(str(e.get("reason", "")).split())[:70],
+                     "plan": (e.get("fingerprint") or "-")[:12], "why": why[:70],
                      "archive": e.get("archive") or "-"})
     _print_table(rows)
 
@@ -147,8 +152,10 @@ def cmd_fleet_status(a) -> int:
     if a.json:
         _json({"inventory": str(inv.path), "state_file": str(inv.state_file), "verdict": word, "counts": counts,
                "last_run": last, "approved": st.get("approved", []),
-               "databases": [{"name": d.name, "wave": inv.wave_of(d.name), "tags": d.tags,
-                              **{"state": "pending"}, **st["databases"].get(d.name, {})} for d in inv.databases]})
+               "databases": [{"name": d.name, "wave": inv.wave_of(d.name), "tags": d.tags, "state": "pending",
+                              **st["databases"].get(d.name, {}),
+                              "orphaned": fstate.orphaned(st, st["databases"].get(d.name, {}))}
+                             for d in inv.databases]})
         return 0
     print(f"fleet {inv.path.name}: {len(inv.databases)} databases, {len(inv.waves)} waves; state {inv.state_file}")
     _status_table(inv, st)

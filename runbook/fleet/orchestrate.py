@@ -21,6 +21,7 @@ This module imports dagster: only ``runbook fleet run``/``rollback``/``demo`` lo
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import dagster as dg
@@ -119,6 +120,24 @@ def instance(folder) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(folder))
 
 
+_FORKSERVER_ENV: dict | None = None  # the environment the forkserver was started with
+
+
+def _start_method() -> dict:
+    """forkserver: each op's process is forked from one that imported dagster and runbook's
+    engine once (a spawned one imports them again: seconds per op). That server keeps the
+    environment of its start, and the URLs are in the environment: when this process runs a
+    second rollout with another environment, its ops are spawned instead (never a stale URL)."""
+    global _FORKSERVER_ENV
+    env = dict(os.environ)
+    if _FORKSERVER_ENV is None:
+        _FORKSERVER_ENV = env
+    if env != _FORKSERVER_ENV:
+        return {"spawn": {}}
+    return {"forkserver": {"preload_modules": ["dagster", "runbook.fleet.orchestrate", "runbook.fleet.worker",
+                                               "runbook.api", "runbook.pipeline"]}}
+
+
 def execute(spec: dict, folder, *, per_server: int | None = None, log_level: str = "INFO") -> tuple[bool, str | None]:
     """Run the job; (success, the Dagster run id)."""
     inst = instance(folder)
@@ -128,7 +147,9 @@ def execute(spec: dict, folder, *, per_server: int | None = None, log_level: str
         return r.success, r.run_id
     limits = ([{"key": "runbook/server", "value": {"applyLimitPerUniqueValue": True}, "limit": per_server}]
               if per_server else [])
-    cfg = {"execution": {"config": {"max_concurrent": spec["concurrency"], "tag_concurrency_limits": limits}}, **logs}
+    start = _start_method()
+    cfg = {"execution": {"config": {"max_concurrent": spec["concurrency"], "tag_concurrency_limits": limits,
+                                    "start_method": start}}, **logs}
     recon = dg.build_reconstructable_job("runbook.fleet.orchestrate", "job_from_spec",
                                          reconstructable_kwargs={"spec_json": json.dumps(spec)})
     with dg.execute_job(recon, instance=inst, run_config=cfg, raise_on_error=False) as r:

@@ -87,6 +87,9 @@ def place(inv: Inventory, name: str, url: str, prev: dict, approved: list[str]) 
     try:
         st = status(url, inv.mapping)
         if st.state == "migrated":
+            if prev.get("state") in ("running", "failed") and st.last_run and st.last_run.status == "committed":
+                return Placement(name, wave, "pending", prev.get("fingerprint"),
+                                 "resumes the fleet's run: committed, not verified yet", st.state, resume=True)
             if prev.get("state") in ("migrated", "running"):
                 return Placement(name, wave, "migrated", prev.get("fingerprint"), "migrated by the fleet", st.state)
             return Placement(name, wave, "already migrated", None, st.verdict, st.state)

@@ -8,6 +8,8 @@ what the dead run left), a failed one with an approved plan runs again.
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -64,7 +66,8 @@ def _record_run(inv: Inventory, run_id: str, action: str, **fields) -> None:
             if r["id"] == run_id:
                 r.update(fields)
                 return
-        st["runs"].append({"id": run_id, "action": action, "started_at": fstate.now(), **fields})
+        st["runs"].append({"id": run_id, "action": action, "started_at": fstate.now(), "pid": os.getpid(),
+                           "host": socket.gethostname(), **fields})
 
 
 def run(inv: Inventory, *, say=print) -> Report:

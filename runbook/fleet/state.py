@@ -83,3 +83,24 @@ def counts(st: dict, names) -> dict[str, int]:
     for n in names:
         out[st["databases"].get(n, {}).get("state", "pending")] += 1
     return out
+
+
+def orphaned(st: dict, entry: dict) -> bool:
+    """A database left ``running`` by a rollout whose orchestrator process is gone (on
+    this host; one elsewhere cannot be told)."""
+    import socket
+
+    if entry.get("state") != "running":
+        return False
+    run = next((r for r in st.get("runs", []) if r["id"] == entry.get("run")), None)
+    if run is None or run.get("finished_at"):
+        return True
+    if run.get("host") != socket.gethostname() or not run.get("pid"):
+        return False
+    try:
+        os.kill(run["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -1,0 +1,148 @@
+"""runbook fleet run: wall time against the number of databases and the concurrency.
+
+On a fresh embedded PostgreSQL (stopped at the end), for each size N (default 10, 20, 50)
+N copies of the reference legacy database are migrated
+
+* by the baseline, a plain loop of ``runbook.migrate`` over them one after the other
+  (what a bash loop over ``runbook migrate`` does, without its process starts), then
+* by ``runbook fleet run`` at each concurrency (default 1, 2, 4), on fresh copies: the
+  placement (status + plan of every database), the Dagster job, the state file, the page.
+
+It prints the wall time of each, the seconds per database and the ratio to the
+baseline of the same size. Each rollout is the command ``runbook fleet run`` in a process of its own (its
+start, dagster's import, is counted). Concurrency 1 runs in-process; more runs on Dagster's
+multiprocess executor (a process per op). Usage::
+
+    .venv/bin/python bench/fleet.py [--sizes 10 20 50] [--concurrency 1 2 4] [--messages 1000]
+                                    [--runner engine|notebooks]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psycopg2  # noqa: E402
+
+from runbook.naming import q  # noqa: E402
+
+
+def _admin(srv):
+    c = psycopg2.connect(srv.socket_url("postgres"))
+    c.autocommit = True
+    return c
+
+
+def _copies(srv, template: str, prefix: str, n: int) -> list[str]:
+    c = _admin(srv)
+    names = [f"{prefix}_{i:03d}" for i in range(1, n + 1)]
+    with c.cursor() as cur:
+        for name in names:
+            cur.execute(f"CREATE DATABASE {q(name)} TEMPLATE {q(template)}")
+    c.close()
+    return names
+
+
+def _drop(srv, names: list[str]) -> None:
+    c = _admin(srv)
+    with c.cursor() as cur:
+        for name in names:
+            cur.execute(f"DROP DATABASE IF EXISTS {q(name)} WITH (FORCE)")
+    c.close()
+
+
+def baseline(srv, template: str, n: int, work: Path) -> float:
+    from runbook import api
+
+    names = _copies(srv, template, "bench_loop", n)
+    t0 = time.perf_counter()
+    for name in names:
+        r = api.migrate(srv.socket_url(name), None, backup_dir=str(work / "loop"), log_dir=str(work / "loop"),
+                        progress=False)
+        assert r.status == "migrated", r.status
+    took = time.perf_counter() - t0
+    _drop(srv, names)
+    return took
+
+
+def fleet(srv, template: str, n: int, concurrency: int, runner: str, work: Path) -> float:
+    from runbook.fleet import state as fstate
+    from runbook.fleet.demo import write_inventory
+    from runbook.fleet.inventory import load_inventory
+    from runbook.fleet.planning import place_all
+
+    names = _copies(srv, template, f"bench_c{concurrency}", n)
+    folder = work / f"fleet-{n}-{concurrency}"
+    folder.mkdir(parents=True)
+    tenants = []
+    for i, name in enumerate(names, 1):
+        env = f"BENCH_FLEET_{n}_{concurrency}_{i:03d}_URL"
+        os.environ[env] = srv.socket_url(name)
+        tenants.append((f"t-{i:03d}", env, {"region": ("eu", "us")[i % 2]}))
+    inv = load_inventory(write_inventory(folder / "fleet.toml", tenants, runner=runner, concurrency=concurrency,
+                                         then=("25%", "100%") if n >= 8 else ("100%",)))
+    fp = place_all(inv, record=False)[0].fingerprint
+    with fstate.update(inv.state_file) as st:
+        st["approved"].append({"fingerprint": fp})
+    # the command as a user runs it, in a process of its own (Dagster's forkserver keeps
+    # the environment of the process it was started from: one rollout per process)
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "runbook.cli", "fleet", "run", "--inventory", str(inv.path), "--json"],
+                       env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    took = time.perf_counter() - t0
+    out = json.loads(p.stdout)
+    done = out["counts"]["migrated"]
+    assert p.returncode == 0 and done == n, (p.returncode, done, n)
+    _drop(srv, names)
+    return took
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 50])
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--runner", choices=["engine", "notebooks"], default="engine")
+    a = ap.parse_args()
+    import logging
+
+    logging.getLogger("dagster").setLevel(logging.WARNING)
+    from runbook.demo import fixture
+    from runbook.demo.server import LocalServer
+
+    base = Path(tempfile.mkdtemp(prefix="runbook-bench-fleet-"))
+    srv = LocalServer.create(base / "srv").start()
+    try:
+        c = _admin(srv)
+        with c.cursor() as cur:
+            cur.execute("CREATE DATABASE bench_template")
+        c.close()
+        fixture.build(srv.socket_url("bench_template"), messages=a.messages)
+        print(f"runbook fleet run, runner {a.runner}, reference database at {a.messages:,} messages, "
+              f"{os.cpu_count()} CPUs, PostgreSQL {srv.version().split()[-1]}", flush=True)
+        print(f"{'databases':>9} {'how':<22} {'wall s':>8} {'s/db':>6} {'x loop':>7}", flush=True)
+        for n in a.sizes:
+            loop = baseline(srv, "bench_template", n, base) if a.runner == "engine" else None
+            if loop is not None:
+                print(f"{n:>9} {'loop of migrate':<22} {loop:>8.1f} {loop / n:>6.2f} {1.0:>7.2f}", flush=True)
+            for conc in a.concurrency:
+                took = fleet(srv, "bench_template", n, conc, a.runner, base)
+                ratio = f"{took / loop:>7.2f}" if loop else f"{'-':>7}"
+                print(f"{n:>9} {f'fleet, concurrency {conc}':<22} {took:>8.1f} {took / n:>6.2f} {ratio}", flush=True)
+    finally:
+        srv.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
