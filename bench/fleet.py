@@ -3,8 +3,9 @@
 On a fresh embedded PostgreSQL (stopped at the end), for each size N (default 10, 20, 50)
 N copies of the reference legacy database are migrated
 
-* by the baseline, a plain loop of ``runbook.migrate`` over them one after the other
-  (what a bash loop over ``runbook migrate`` does, without its process starts), then
+* by the baseline, a plain loop over them one after the other: ``runbook.migrate``
+  (what a bash loop over ``runbook migrate`` does, without its process starts), or with
+  ``--runner notebooks`` runbook run's pipeline, then
 * by ``runbook fleet run`` at each concurrency (default 1, 2, 4), on fresh copies: the
   placement (status + plan of every database), the Dagster job, the state file, the page.
 
@@ -60,15 +61,25 @@ def _drop(srv, names: list[str]) -> None:
     c.close()
 
 
-def baseline(srv, template: str, n: int, work: Path) -> float:
+def baseline(srv, template: str, n: int, work: Path, runner: str) -> float:
+    """The databases one after the other: runbook.migrate (runner engine) or runbook run's
+    pipeline (runner notebooks), in this process."""
     from runbook import api
+    from runbook.pipeline import run_pipeline
 
     names = _copies(srv, template, "bench_loop", n)
     t0 = time.perf_counter()
     for name in names:
-        r = api.migrate(srv.socket_url(name), None, backup_dir=str(work / "loop"), log_dir=str(work / "loop"),
-                        progress=False)
-        assert r.status == "migrated", r.status
+        if runner == "engine":
+            r = api.migrate(srv.socket_url(name), None, backup_dir=str(work / "loop"), log_dir=str(work / "loop"),
+                            progress=False)
+            assert r.status == "migrated", r.status
+        else:
+            os.environ["BENCH_LOOP_URL"] = srv.socket_url(name)
+            with open(work / "loop.log", "a") as log:
+                o = run_pipeline("development", dry_run=False, database_url_env="BENCH_LOOP_URL",
+                                 output_dir=work / "loop", out=log, err=log)
+            assert o.verdict == "migrated", o.verdict
     took = time.perf_counter() - t0
     _drop(srv, names)
     return took
@@ -131,13 +142,13 @@ def main() -> int:
               f"{os.cpu_count()} CPUs, PostgreSQL {srv.version().split()[-1]}", flush=True)
         print(f"{'databases':>9} {'how':<22} {'wall s':>8} {'s/db':>6} {'x loop':>7}", flush=True)
         for n in a.sizes:
-            loop = baseline(srv, "bench_template", n, base) if a.runner == "engine" else None
-            if loop is not None:
-                print(f"{n:>9} {'loop of migrate':<22} {loop:>8.1f} {loop / n:>6.2f} {1.0:>7.2f}", flush=True)
+            loop = baseline(srv, "bench_template", n, base, a.runner)
+            what = "loop of migrate" if a.runner == "engine" else "loop of runbook run"
+            print(f"{n:>9} {what:<22} {loop:>8.1f} {loop / n:>6.2f} {1.0:>7.2f}", flush=True)
             for conc in a.concurrency:
                 took = fleet(srv, "bench_template", n, conc, a.runner, base)
-                ratio = f"{took / loop:>7.2f}" if loop else f"{'-':>7}"
-                print(f"{n:>9} {f'fleet, concurrency {conc}':<22} {took:>8.1f} {took / n:>6.2f} {ratio}", flush=True)
+                print(f"{n:>9} {f'fleet, concurrency {conc}':<22} {took:>8.1f} {took / n:>6.2f} {took / loop:>7.2f}",
+                      flush=True)
     finally:
         srv.stop()
         shutil.rmtree(base, ignore_errors=True)
