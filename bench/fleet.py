@@ -77,7 +77,8 @@ def baseline(srv, template: str, n: int, work: Path, runner: str) -> float:
         else:
             os.environ["BENCH_LOOP_URL"] = srv.socket_url(name)
             with open(work / "loop.log", "a") as log:
-                o = run_pipeline("development", dry_run=False, database_url_env="BENCH_LOOP_URL",
+                o = run_pipeline("development", dry_run=False, overrides={"autoBackup": True},
+                                 database_url_env="BENCH_LOOP_URL",
                                  output_dir=work / "loop", out=log, err=log)
             assert o.verdict == "migrated", o.verdict
     took = time.perf_counter() - t0

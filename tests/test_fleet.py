@@ -13,13 +13,10 @@ import time
 from pathlib import Path
 
 import psycopg2
-import pytest
 
 from runbook.cli import main
 from runbook.mapping import as_mapping
 from runbook.naming import q
-
-pytest.importorskip("dagster")  # the [fleet] extra; the test extra installs it (make test, CI)
 
 N = 10
 

@@ -82,3 +82,13 @@ def test_missing_inventory(tmp_path, capsys):
         load_inventory(tmp_path / "nope.toml")
     assert main(["fleet", "status", "--inventory", str(tmp_path / "nope.toml")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_the_failure_budget():
+    from runbook.fleet.inventory import Budget
+
+    b = Budget(max_failures=3, max_failed_percent=20)
+    assert b.spent(2, 1, 10) is None  # 2 < 3 failures, 10% of the wave
+    assert "3 failed" in b.spent(3, 1, 10)
+    assert "2 of 5" in b.spent(2, 2, 5)  # 40% of the wave > 20%
+    assert Budget().spent(0, 0, 0) is None and Budget().spent(1, 1, 1)
