@@ -48,8 +48,9 @@ def clone(admin_url: str, template: str, name: str) -> None:
         c.close()
 
 
-def make_tenant(url: str, variant: str, mapping=None) -> None:
-    """Turn a copy of the reference legacy database into ``variant``."""
+def make_tenant(url: str, variant: str, mapping=None, *, log_dir: str | Path = "outputs/logs") -> None:
+    """Turn a copy of the reference legacy database into ``variant`` (``migrated``: the
+    engine's log goes to ``log_dir``)."""
     m = as_mapping(mapping)
     first = m.tables[0]
     if variant == "legacy":
@@ -57,7 +58,7 @@ def make_tenant(url: str, variant: str, mapping=None) -> None:
     if variant == "migrated":
         from .. import api
 
-        api.migrate(url, mapping, backup=False, progress=False, log_dir=str(Path("/tmp") / "runbook-fleet-demo-logs"))
+        api.migrate(url, mapping, backup=False, progress=False, log_dir=str(log_dir))
         return
     conn = psycopg2.connect(url)
     try:
@@ -136,7 +137,7 @@ def build_demo(server_dir: Path, out: Path, *, databases: int = 20, messages: in
         name, db, env = f"tenant-{i:02d}", f"runbook_fleet_tenant_{i:02d}", f"RUNBOOK_FLEET_TENANT_{i:02d}_URL"
         clone(admin, template, db)
         url = srv.socket_url(db)
-        make_tenant(url, variant)
+        make_tenant(url, variant, log_dir=out / "setup-logs")
         os.environ[env] = url
         exports.append(f"export {env}='{url}'")
         tenants.append((name, env, {"environment": "production", "region": regions[i % 3], "tenant": f"{i:02d}"}))
