@@ -181,6 +181,8 @@ def cmd_fleet_demo(a) -> int:
     if not a.json:
         print(f"inventory {inv.path}; `runbook fleet status --inventory {inv.path}` reads where it stands; "
               f"the URL variables are in {inv.path.parent / 'env.sh'}")
+        print(f"the embedded PostgreSQL is still running (data in {a.dir}); stop it with: "
+              f"runbook demo-db --stop --dir {a.dir}")
     return code
 
 

@@ -96,11 +96,12 @@ def chart_svg(st: dict) -> str:
         t = _parse(o.get("started_at"))
         if t and (key not in waves or t < waves[key][1]):
             waves[key] = (o["action"], t)
-    for (run, wave), (action, t) in sorted(waves.items(), key=lambda kv: kv[1][1]):
+    for i, ((run, wave), (action, t)) in enumerate(sorted(waves.items(), key=lambda kv: kv[1][1])):
         x, _ = xy(max((t - t0).total_seconds(), 0), 0)
         label = f"wave {wave}" if action == "migrate" else f"rollback wave {wave}"
+        y = 12 + ph - 4 - 12 * (i % 3)  # staggered: waves that start close together stay readable
         out.append(f"<line x1='{x:.1f}' y1='12' x2='{x:.1f}' y2='{12 + ph}' stroke='#9aa0a6' "
-                   f"stroke-dasharray='3,3'/><text x='{x + 3:.1f}' y='{12 + ph - 4}' font-size='10' fill='#5f6368'>"
+                   f"stroke-dasharray='3,3'/><text x='{x + 3:.1f}' y='{y}' font-size='10' fill='#5f6368'>"
                    f"{html.escape(label)}</text>")
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' role='img' font-family='sans-serif' "
             f"aria-label='the rollout over time: databases migrated and failed'>{''.join(out)}</svg>")
