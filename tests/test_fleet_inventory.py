@@ -92,3 +92,16 @@ def test_the_failure_budget():
     assert "3 failed" in b.spent(3, 1, 10)
     assert "2 of 5" in b.spent(2, 2, 5)  # 40% of the wave > 20%
     assert Budget().spent(0, 0, 0) is None and Budget().spent(1, 1, 1)
+
+
+def test_a_database_that_cannot_be_reached_is_held_and_its_password_is_never_shown(tmp_path, capsys, monkeypatch):
+    p = tmp_path / "fleet.toml"
+    p.write_text('[waves]\ncanary = ["a"]\n\n[[databases]]\nname = "a"\nurl_env = "FLEET_SECRET_A_URL"\n')
+    monkeypatch.setenv("FLEET_SECRET_A_URL", "postgresql://app:s3cr3t-pw@127.0.0.1:1/tenant?connect_timeout=2")
+    assert main(["fleet", "plan", "--inventory", str(p), "--json"]) == 0
+    out, err = capsys.readouterr()
+    db = __import__("json").loads(out)["databases"][0]
+    assert db["state"] == "held" and "cannot be read" in db["reason"]
+    state = (tmp_path / "outputs" / "fleet" / "state.json").read_text()
+    for text in (out, err, state):
+        assert "s3cr3t" not in text

@@ -59,7 +59,8 @@ def cmd_fleet_plan(a) -> int:
         _json({"inventory": str(inv.path), "approved": approved, "groups": g,
                "databases": [p.to_dict() for p in placed]})
         return 0
-    print(f"Plans ({len(g)} fingerprints over {len(placed)} databases):")
+    print(f"Plans ({len(g)} fingerprint{'s' if len(g) != 1 else ''} over {len(placed)} database"
+          f"{'s' if len(placed) != 1 else ''}):")
     _print_table([{"plan": (x["fingerprint"] or "-")[:12], "approved": "yes" if x["approved"] else "no",
                    "operations": x["operations"] if x["operations"] is not None else "-",
                    "databases": len(x["databases"]),
@@ -71,9 +72,13 @@ def cmd_fleet_plan(a) -> int:
     held = [p.name for p in placed if p.state == "held"]
     runnable = [p for p in placed if p.runnable]
     if not approved:
-        main = max(g, key=lambda x: len(x["databases"]) if x["fingerprint"] and "blocked" not in x["states"] else -1)
-        verdict("planned", f"no plan approved yet: review, then runbook fleet plan --approve "
-                           f"{(main['fingerprint'] or '')[:12]}", "warn")
+        can = [x for x in g if x["fingerprint"] and "blocked" not in x["states"] and x["operations"]]
+        if can:
+            main = max(can, key=lambda x: len(x["databases"]))
+            verdict("planned", f"no plan approved yet: review, then runbook fleet plan --approve "
+                               f"{main['fingerprint'][:12]}", "warn")
+        else:
+            verdict("planned", "no database has a plan that could be approved (see why above)", "warn")
     else:
         verdict("planned", f"{len(runnable)} to run, {len(held)} held" +
                 (f" ({', '.join(held[:4])})" if held else "") +
