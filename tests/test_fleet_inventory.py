@@ -105,3 +105,17 @@ def test_a_database_that_cannot_be_reached_is_held_and_its_password_is_never_sho
     state = (tmp_path / "outputs" / "fleet" / "state.json").read_text()
     for text in (out, err, state):
         assert "s3cr3t" not in text
+
+
+def test_a_second_rollout_of_the_same_fleet_is_refused_while_one_runs(tmp_path, capsys, monkeypatch):
+    from runbook.fleet import state as fstate
+
+    p = _write(tmp_path, '[waves]\ncanary = ["db-1"]\nthen = ["100%"]\n', n=2)
+    for i in (1, 2):
+        monkeypatch.setenv(f"DB_{i}_URL", "postgresql://nobody@127.0.0.1:1/none")
+    with fstate.exclusive_run(load_inventory(p).state_file):
+        assert main(["fleet", "run", "--inventory", str(p)]) == 2
+        err = capsys.readouterr().err
+        assert "in progress" in err and f"pid {__import__('os').getpid()}" in err
+        assert main(["fleet", "rollback", "--inventory", str(p), "--wave", "1"]) == 2
+    assert not (tmp_path / "outputs" / "fleet" / "state.json").exists()

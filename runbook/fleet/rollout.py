@@ -72,6 +72,11 @@ def _record_run(inv: Inventory, run_id: str, action: str, **fields) -> None:
 
 def run(inv: Inventory, *, say=print) -> Report:
     check(inv)
+    with fstate.exclusive_run(inv.state_file):
+        return _run(inv, say)
+
+
+def _run(inv: Inventory, say) -> Report:
     st = fstate.read(inv.state_file)
     if not approvals(inv, st):
         raise BadInput("no plan is approved: run `runbook fleet plan`, review it, then "
@@ -116,6 +121,11 @@ def rollback(inv: Inventory, wave: int, *, say=print) -> Report:
     if not 1 <= wave <= len(inv.waves):
         raise BadInput(f"--wave {wave}: the inventory has waves 1 to {len(inv.waves)} (1 is the canary)")
     urls(inv, set(inv.waves[wave - 1]))
+    with fstate.exclusive_run(inv.state_file):
+        return _rollback(inv, wave, say)
+
+
+def _rollback(inv: Inventory, wave: int, say) -> Report:
     st = fstate.read(inv.state_file)
     names = [n for n in inv.waves[wave - 1] if st["databases"].get(n, {}).get("state") == "migrated"]
     if not names:

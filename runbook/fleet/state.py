@@ -104,3 +104,26 @@ def orphaned(st: dict, entry: dict) -> bool:
     except PermissionError:
         return False
     return False
+
+
+@contextmanager
+def exclusive_run(path: Path):
+    """Held for the whole of a rollout (or rollback) of this state file: a second one is
+    refused while it runs. A ``flock``: the kernel drops it when the process dies."""
+    from ..errors import WrongState
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".run-lock"), "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            who = f.read().strip() or "another process"
+            raise WrongState(f"another fleet run or rollback of {path.parent} is in progress ({who}); "
+                                "nothing was started") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}")
+        f.flush()
+        yield
