@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg2
 
@@ -21,7 +22,8 @@ from runbook.naming import q
 N = 10
 
 
-def _tenants(pg, template, tmp_path, monkeypatch, variants, *, canary, then=("50%", "100%"), extra=""):
+def _tenants(pg, template, tmp_path, monkeypatch, variants, *, canary, then=("50%", "100%"), extra="",
+             lock_timeout="100ms"):
     """len(variants) tenant databases, their URL variables set, fleet.toml written; (inventory, names, urls)."""
     from runbook.fleet.demo import make_tenant, write_inventory
 
@@ -37,7 +39,7 @@ def _tenants(pg, template, tmp_path, monkeypatch, variants, *, canary, then=("50
         urls[name] = url
         rows.append((name, env, {"region": "eu" if i % 2 else "us", "tenant": f"{i:02d}"}))
     inv = write_inventory(tmp_path / "fleet.toml", rows, runner="engine", canary=canary, then=then,
-                          extra='lock_timeout = "100ms"\nattempts = 1\nbackup = false\n' + extra)
+                          extra=f'lock_timeout = "{lock_timeout}"\nattempts = 1\nbackup = false\n' + extra)
     return inv, names, urls
 
 
@@ -158,24 +160,54 @@ def test_canary_failure_stops_the_rollout_then_a_rerun_resumes_and_the_held_data
     assert _state(inv)["databases"]["tenant-01"]["state"] == "rolled back"
 
 
+def _waiting_on_a_lock(pg, url: str) -> bool:
+    c = pg.admin()
+    try:
+        with c.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+                        (urlsplit(url).path[1:],))
+            return cur.fetchone()[0] > 0
+    finally:
+        c.close()
+
+
+def _runbook_sessions(pg, url: str) -> int:
+    c = pg.admin()
+    try:
+        with c.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name LIKE 'runbook%%'",
+                        (urlsplit(url).path[1:],))
+            return cur.fetchone()[0]
+    finally:
+        c.close()
+
+
 def test_a_killed_orchestrator_leaves_each_database_migrated_or_as_it_was_and_a_rerun_finishes(
         pg, reference_template, tmp_path, monkeypatch, capsys):
+    """The orchestrator is killed (SIGKILL, by its pid) in wave 2 while tenant-05 is in the
+    middle of its migration: its online prepare steps done, its lock window waiting for a
+    lock another session holds. Nothing is left half-renamed; the re-run recovers
+    tenant-05 (undoes its prepare steps, migrates it) and finishes the rest."""
     variants = ["legacy"] * N
     inv, names, urls = _tenants(pg, reference_template, tmp_path, monkeypatch, variants, canary=["tenant-01"],
-                                then=("100%",))
+                                then=("100%",), lock_timeout="20s")
     _approve(inv, capsys)
+    victim = "tenant-05"
+    blocker = psycopg2.connect(urls[victim])
+    with blocker.cursor() as cur:
+        cur.execute(f"LOCK TABLE {_quiet_table()} IN ACCESS SHARE MODE")
     state_file = inv.parent / "outputs" / "fleet" / "state.json"
     proc = subprocess.Popen([sys.executable, "-m", "runbook.cli", "fleet", "run", "--inventory", str(inv)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
     try:
-        # kill it in wave 2, once 3 databases are migrated (bounded wait, not a timing assertion)
+        # kill it once tenant-05's lock window waits (a bounded wait for that event, not a timing assertion)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 st = json.loads(state_file.read_text())
             except (OSError, ValueError):
                 st = {}
-            if sum(1 for o in st.get("outcomes", []) if o["state"] == "migrated") >= 3:
+            if st.get("databases", {}).get(victim, {}).get("state") == "running" and _waiting_on_a_lock(pg, urls[victim]):
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the rollout ended before it could be killed"
@@ -185,21 +217,29 @@ def test_a_killed_orchestrator_leaves_each_database_migrated_or_as_it_was_and_a_
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
+        blocker.rollback()  # the lock is released: the dead run's waiting backend ends (its client is gone)
+        blocker.close()
+    deadline = time.monotonic() + 60
+    while _runbook_sessions(pg, urls[victim]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _runbook_sessions(pg, urls[victim]) == 0
+    from runbook.status import status
+
+    assert _where(urls["tenant-01"]) == {"new"}  # wave 1 was done
+    assert _where(urls[victim]) == {"old"} and status(urls[victim]).state == "interrupted"
     migrated_before = {n for n in names if _where(urls[n]) == {"new"}}
-    assert 3 <= len(migrated_before) < N
     for n in names:  # migrated, or under its old names (never some tables renamed and others not)
         assert _where(urls[n]) in ({"new"}, {"old"}), n
 
     assert main(["fleet", "run", "--inventory", str(inv), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    from runbook.status import status
-
     for n in names:
         st = status(urls[n])
         assert st.state == "migrated" and st.last_run.status == "migrated", (n, st.verdict)  # verified
         assert out["databases"][n]["state"] == "migrated", n
     for n in migrated_before:  # done before the kill: not run again
         assert _runs(urls[n]).count("migrated") == 1, n
+    assert victim in out["ran"]
 
 
 def test_the_notebooks_runner_gives_each_database_runbook_runs_archive(pg, reference_template, tmp_path, monkeypatch,
