@@ -103,7 +103,7 @@ def test_canary_failure_stops_the_rollout_then_a_rerun_resumes_and_the_held_data
                                 canary=["tenant-01", "tenant-02"])
     held = "tenant-07"
     held_before = _catalog(urls[held])
-    _approve(inv, capsys)
+    fp = _approve(inv, capsys)
 
     # the canary tenant-02 fails: a session holds a lock its lock window waits for (lock_timeout 100ms, 1 attempt)
     blocker = psycopg2.connect(urls["tenant-02"])
@@ -158,6 +158,10 @@ def test_canary_failure_stops_the_rollout_then_a_rerun_resumes_and_the_held_data
     assert _where(urls["tenant-01"]) == {"old"} and _where(urls["tenant-02"]) == {"old"}
     assert _where(urls["tenant-03"]) == {"new"}
     assert _state(inv)["databases"]["tenant-01"]["state"] == "rolled back"
+    # back at the schema the approved plan was made for: the next fleet run would migrate it again
+    assert main(["fleet", "plan", "--inventory", str(inv), "--json"]) == 0
+    placed = {d["name"]: d for d in json.loads(capsys.readouterr().out)["databases"]}
+    assert placed["tenant-01"]["state"] == "rolled back" and placed["tenant-01"]["fingerprint"] == fp
 
 
 def _waiting_on_a_lock(pg, url: str) -> bool:
