@@ -124,7 +124,14 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4])
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--runner", choices=["engine", "notebooks"], default="engine")
+    ap.add_argument("--out", help="also write the table to this file (e.g. bench/results/fleet-pg18.txt)")
     a = ap.parse_args()
+    lines: list[str] = []
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        lines.append(text)
+
     import logging
 
     logging.getLogger("dagster").setLevel(logging.WARNING)
@@ -139,20 +146,21 @@ def main() -> int:
             cur.execute("CREATE DATABASE bench_template")
         c.close()
         fixture.build(srv.socket_url("bench_template"), messages=a.messages)
-        print(f"runbook fleet run, runner {a.runner}, reference database at {a.messages:,} messages, "
-              f"{os.cpu_count()} CPUs, PostgreSQL {srv.version().split()[-1]}", flush=True)
-        print(f"{'databases':>9} {'how':<22} {'wall s':>8} {'s/db':>6} {'x loop':>7}", flush=True)
+        say(f"runbook fleet run, runner {a.runner}, reference database at {a.messages:,} messages, "
+            f"{os.cpu_count()} CPUs, PostgreSQL {srv.version().split()[-1]}")
+        say(f"{'databases':>9} {'how':<22} {'wall s':>8} {'s/db':>6} {'x loop':>7}")
         for n in a.sizes:
             loop = baseline(srv, "bench_template", n, base, a.runner)
             what = "loop of migrate" if a.runner == "engine" else "loop of runbook run"
-            print(f"{n:>9} {what:<22} {loop:>8.1f} {loop / n:>6.2f} {1.0:>7.2f}", flush=True)
+            say(f"{n:>9} {what:<22} {loop:>8.1f} {loop / n:>6.2f} {1.0:>7.2f}")
             for conc in a.concurrency:
                 took = fleet(srv, "bench_template", n, conc, a.runner, base)
-                print(f"{n:>9} {f'fleet, concurrency {conc}':<22} {took:>8.1f} {took / n:>6.2f} {took / loop:>7.2f}",
-                      flush=True)
+                say(f"{n:>9} {f'fleet, concurrency {conc}':<22} {took:>8.1f} {took / n:>6.2f} {took / loop:>7.2f}")
     finally:
         srv.stop()
         shutil.rmtree(base, ignore_errors=True)
+        if a.out and lines:
+            Path(a.out).write_text("\n".join(lines) + "\n")
     return 0
 
 
