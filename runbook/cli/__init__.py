@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from . import mapping as cli_mapping, merge as cli_merge, pipeline as cli_pipeline, prisma as cli_prisma
-from . import contract as cli_contract, prisma_history as cli_prisma_history, scan as cli_scan, status as cli_status
+from . import contract as cli_contract, fleet as cli_fleet, prisma_history as cli_prisma_history, scan as cli_scan, status as cli_status
 from .._version import __version__
 from ..errors import BadInput, RunbookError
 from . import show
@@ -324,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_restore)
 
     for group in (cli_pipeline, cli_prisma, cli_merge, cli_mapping, cli_status, cli_contract, cli_scan,
-                  cli_prisma_history):
+                  cli_prisma_history, cli_fleet):
         group.add_commands(sub)
     return p
 
