@@ -146,6 +146,10 @@ def cmd_migrate(a) -> int:
     opts["backup"] = not a.no_backup and a.backup != "none"
     if a.backup.startswith("snapshot-command="):
         opts["backup_command"] = a.backup.partition("=")[2]
+    if a.backup_jobs is not None:
+        if not opts["backup"] or "backup_command" in opts:
+            raise BadInput("--backup-jobs is for a pg_dump backup, and --backup/--no-backup say there is none: give one")
+        opts["backup_jobs"] = a.backup_jobs
     t0 = time.perf_counter()
     r = migrate(a.database_url, a.mapping, dry_run=a.dry_run, rehearse=a.rehearse,
                 approved_fingerprint=a.approved_fingerprint, compat_views=a.compat_views, **opts)
@@ -216,7 +220,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..options import arg_count, arg_path
+    from ..options import MAX_BACKUP_JOBS, arg_count, arg_path
 
     p = _Parser(prog="runbook", description="Rename a Prisma-managed PostgreSQL database's tables safely.")
     p.add_argument("--version", action="version", version=f"runbook {__version__}")
@@ -290,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "snapshot-command=CMD: run your own snapshot command (a provider's snapshot, a PITR "
                          "marker) instead, before anything changes; its output is recorded, runbook cannot "
                          "verify it")
+    sp.add_argument("--backup-jobs", metavar="N", type=arg_count(1, MAX_BACKUP_JOBS), default=None,
+                    help="dump in directory format (pg_dump -Fd -j N: N tables at once, N + 1 connections) "
+                         "instead of one custom-format file; fsynced, verified and restorable the same way")
     sp.add_argument("--compat-views", action="store_true",
                     help="also a view under each old name with the legacy column names, in the same transaction "
                          "(contract drops them)")
@@ -312,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_rollback)
 
     sp = sub.add_parser("restore", help="last resort: restore a backup (says what it overwrites first)")
-    sp.add_argument("backup", help="the pg_dump file (custom format) to restore")
+    sp.add_argument("backup", help="the pg_dump backup to restore: a custom-format file (.dump) or a "
+                                   "directory-format folder (.dir, from --backup-jobs)")
     sp.add_argument("--database-url", help=DATABASE_URL_HELP)
     sp.add_argument("--yes", action="store_true", help="really restore")
     sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")

@@ -159,8 +159,10 @@ class Runner:
         opt = self.ctx.opt
         expected = table_bytes(conn) if opt.progress and not opt.backup_compress else None
         job = BackupJob(self.ctx.url, Path(opt.backup_dir), f"backup-{self.ctx.run_id}", conn.server_version,
-                        compress=opt.backup_compress, expected_bytes=expected, progress=opt.progress)
-        self.ctx.log("backup: pg_dump started (the baseline is taken while it runs)")
+                        compress=opt.backup_compress, expected_bytes=expected, progress=opt.progress,
+                        jobs=opt.backup_jobs)
+        how = f"directory format, {opt.backup_jobs} jobs" if opt.backup_jobs else "custom format"
+        self.ctx.log(f"backup: pg_dump started ({how}; the baseline is taken while it runs)")
         return job
 
     def _baseline(self, conn, snap: Snapshot, plan: Plan, *, backup_running: bool) -> dict:
