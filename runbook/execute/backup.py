@@ -48,6 +48,10 @@ class BackupInfo:
     #: "custom" (``path`` is one file) or "directory" (``path`` is a folder, ``-Fd -j jobs``)
     format: str = "custom"
     jobs: int = 1
+    #: where ``seconds`` went: pg_dump until it exited, the final fsync, pg_restore --list
+    dump_s: float = 0.0
+    fsync_s: float = 0.0
+    list_s: float = 0.0
 
 
 def _tool(name: str) -> Path:
@@ -310,6 +314,7 @@ class BackupJob:
         except BaseException:  # interrupted while waiting: stop pg_dump too
             self.cancel()
             raise
+        t_dumped = time.perf_counter()
         self._end_threads()
         self.done = True
         path = self.path
@@ -322,6 +327,7 @@ class BackupJob:
         except OSError as exc:
             remove_backup(path)
             raise BackupFailed(f"backup could not be written to disk, nothing was changed: {exc.strerror}") from None
+        t_synced = time.perf_counter()
         toc = subprocess.run([str(_tool("pg_restore")), "--list", str(path)], capture_output=True, text=True)
         if toc.returncode != 0:
             raise BackupFailed(f"backup {path.name} does not verify (pg_restore --list failed); nothing was changed")
@@ -335,9 +341,11 @@ class BackupJob:
                 missing.append(name if schema is None else f"{schema}.{name}")
         if missing:
             raise BackupFailed(f"backup {path.name} lacks the data of {', '.join(missing)}; nothing was changed")
-        seconds = time.perf_counter() - self._t0  # started, dumped, fsynced and verified
+        t_end = time.perf_counter()
+        seconds = t_end - self._t0  # started, dumped, fsynced and verified
         return BackupInfo(str(path), backup_bytes(path), seconds, True, len(lines), len(data_lines), self.version,
-                          format=self.format, jobs=self.jobs or 1)
+                          format=self.format, jobs=self.jobs or 1, dump_s=t_dumped - self._t0,
+                          fsync_s=t_synced - t_dumped, list_s=t_end - t_synced)
 
     def cancel(self) -> None:
         """Stop pg_dump (the run stopped before it needed the backup) and remove the partial file."""

@@ -193,7 +193,8 @@ class Runner:
         backup = job.wait(expect_tables=data_tables(snap, [t.oid for t in plan.tables if t.oid]))
         self.ctx.timings["backup"] = backup.seconds
         self.ctx.log(f"backup: {backup.path} ({backup.bytes:,} bytes, {backup.toc_entries} entries, "
-                     f"verified with pg_restore --list) in {backup.seconds:.2f}s")
+                     f"verified with pg_restore --list) in {backup.seconds:.2f}s (pg_dump {backup.dump_s:.2f}s, "
+                     f"fsync {backup.fsync_s:.2f}s, pg_restore --list {backup.list_s:.2f}s)")
         return backup
 
     def _record_start(self, conn, plan: Plan, base: dict) -> None:
