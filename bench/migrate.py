@@ -406,10 +406,16 @@ def run_manual(srv: Server, template: str, work: Path) -> dict:
         t_dump, _ = sh([str(bin_dir / "pg_dump"), "--format=plain", "--no-sync", f"--file={dump}", f"--dbname={url}"])
         t_tx, r = sh([str(bin_dir / "psql"), "-X", "-q", "-At", "-f", str(script), url])
         t_count, _ = sh([str(bin_dir / "psql"), "-X", "-q", "-At", "-c", COUNT_SQL, url])
+    # not part of the manual procedure: what making its dump durable would still cost
+    t0 = time.perf_counter()
+    fd = os.open(dump, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    t_sync = time.perf_counter() - t0
     stamps = dict(line.split() for line in r.stdout.splitlines() if line.startswith("T"))
     inside = float(stamps["T1"]) - float(stamps["T0"])
     out = {"pg_dump (plain)": t_dump, "transaction (psql)": t_tx, "row counts": t_count,
-           "total": t_dump + t_tx + t_count, "lock_window_inside_s": inside,
+           "total": t_dump + t_tx + t_count, "fsync of its dump afterwards": t_sync, "lock_window_inside_s": inside,
            "lock_window_probe_s": probe.longest(), "probe_lock_wait_s": probe.longest_lock_wait(),
            "probe_blocked_by": probe.top_blockers(),
            "probe_statements": probe.statements, "probe_errors": probe.errors, "dump_bytes": dump.stat().st_size}
@@ -506,7 +512,7 @@ def bench_n(srv: Server, n: int, repeat: int, work: Path, modes: list[int] = (0,
         manual.append(run_manual(srv, ref, work))
         # each backup mode in turn, on the same data, in the same run; the order alternates
         for jobs in (modes if i % 2 == 0 else list(reversed(modes))):
-            migrate.append(run_runbook(srv, rb_url, work, "migrate", jobs))
+            migrate.append({**run_runbook(srv, rb_url, work, "migrate", jobs), "repeat": i})
             rollback.append(run_runbook(srv, rb_url, work, "rollback"))
             if len(modes) > 1:
                 print(f"   run {i + 1}/{repeat}, {mode_label(jobs)}: runbook migrate {migrate[-1]['total']:.2f}s "
@@ -546,11 +552,15 @@ def summarize(r: dict, mode: str | None = None) -> dict:
         "backup_detail": detail,
         "load_average": r["load_average"],
         "manual_total_s": med([x["total"] for x in m]),
-        "manual": {k: med([x[k] for x in m]) for k in ("pg_dump (plain)", "transaction (psql)", "row counts")},
+        "manual": {k: med([x.get(k) for x in m]) for k in ("pg_dump (plain)", "transaction (psql)", "row counts",
+                                                           "fsync of its dump afterwards")},
         "runbook_total_s": med([x["total"] for x in g]),
         "runbook_phases": phases,
         "rollback_total_s": med([x["total"] for x in b]),
         "ratio": med([x["total"] for x in g]) / med([x["total"] for x in m]),
+        # each runbook run over the manual run of the same repeat (taken seconds apart):
+        # steadier than the ratio of medians when the machine's load drifts
+        "paired_ratio": med([x["total"] / m[x["repeat"]]["total"] for x in g if "repeat" in x]),
         "lock_ms": {
             "runbook inside (median)": 1000 * med([x["lock_window_inside_s"] for x in g]),
             "runbook inside (worst)": 1000 * max(x["lock_window_inside_s"] for x in g),
@@ -583,16 +593,21 @@ def print_table(s: dict, server: str) -> None:
             ("manual: one psql transaction", s["manual"]["transaction (psql)"], None),
             ("manual: row counts", s["manual"]["row counts"], None),
             ("manual: total", man, 1.0)]
+    if s["manual"].get("fsync of its dump afterwards") is not None:
+        rows.append(("manual: fsync of its dump afterwards (not in its total)", s["manual"]["fsync of its dump afterwards"],
+                     None))
     for k, v in s["runbook_phases"].items():
         rows.append((f"runbook migrate: {k}", v, None))
     rows.append(("runbook migrate: total (end to end)", rb, rb / man))
+    if s.get("paired_ratio"):
+        rows.append(("  ratio, median of each run over its own manual run", None, s["paired_ratio"]))
     rows.append(("runbook rollback: total", s["rollback_total_s"], s["rollback_total_s"] / man))
     print(f"\nN = {s['messages']:,} messages, {server} (median of the runs; ratio = runbook / manual total; "
           f"load average {s['load_average'][0]:.1f} -> {s['load_average'][3]:.1f} on this machine)")
     print(f"  {'phase':<58} {'seconds':>9} {'ratio':>7}")
     print(f"  {'-' * 58} {'-' * 9} {'-' * 7}")
     for name, v, ratio in rows:
-        print(f"  {name:<58} {v:>9.3f} {('' if ratio is None else f'{ratio:.2f}x'):>7}")
+        print(f"  {name:<58} {'' if v is None else f'{v:9.3f}':>9} {('' if ratio is None else f'{ratio:.2f}x'):>7}")
     print(f"  {'lock window':<58} {'ms':>9}")
     for k, v in s["lock_ms"].items():
         print(f"  {k:<58} {v:>9.1f}")
@@ -612,17 +627,21 @@ def print_table(s: dict, server: str) -> None:
 def print_modes(r: dict, server: str) -> list[dict]:
     """The backup modes side by side (same N, same run, same manual baseline); their summaries."""
     out = [summarize(r, mode) for mode in r["modes"]]
+    first = {x["repeat"]: x["total"] for x in r["migrate"] if x.get("backup_mode") == r["modes"][0]}
+    for x, mode in zip(out, r["modes"]):  # each mode's run over the first mode's run of the same repeat
+        x["vs_first"] = med([y["total"] / first[y["repeat"]] for y in r["migrate"]
+                             if y.get("backup_mode") == mode and y["repeat"] in first])
     print(f"\nN = {r['messages']:,} messages, {server}: backup modes side by side (medians; ratio = runbook / "
           f"manual total of the same run, {out[0]['manual_total_s']:.2f} s)")
     print(f"  {'backup mode':<24} {'backup':>8} {'pg_dump':>8} {'fsync':>7} {'list':>6} {'baseline':>9} "
-          f"{'total':>8} {'ratio':>7}")
+          f"{'total':>8} {'ratio':>7} {'paired':>7} {'vs first':>9}")
     for x in out:
         d = x["backup_detail"]
         f = lambda v: f"{v:.2f}" if v is not None else "-"  # noqa: E731
         print(f"  {x['backup_mode']:<24} {f(x['runbook_phases'].get('backup')):>8} {f(d['dump_s']):>8} "
               f"{f(d['fsync_s']):>7} {f(d['list_s']):>6} "
               f"{f(x['runbook_phases'].get('baseline (while pg_dump runs)')):>9} {x['runbook_total_s']:>8.2f} "
-              f"{x['ratio']:>6.2f}x")
+              f"{x['ratio']:>6.2f}x {x['paired_ratio']:>6.2f}x {x['vs_first']:>8.2f}x")
     return out
 
 
