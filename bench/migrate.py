@@ -437,7 +437,7 @@ def run_runbook(srv: Server, url: str, work: Path, command: str, jobs: int = 0) 
     --drop-added-columns`` with the probe."""
     rss = work / f"rss-{command}.json"
     extra = ["--drop-added-columns"] if command == "rollback" else []
-    if command == "migrate" and jobs:
+    if command == "migrate":  # said even for 0 (the custom-format file): whatever the default is
         extra += ["--backup-jobs", str(jobs)]
     cmd = [sys.executable, "-c", RUNBOOK_WRAPPER, str(rss), command, "--database-url", url, "--json", "--no-progress",
            "--backup-dir", str(work / "backups"), "--log-dir", str(work / "logs"), *extra]

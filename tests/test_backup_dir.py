@@ -137,7 +137,6 @@ def test_the_dump_preflight_refuses_a_directory_backup_before_pg_dump_starts(app
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--backup-jobs", "0"], "out of range"),
     (["--backup-jobs", "-3"], "out of range"),
     (["--backup-jobs", "65"], "out of range"),
     (["--backup-jobs", "two"], "whole number"),
@@ -153,7 +152,51 @@ def test_bad_backup_jobs_are_one_line_and_exit_2_before_connecting(capsys, args,
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("value", [0, 65, "x", True, 2.5])
+@pytest.mark.parametrize("value", [-1, 65, "x", True, 2.5])
 def test_the_api_refuses_bad_backup_jobs_before_connecting(value):
     with pytest.raises(BadInput, match="backup jobs"):
         runbook.migrate("postgresql://nobody@127.0.0.1:1/none", backup_jobs=value)
+
+
+def test_a_directory_backup_needs_a_connection_for_each_job_and_is_refused_before_pg_dump_without(
+        pg, crm, tmp_path, capsys):
+    """pg_dump -j N opens N + 1 connections: a role whose connection limit leaves fewer is
+    refused by the preflight (exit 2, nothing changed), not by pg_dump half way."""
+    import secrets
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    from runbook.naming import q
+
+    admin, mapping = crm
+    role, password = f"rb_jobs_{secrets.token_hex(4)}", f"Pw-{secrets.token_hex(8)}"
+    # runbook holds two connections (its advisory lock and its work): one left for pg_dump
+    execute(admin, f"CREATE ROLE {q(role)} LOGIN CONNECTION LIMIT 3 PASSWORD '{password}'; "
+            f"GRANT USAGE ON SCHEMA crm TO {q(role)}; "
+            f'ALTER TABLE crm."Account" OWNER TO {q(role)}; ALTER TABLE crm."Contact" OWNER TO {q(role)}')
+    p = urlsplit(admin)
+    url = urlunsplit(p._replace(netloc=f"{role}:{quote(password, safe='')}@{p.hostname}:{p.port}"))
+    try:
+        before = state(admin)
+        code, out, err = migrate(capsys, url, mapping, tmp_path, "--backup-jobs", "2")
+        assert code == 2, err
+        assert "preflight: connections for pg_dump -j: 1 more connections allowed, 3 needed" in err, err
+        assert len(err.strip().splitlines()) == 1 and password not in out + err
+        assert not (tmp_path / "backups").exists() or not list((tmp_path / "backups").iterdir())
+        assert state(admin) == before
+    finally:
+        execute(admin, 'ALTER TABLE crm."Account" OWNER TO postgres; ALTER TABLE crm."Contact" OWNER TO postgres; '
+                f"DROP OWNED BY {q(role)}")
+        c = pg.admin()
+        with c.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+            cur.execute(f"DROP ROLE {q(role)}")
+        c.close()
+
+
+def test_backup_jobs_0_is_the_custom_format_file(crm, tmp_path, capsys):
+    url, mapping = crm
+    code, out, err = migrate(capsys, url, mapping, tmp_path, "--json", "--backup-jobs", "0")
+    assert code == 0, err
+    b = json.loads(out)["backup"]
+    assert b["format"] == "custom" and Path(b["path"]).is_file() and Path(b["path"]).suffix == ".dump"
+    assert b["verified"] and b["bytes"] == Path(b["path"]).stat().st_size

@@ -294,9 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "snapshot-command=CMD: run your own snapshot command (a provider's snapshot, a PITR "
                          "marker) instead, before anything changes; its output is recorded, runbook cannot "
                          "verify it")
-    sp.add_argument("--backup-jobs", metavar="N", type=arg_count(1, MAX_BACKUP_JOBS), default=None,
-                    help="dump in directory format (pg_dump -Fd -j N: N tables at once, N + 1 connections) "
-                         "instead of one custom-format file; fsynced, verified and restorable the same way")
+    sp.add_argument("--backup-jobs", metavar="N", type=arg_count(0, MAX_BACKUP_JOBS), default=None,
+                    help="N >= 1: dump in directory format (pg_dump -Fd -j N: N tables at once, N + 1 "
+                         "connections); 0: one custom-format file (the default); fsynced, verified and "
+                         "restorable the same way")
     sp.add_argument("--compat-views", action="store_true",
                     help="also a view under each old name with the legacy column names, in the same transaction "
                          "(contract drops them)")

@@ -120,6 +120,27 @@ def dump_problems(conn) -> list[str]:
     return [f"role {role} cannot dump " + p for p in out]
 
 
+_FREE_CONNECTIONS_SQL = """
+SELECT current_setting('max_connections')::int
+       - CASE WHEN r.rolsuper THEN 0 ELSE current_setting('superuser_reserved_connections')::int
+              + coalesce(current_setting('reserved_connections', true)::int, 0) END
+       - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
+       CASE WHEN r.rolconnlimit < 0 OR r.rolsuper THEN NULL
+            ELSE r.rolconnlimit - (SELECT count(*) FROM pg_stat_activity WHERE usename = current_user) END,
+       CASE WHEN d.datconnlimit < 0 OR r.rolsuper THEN NULL
+            ELSE d.datconnlimit - (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) END
+FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = current_database()"""
+
+
+def free_connections(conn) -> int:
+    """How many more connections this role may open to this database now: the server's
+    free slots (less the reserved ones, unless superuser), the role's and the database's
+    connection limits. pg_dump -j N needs N + 1."""
+    with conn.cursor() as cur:
+        cur.execute(_FREE_CONNECTIONS_SQL)
+        return min(x for x in cur.fetchone() if x is not None)
+
+
 def problems_line(problems: list[str], limit: int = 5) -> str:
     """The problems on one line: the first ``limit``, then how many more."""
     more = len(problems) - limit
@@ -224,7 +245,7 @@ class BackupJob:
 
     ``jobs`` (1 or more) makes a directory-format backup, ``<name>.dir``, dumped by that many
     pg_dump workers; the thread flushes each of its files as they grow, and :meth:`wait`
-    fsyncs every file and the directory. None: one custom-format file, ``<name>.dump``.
+    fsyncs every file and the directory. None or 0: one custom-format file, ``<name>.dump``.
     """
 
     def __init__(self, url: str, folder: Path, name: str, server_version_num: int, *, compress: bool = False,
@@ -239,11 +260,11 @@ class BackupJob:
             raise BackupFailed(f"cannot create backup folder {folder}: {exc.strerror}") from None
         if not os.access(folder, os.W_OK):
             raise BackupFailed(f"backup folder {folder} is not writable; nothing was changed")
-        self.jobs = jobs
-        self.format = "custom" if jobs is None else "directory"
-        self.path = folder / (f"{name}.dump" if jobs is None else f"{name}.dir")
+        self.jobs = jobs or None
+        self.format = "custom" if not jobs else "directory"
+        self.path = folder / (f"{name}.dump" if not jobs else f"{name}.dir")
         env, plain_url = _env_and_url(url)
-        fmt = ["--format=custom"] if jobs is None else ["--format=directory", f"--jobs={jobs}"]
+        fmt = ["--format=custom"] if not jobs else ["--format=directory", f"--jobs={jobs}"]
         cmd = [str(_tool("pg_dump")), *fmt, f"--compress={6 if compress else 0}", "--no-sync",
                f"--file={self.path}", f"--dbname={plain_url}"]
         cmd += [f"--table={table_pattern(schema, table)}" for schema, table in tables or ()]

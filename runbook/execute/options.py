@@ -23,7 +23,7 @@ class Options:
     backup: bool = True
     backup_dir: str = "outputs/backups"
     backup_compress: bool = False
-    #: None: one custom-format file; N: a directory-format dump by N pg_dump workers (--backup-jobs N)
+    #: None or 0: one custom-format file; N: a directory-format dump by N pg_dump workers (--backup-jobs N)
     backup_jobs: int | None = None
     #: instead of pg_dump, the operator's own snapshot command (--backup snapshot-command=CMD)
     backup_command: str | None = None
@@ -50,7 +50,7 @@ class Options:
         if self.backup_command is not None:
             fix("backup_command", v.command(self.backup_command, "the snapshot command"))
         if self.backup_jobs is not None:
-            fix("backup_jobs", v.count(self.backup_jobs, "backup jobs", 1, v.MAX_BACKUP_JOBS))
+            fix("backup_jobs", v.count(self.backup_jobs, "backup jobs", 0, v.MAX_BACKUP_JOBS))
         fix("checksums", v.choice(self.checksums, "checksums", ("auto", "all", "none")))
         fix("fill_scan", v.choice(self.fill_scan, "fill scan", ("auto", "pages", "key")))
         for k in ("backup", "backup_compress", "quiesced", "progress", "crud_check"):

@@ -161,7 +161,7 @@ class Runner:
         job = BackupJob(self.ctx.url, Path(opt.backup_dir), f"backup-{self.ctx.run_id}", conn.server_version,
                         compress=opt.backup_compress, expected_bytes=expected, progress=opt.progress,
                         jobs=opt.backup_jobs)
-        how = f"directory format, {opt.backup_jobs} jobs" if opt.backup_jobs else "custom format"
+        how = f"directory format, {opt.backup_jobs} jobs" if opt.backup_jobs else "custom format, one file"
         self.ctx.log(f"backup: pg_dump started ({how}; the baseline is taken while it runs)")
         return job
 
