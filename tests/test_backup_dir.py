@@ -200,3 +200,47 @@ def test_backup_jobs_0_is_the_custom_format_file(crm, tmp_path, capsys):
     b = json.loads(out)["backup"]
     assert b["format"] == "custom" and Path(b["path"]).is_file() and Path(b["path"]).suffix == ".dump"
     assert b["verified"] and b["bytes"] == Path(b["path"]).stat().st_size
+
+
+def test_the_default_backup_is_a_directory_dumped_by_2_jobs(crm, tmp_path, capsys):
+    url, mapping = crm
+    code, out, err = migrate(capsys, url, mapping, tmp_path, "--json")
+    assert code == 0, err
+    b = json.loads(out)["backup"]
+    assert b["format"] == "directory" and b["jobs"] == 2 and Path(b["path"]).is_dir() and b["verified"]
+    log = next((tmp_path / "logs").glob("*.txt")).read_text()
+    assert "directory format, 2 jobs (the default)" in log
+
+
+def test_the_default_backup_is_one_file_when_the_connections_for_2_jobs_are_not_allowed(pg, crm, tmp_path, capsys):
+    import secrets
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    from runbook.naming import q
+
+    admin, mapping = crm
+    role, password = f"rb_jobs_{secrets.token_hex(4)}", f"Pw-{secrets.token_hex(8)}"
+    # runbook's two connections and two more: not the three pg_dump -j 2 needs, one is enough
+    execute(admin, f"CREATE ROLE {q(role)} LOGIN CONNECTION LIMIT 4 PASSWORD '{password}'; "
+            f"GRANT USAGE, CREATE ON SCHEMA crm TO {q(role)}; GRANT CREATE ON DATABASE "
+            f"{q(urlsplit(admin).path.lstrip('/'))} TO {q(role)}; "
+            f'ALTER TABLE crm."Account" OWNER TO {q(role)}; ALTER TABLE crm."Contact" OWNER TO {q(role)}')
+    p = urlsplit(admin)
+    url = urlunsplit(p._replace(netloc=f"{role}:{quote(password, safe='')}@{p.hostname}:{p.port}"))
+    try:
+        code, out, err = migrate(capsys, url, mapping, tmp_path, "--json")
+        assert code == 0, err
+        b = json.loads(out)["backup"]
+        assert b["format"] == "custom" and Path(b["path"]).is_file() and b["verified"]
+        log = next((tmp_path / "logs").glob("*.txt")).read_text()
+        assert "custom format, one file (the default: the connections for 2 jobs are not allowed)" in log
+    finally:
+        c = pg.admin()
+        with c.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+        c.close()
+        execute(admin, f"REASSIGN OWNED BY {q(role)} TO postgres; DROP OWNED BY {q(role)}")
+        c = pg.admin()
+        with c.cursor() as cur:
+            cur.execute(f"DROP ROLE {q(role)}")
+        c.close()

@@ -296,8 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "verify it")
     sp.add_argument("--backup-jobs", metavar="N", type=arg_count(0, MAX_BACKUP_JOBS), default=None,
                     help="N >= 1: dump in directory format (pg_dump -Fd -j N: N tables at once, N + 1 "
-                         "connections); 0: one custom-format file (the default); fsynced, verified and "
-                         "restorable the same way")
+                         "connections); 0: one custom-format file; default: 2 jobs when the connections "
+                         "are allowed, else the file; fsynced, verified and restorable the same way")
     sp.add_argument("--compat-views", action="store_true",
                     help="also a view under each old name with the legacy column names, in the same transaction "
                          "(contract drops them)")

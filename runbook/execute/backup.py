@@ -132,6 +132,19 @@ SELECT current_setting('max_connections')::int
 FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = current_database()"""
 
 
+#: the default backup: a directory-format dump by this many jobs (when the connections are
+#: allowed). On a 2-core machine runbook migrate took 0.78x the time it takes with the
+#: custom-format file at 1M messages and about 0.8x-0.9x at 10M (bench/results/README.md):
+#: one pg_dump and its server process pass the rows along one pipe and leave a core idle.
+DEFAULT_BACKUP_JOBS = 2
+
+
+def default_jobs(conn) -> int:
+    """The jobs of the default backup: :data:`DEFAULT_BACKUP_JOBS` when the role may open
+    that many connections and their leader's, else 0 (the custom-format file, on one)."""
+    return DEFAULT_BACKUP_JOBS if free_connections(conn) >= DEFAULT_BACKUP_JOBS + 1 else 0
+
+
 def free_connections(conn) -> int:
     """How many more connections this role may open to this database now: the server's
     free slots (less the reserved ones, unless superuser), the role's and the database's

@@ -23,7 +23,9 @@ class Options:
     backup: bool = True
     backup_dir: str = "outputs/backups"
     backup_compress: bool = False
-    #: None or 0: one custom-format file; N: a directory-format dump by N pg_dump workers (--backup-jobs N)
+    #: N: a directory-format dump by N pg_dump workers (--backup-jobs N); 0: one custom-format
+    #: file; None (the default): 2 jobs when the connections are allowed, else the file
+    #: (:func:`runbook.execute.backup.default_jobs`)
     backup_jobs: int | None = None
     #: instead of pg_dump, the operator's own snapshot command (--backup snapshot-command=CMD)
     backup_command: str | None = None

@@ -34,7 +34,7 @@ from ..ops import FINISH, LOCK, PREPARE, Op, op_to_dict
 from ..options import approved_fingerprint as _approved, fingerprint_matches
 from ..plan import Plan, build_plan
 from ..verify import Verification, baseline, verify_state
-from .backup import BackupInfo, BackupJob, data_tables, snapshot_backup, table_bytes
+from .backup import BackupInfo, BackupJob, data_tables, default_jobs, snapshot_backup, table_bytes
 from .context import RunContext, progress
 from .failures import interruption, no_second_interrupt
 from .faults import fault
@@ -158,10 +158,14 @@ class Runner:
     def _start_backup(self, conn) -> BackupJob:
         opt = self.ctx.opt
         expected = table_bytes(conn) if opt.progress and not opt.backup_compress else None
+        # the default (None): a directory-format dump by 2 jobs, or one file when the
+        # connections they need are not allowed
+        jobs = opt.backup_jobs if opt.backup_jobs is not None else default_jobs(conn)
         job = BackupJob(self.ctx.url, Path(opt.backup_dir), f"backup-{self.ctx.run_id}", conn.server_version,
-                        compress=opt.backup_compress, expected_bytes=expected, progress=opt.progress,
-                        jobs=opt.backup_jobs)
-        how = f"directory format, {opt.backup_jobs} jobs" if opt.backup_jobs else "custom format, one file"
+                        compress=opt.backup_compress, expected_bytes=expected, progress=opt.progress, jobs=jobs)
+        how = f"directory format, {jobs} jobs" if jobs else "custom format, one file"
+        if opt.backup_jobs is None:
+            how += " (the default" + ("" if jobs else ": the connections for 2 jobs are not allowed") + ")"
         self.ctx.log(f"backup: pg_dump started ({how}; the baseline is taken while it runs)")
         return job
 
