@@ -227,7 +227,8 @@ def backup(result) -> Table | Markdown:
         return kv([("made by", b.path), ("ran in", f"{b.seconds:,.2f} s"),
                    ("verified", "no: runbook cannot verify a snapshot it did not take (the command exited 0)"),
                    ("its output", b.output or "none")], caption="Backup (the operator's snapshot command)")
-    return kv([("file", Path(b.path).name), ("folder", str(Path(b.path).parent)),
+    fmt = f"directory (pg_dump -Fd -j {b.jobs}, one file per table)" if b.format == "directory" else "custom (one file)"
+    return kv([("file", Path(b.path).name), ("folder", str(Path(b.path).parent)), ("format", fmt),
                 ("size", f"{b.bytes / 2**20:,.2f} MiB ({b.bytes:,} bytes)"), ("written in", f"{b.seconds:,.2f} s"),
                 ("verified with pg_restore --list", "yes" if b.verified else "NO"),
                 ("entries in its table of contents", f"{b.toc_entries:,} ({b.tables_in_toc} tables)"),
