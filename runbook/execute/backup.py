@@ -133,9 +133,10 @@ FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = cu
 
 
 #: the default backup: a directory-format dump by this many jobs (when the connections are
-#: allowed). On a 2-core machine runbook migrate took 0.78x the time it takes with the
-#: custom-format file at 1M messages and about 0.8x-0.9x at 10M (bench/results/README.md):
-#: one pg_dump and its server process pass the rows along one pipe and leave a core idle.
+#: allowed). On a 2-core machine runbook migrate took 0.62x-0.96x the time it takes with
+#: the custom-format file at 1M messages and 0.95x at 10M (bench/results/README.md, run of
+#: 2026-12-03): one pg_dump and its server process pass the rows along one pipe and leave
+#: part of a core idle.
 DEFAULT_BACKUP_JOBS = 2
 
 
