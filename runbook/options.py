@@ -19,6 +19,8 @@ ENVIRONMENTS = ("development", "staging", "production")
 
 _UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*")
+#: pg_dump -j N opens N + 1 connections; more workers than this is a typo, not a plan
+MAX_BACKUP_JOBS = 64
 MAX_MS = 2**31 - 1  # the largest value PostgreSQL accepts for these settings (about 24.8 days)
 
 

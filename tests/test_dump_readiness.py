@@ -136,7 +136,7 @@ def test_migrate_refuses_before_the_backup_and_changes_nothing(app, tmp_path):
     assert r.returncode == 2, line
     assert "preflight: pg_dump can read the whole database" in line and '"Payroll": no SELECT' in line
     assert password not in r.stdout + r.stderr
-    assert not list(tmp_path.rglob("*.dump"))  # pg_dump never started
+    assert not list(tmp_path.rglob("backup-*"))  # pg_dump never started (no file, no directory)
     assert state(admin) == before
 
 

@@ -12,6 +12,7 @@ import runbook
 from runbook.demo import fixture
 from runbook.errors import ConcurrentRun, ConflictError, MigrationFailed, UnsafeFunction, WrongState
 from runbook.execute import ADVISORY_KEY
+from runbook.execute.backup import backup_bytes
 from snapshots import audit_events, execute, rows, scalar, state
 
 
@@ -55,7 +56,7 @@ def test_migrate_renames_every_table_and_dependent_name(ref_db, tmp_path):
     assert scalar(ref_db, "SELECT user_display_name(%s)", (uid,))
     assert scalar(ref_db, 'SELECT count(*) FROM "ActiveUser"') > 0
     assert audit_events(ref_db)[-2:] == ["migration_start", "migration_complete"]
-    assert r.backup and Path(r.backup.path).stat().st_size == r.backup.bytes and r.backup.verified
+    assert r.backup and backup_bytes(r.backup.path) == r.backup.bytes and r.backup.verified
     assert r.lock_window_s > 0
     log_text = Path(r.log_file).read_text()
     assert "committed" in log_text

@@ -23,6 +23,7 @@ import pytest
 from runbook import cli, pipeline
 from runbook.connection import password_of
 from runbook.errors import BadInput
+from runbook.execute.backup import backup_bytes
 from runbook.naming import qq
 from snapshots import state
 
@@ -516,7 +517,7 @@ def test_production_needs_approval_and_a_verified_staging_run(fresh_db, workdir,
     st = archive(workdir, "staging")
     s = summary(st)
     assert code == 0 and s["verdict"] == "migrated" and s["fingerprint"] == fp, out
-    assert s["backup"]["in_archive"] and (st / s["backup"]["file"]).stat().st_size == s["backup"]["bytes"] > 0
+    assert s["backup"]["in_archive"] and backup_bytes(st / s["backup"]["file"]) == s["backup"]["bytes"] > 0
     assert s["notification"]["sent"] and "staging" in hooks.posts[-1]["text"] and "migrated" in hooks.posts[-1]["text"]
     assert hooks.url not in json.dumps(s)  # the webhook URL is a secret too
     assert_no_secret(st, staging)

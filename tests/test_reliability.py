@@ -1134,7 +1134,7 @@ def test_no_file_or_audit_row_contains_the_password(owner_db, workdir, pg):
     for text in outputs:
         leaks += [f"output: {text[max(0, text.find(s) - 80):text.find(s) + 40]!r}" for s in secrets_ if s in text]
     files = [f for f in workdir.rglob("*") if f.is_file()]
-    assert any(f.suffix == ".dump" for f in files), "the runs wrote no backup"
+    assert any(f.suffix == ".dump" or f.parent.suffix == ".dir" for f in files), "the runs wrote no backup"
     assert any(f.name.startswith("migration-log-") for f in files), "the runs wrote no log"
     for f in files:
         data = f.read_bytes()

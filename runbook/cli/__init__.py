@@ -149,6 +149,11 @@ def cmd_migrate(a) -> int:
         opts["backup_command"] = a.backup.partition("=")[2]
     if a.backup == "schema+changed":
         opts["backup_scope"] = "schema+changed"
+    if a.backup_jobs is not None:
+        if not opts["backup"] or "backup_command" in opts or a.backup == "schema+changed":
+            raise BadInput("--backup-jobs is for a full pg_dump backup, and --backup/--no-backup say there is none or a "
+                           "schema-only one: give one")
+        opts["backup_jobs"] = a.backup_jobs
     t0 = time.perf_counter()
     r = migrate(a.database_url, a.mapping, dry_run=a.dry_run, rehearse=a.rehearse,
                 approved_fingerprint=a.approved_fingerprint, compat_views=a.compat_views, **opts)
@@ -219,7 +224,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..options import arg_count, arg_path
+    from ..options import MAX_BACKUP_JOBS, arg_count, arg_path
 
     p = _Parser(prog="runbook", description="Rename a Prisma-managed PostgreSQL database's tables safely.")
     p.add_argument("--version", action="version", version=f"runbook {__version__}")
@@ -294,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "table's rows); none (as --no-backup); or snapshot-command=CMD: run your own snapshot command (a provider's snapshot, a PITR "
                          "marker) instead, before anything changes; its output is recorded, runbook cannot "
                          "verify it")
+    sp.add_argument("--backup-jobs", metavar="N", type=arg_count(0, MAX_BACKUP_JOBS), default=None,
+                    help="N >= 1: dump in directory format (pg_dump -Fd -j N: N tables at once, N + 1 "
+                         "connections); 0: one custom-format file; default: 2 jobs when the connections "
+                         "are allowed, else the file; fsynced, verified and restorable the same way")
     sp.add_argument("--compat-views", action="store_true",
                     help="also a view under each old name with the legacy column names (made before the lock "
                          "window under a staged name, renamed to the old name in it) "
@@ -317,7 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_rollback)
 
     sp = sub.add_parser("restore", help="last resort: restore a backup (says what it overwrites first)")
-    sp.add_argument("backup", help="the pg_dump file (custom format) to restore")
+    sp.add_argument("backup", help="the pg_dump backup to restore: a custom-format file (.dump) or a "
+                                   "directory-format folder (.dir, from --backup-jobs)")
     sp.add_argument("--database-url", help=DATABASE_URL_HELP)
     sp.add_argument("--yes", action="store_true", help="really restore")
     sp.add_argument("--json", action="store_true", help="print JSON only (same exit codes)")

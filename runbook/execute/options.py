@@ -23,6 +23,10 @@ class Options:
     backup: bool = True
     backup_dir: str = "outputs/backups"
     backup_compress: bool = False
+    #: N: a directory-format dump by N pg_dump workers (--backup-jobs N); 0: one custom-format
+    #: file; None (the default): 2 jobs when the connections are allowed, else the file
+    #: (:func:`runbook.execute.backup.default_jobs`)
+    backup_jobs: int | None = None
     #: instead of pg_dump, the operator's own snapshot command (--backup snapshot-command=CMD)
     backup_command: str | None = None
     #: what pg_dump saves: "full" (every table's rows) or "schema+changed" (the schema and
@@ -50,6 +54,8 @@ class Options:
             fix(k, v.path(getattr(self, k), k.replace("_", " ")))
         if self.backup_command is not None:
             fix("backup_command", v.command(self.backup_command, "the snapshot command"))
+        if self.backup_jobs is not None:
+            fix("backup_jobs", v.count(self.backup_jobs, "backup jobs", 0, v.MAX_BACKUP_JOBS))
         fix("checksums", v.choice(self.checksums, "checksums", ("auto", "all", "none")))
         fix("backup_scope", v.choice(self.backup_scope, "backup scope", ("full", "schema+changed")))
         fix("fill_scan", v.choice(self.fill_scan, "fill scan", ("auto", "pages", "key")))

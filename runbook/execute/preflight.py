@@ -17,7 +17,7 @@ from ..errors import DumpNotPossible, MappingError, NotOwner, PreflightFailed, R
 from ..naming import literal, q, qq
 from ..ops import PREPARE, AddNotNullCheck, FillNulls, ReplaceFunction
 from ..plan import Plan
-from .backup import check_pg_dump, dump_problems, estimated_size, free_bytes, problems_line
+from .backup import check_pg_dump, dump_problems, estimated_size, free_bytes, free_connections, problems_line
 from .failures import pg_message
 from .options import Options
 from .results import PreflightCheck
@@ -29,6 +29,7 @@ _ERRORS = {"role owns the tables": NotOwner, "role owns the functions the plan r
            "server version": ServerTooOld,
            "pg_dump version": ToolMissing, "fill value fits its column": MappingError,
            "pg_dump can read the whole database": DumpNotPossible,
+           "connections for pg_dump -j": DumpNotPossible,
            "NOT NULL column has no NULL": MappingError}
 
 
@@ -38,7 +39,7 @@ def preflight(conn, snap: Snapshot, plan: Plan, url: str, opt: Options) -> list[
            _owns_functions(conn, snap, plan),
            _owns_tables(snap, plan)]
     if opt.backup and not opt.backup_command:  # the operator's snapshot needs neither pg_dump nor disk here
-        out.extend(backup_checks(conn, snap.server_version, opt.backup_dir,
+        out.extend(backup_checks(conn, snap.server_version, opt.backup_dir, jobs=opt.backup_jobs,
                                  schema_only=opt.backup_scope == "schema+changed"))
     out.append(_no_lock_holders(snap, plan))
     out.extend(_prepare_checks(conn, snap, plan))
@@ -93,10 +94,12 @@ def _owns_tables(snap: Snapshot, plan: Plan) -> PreflightCheck:
 SCHEMA_BACKUP_BYTES = 64 * 2**20
 
 
-def backup_checks(conn, server_version: int, backup_dir: str, schema_only: bool = False) -> list[PreflightCheck]:
-    """What must hold before pg_dump starts: a pg_dump as new as the server, and room
-    for the dump (estimated at 1.2x the database size; a schema-only backup, 64 MiB) in
-    the backup folder."""
+def backup_checks(conn, server_version: int, backup_dir: str, *, jobs: int | None = None,
+                  schema_only: bool = False) -> list[PreflightCheck]:
+    """What must hold before pg_dump starts: a pg_dump as new as the server, room for the
+    dump (estimated at 1.2x the database size; a schema-only backup, 64 MiB) in the
+    backup folder, and with ``jobs`` (directory format, ``pg_dump -j``) a connection for
+    each job and its leader."""
     out = []
     try:
         out.append(PreflightCheck("pg_dump version", True, check_pg_dump(server_version)))
@@ -109,6 +112,11 @@ def backup_checks(conn, server_version: int, backup_dir: str, schema_only: bool 
                                   f"{free / 2**20:,.0f} MiB free, about {need / 2**20:,.0f} MiB needed"))
     except OSError as exc:
         out.append(PreflightCheck("disk space for the backup", False, f"{backup_dir}: {exc.strerror}"))
+    if jobs:
+        free = free_connections(conn)
+        out.append(PreflightCheck("connections for pg_dump -j", free >= jobs + 1,
+                                  f"{free} more connections allowed, {jobs + 1} needed (--backup-jobs {jobs}: "
+                                  f"give fewer jobs, or 0 for the custom-format file on one)"))
     problems = dump_problems(conn)  # pg_dump would stop at the first of them
     out.append(PreflightCheck("pg_dump can read the whole database", not problems,
                               problems_line(problems) or "every table, sequence and large object is readable"))

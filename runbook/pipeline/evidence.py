@@ -31,6 +31,15 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _backup_sha256(path: Path) -> str:
+    """A backup's sha256: its file's, or for a directory-format backup the sha256 of its
+    files' ``sha256sum`` lines (sorted by name), as ``LC_ALL=C sha256sum * | sha256sum`` in it gives."""
+    if not path.is_dir():
+        return _sha256(path)
+    lines = "".join(f"{_sha256(f)}  {f.name}\n" for f in sorted(path.iterdir()) if f.is_file())
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
 def archive_files(folder: Path) -> list[Path]:
     """Every file of the archive but its manifest, sorted."""
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
@@ -121,7 +130,7 @@ def backup_evidence(folder: Path, b: dict | None) -> dict | None:
     if b.get("kind") == "schema+changed":  # no table's rows: what a restore can and cannot bring back
         info.update(kind="schema+changed", holds=b.get("output"))
     if not inside:
-        info["sha256"] = _sha256(path) if path.exists() else None
+        info["sha256"] = _backup_sha256(path) if path.exists() else None
         (folder / POINTER).write_text(
             "The backup of this run is kept outside the archive (profile backupDir).\n"
             f"path: {path}\nbytes: {b.get('bytes')}\nsha256: {info['sha256']}\n"

@@ -163,6 +163,8 @@ def _what(name: str) -> str:
         return "the engine's log of the run"
     if name.startswith("backup-") and name.endswith(".dump"):
         return "the backup (pg_dump, custom format), verified with pg_restore --list"
+    if name.startswith("backup-") and name.split("/")[0].endswith(".dir"):
+        return "part of the backup (pg_dump, directory format), verified with pg_restore --list"
     if name.endswith(".html"):
         return "report (open in a browser)"
     if name.endswith(".ipynb"):

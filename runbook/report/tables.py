@@ -230,14 +230,14 @@ def backup(result) -> Table | Markdown:
     if b.kind == "schema+changed":
         from ..execute.backup_partial import CAN, CANNOT
 
-        return kv([("file", Path(b.path).name), ("folder", str(Path(b.path).parent)),
-                   ("size", f"{b.bytes / 2**20:,.2f} MiB ({b.bytes:,} bytes, with the changed rows' keys)"),
+                       ("size", f"{b.bytes / 2**20:,.2f} MiB ({b.bytes:,} bytes, with the changed rows' keys)"),
                    ("written in", f"{b.seconds:,.2f} s"),
                    ("verified with pg_restore --list", "yes" if b.verified else "NO"),
                    ("holds", b.output.split(" A restore can")[0]),
                    ("a restore can bring back", "; ".join(CAN)), ("a restore CANNOT bring back", "; ".join(CANNOT)),
                    ("made by", b.pg_dump_version)], caption="Backup (schema and changed rows: no table's rows)")
-    return kv([("file", Path(b.path).name), ("folder", str(Path(b.path).parent)),
+    fmt = f"directory (pg_dump -Fd -j {b.jobs}, one file per table)" if b.format == "directory" else "custom (one file)"
+    return kv([("file", Path(b.path).name), ("folder", str(Path(b.path).parent)), ("format", fmt),
                 ("size", f"{b.bytes / 2**20:,.2f} MiB ({b.bytes:,} bytes)"), ("written in", f"{b.seconds:,.2f} s"),
                 ("verified with pg_restore --list", "yes" if b.verified else "NO"),
                 ("entries in its table of contents", f"{b.toc_entries:,} ({b.tables_in_toc} tables)"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..catalog.inspect import Snapshot
 from ..naming import qq
-from .checksums import count_and_checksum, row_expr
+from .checksums import count_and_checksum, count_and_checksums
 
 
 def baseline(conn, snap: Snapshot, plan, mapping, *, checksums: str = "auto", progress=None) -> dict:
@@ -29,8 +29,10 @@ def baseline(conn, snap: Snapshot, plan, mapping, *, checksums: str = "auto", pr
             cols = [c.name for c in t.columns]
             fills = fills_by_table.get(t.name, {})
             want = checksums == "all" or (checksums == "auto" and fills)
-            exprs = [row_expr(cols), row_expr(cols, fills)] if want else []
-            n, sums = count_and_checksum(cur, t.schema, t.name, exprs)
+            if want:  # each row hashed once (the rows to fill twice)
+                n, *sums = count_and_checksums(cur, t.schema, t.name, cols, fills)
+            else:
+                n, sums = count_and_checksum(cur, t.schema, t.name, [])
             out["tables"][str(t.oid)] = {
                 "old": st.old, "new": st.new, "name": t.name, "relfilenode": t.relfilenode, "rows": n,
                 # the storage the count read: a partitioned table's relfilenode is 0, its
