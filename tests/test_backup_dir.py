@@ -143,6 +143,7 @@ def test_the_dump_preflight_refuses_a_directory_backup_before_pg_dump_starts(app
     (["--backup-jobs", "2", "--backup", "none"], "--backup-jobs is for a pg_dump backup"),
     (["--backup-jobs", "2", "--no-backup"], "--backup-jobs is for a pg_dump backup"),
     (["--backup-jobs", "2", "--backup", "snapshot-command=true"], "--backup-jobs is for a pg_dump backup"),
+    (["--backup-jobs", "2", "--backup", "schema+changed"], "--backup-jobs is for a pg_dump backup"),
 ])
 def test_bad_backup_jobs_are_one_line_and_exit_2_before_connecting(capsys, args, says):
     # nothing listens on port 1: a connection attempt would say "connect"

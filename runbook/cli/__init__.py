@@ -151,8 +151,8 @@ def cmd_migrate(a) -> int:
         opts["backup_scope"] = "schema+changed"
     if a.backup_jobs is not None:
         if not opts["backup"] or "backup_command" in opts or a.backup == "schema+changed":
-            raise BadInput("--backup-jobs is for a full pg_dump backup, and --backup/--no-backup say there is none or a "
-                           "schema-only one: give one")
+            raise BadInput("--backup-jobs is for a pg_dump backup of the rows, and --backup/--no-backup say there is "
+                           "none or a schema-only one: give one")
         opts["backup_jobs"] = a.backup_jobs
     t0 = time.perf_counter()
     r = migrate(a.database_url, a.mapping, dry_run=a.dry_run, rehearse=a.rehearse,

@@ -230,7 +230,8 @@ def backup(result) -> Table | Markdown:
     if b.kind == "schema+changed":
         from ..execute.backup_partial import CAN, CANNOT
 
-                       ("size", f"{b.bytes / 2**20:,.2f} MiB ({b.bytes:,} bytes, with the changed rows' keys)"),
+        return kv([("file", Path(b.path).name), ("folder", str(Path(b.path).parent)),
+                   ("size", f"{b.bytes / 2**20:,.2f} MiB ({b.bytes:,} bytes, with the changed rows' keys)"),
                    ("written in", f"{b.seconds:,.2f} s"),
                    ("verified with pg_restore --list", "yes" if b.verified else "NO"),
                    ("holds", b.output.split(" A restore can")[0]),
