@@ -244,6 +244,19 @@ def data_tables(snap, oids) -> list[tuple[str, str]]:
     return out
 
 
+def writable_folder(folder) -> Path:
+    """The backup folder, made if missing; :class:`BackupFailed` when it cannot be made or
+    written to."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupFailed(f"cannot create backup folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise BackupFailed(f"backup folder {folder} is not writable; nothing was changed")
+    return folder
+
+
 class BackupJob:
     """``pg_dump`` running in the background, flushed to disk while it writes.
 
@@ -267,13 +280,7 @@ class BackupJob:
                  tables: list[tuple[str, str]] | None = None, jobs: int | None = None):
         self.url = url
         self.version = check_pg_dump(server_version_num)
-        folder = Path(folder)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BackupFailed(f"cannot create backup folder {folder}: {exc.strerror}") from None
-        if not os.access(folder, os.W_OK):
-            raise BackupFailed(f"backup folder {folder} is not writable; nothing was changed")
+        folder = writable_folder(folder)
         self.jobs = jobs or None
         self.format = "custom" if not jobs else "directory"
         self.path = folder / (f"{name}.dump" if not jobs else f"{name}.dir")

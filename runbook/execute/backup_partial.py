@@ -30,7 +30,7 @@ from ..connection import scrub
 from ..errors import BackupFailed
 from ..naming import q, qq
 from ..ops import PREPARE, FillNulls
-from .backup import BackupInfo, _env_and_url, _tool, check_pg_dump, pg_dump_error
+from .backup import BackupInfo, _env_and_url, _tool, check_pg_dump, pg_dump_error, writable_folder
 
 SCOPE = "schema+changed"
 
@@ -58,13 +58,7 @@ def schema_and_changed_backup(url: str, conn, folder: str | Path, name: str, pla
     changed) when pg_dump fails, the dump does not list the plan's tables, or a file
     cannot be written."""
     version = check_pg_dump(conn.server_version)
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BackupFailed(f"cannot create backup folder {folder}: {exc.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise BackupFailed(f"backup folder {folder} is not writable; nothing was changed")
+    folder = writable_folder(folder)
     t0 = time.perf_counter()
     dump = folder / f"{name}.schema.dump"
     env, plain_url = _env_and_url(url)
