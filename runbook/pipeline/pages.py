@@ -250,8 +250,25 @@ def index_html(folder: Path, s: dict, files: list[str]) -> str:
              for n in s.get("notebooks", [])]
     nb_rows = [[n["name"], _status(n.get("status")), f"{n['seconds']:,.1f} s" if n.get("seconds") else "–", *ln]
                for n, ln in zip(s.get("notebooks", []), links)]
-    file_rows = [[_link(f), _what(f), f"{(folder / f).stat().st_size:,}" if (folder / f).exists() else "–"]
-                 for f in files]
+    # a directory-format backup is one row: its folder, folded, each of its files linked inside
+    from markupsafe import Markup, escape
+
+    file_rows, dirs = [], {}
+    for f in files:
+        top = f.split("/")[0]
+        if "/" in f and top.startswith("backup-") and top.endswith(".dir"):
+            if top not in dirs:
+                dirs[top] = [[], 0]
+                file_rows.append(top)
+            dirs[top][0].append(f)
+            dirs[top][1] += (folder / f).stat().st_size if (folder / f).exists() else 0
+            continue
+        file_rows.append([_link(f), _what(f), f"{(folder / f).stat().st_size:,}" if (folder / f).exists() else "–"])
+    file_rows = [r if not isinstance(r, str) else
+                 [Markup("<details><summary>{}/ ({} files)</summary>{}</details>").format(
+                     r, len(dirs[r][0]), Markup("<br>").join(_link(f) for f in dirs[r][0])),
+                  "the backup (pg_dump, directory format; toc.dat is its table of contents), verified with "
+                  "pg_restore --list", f"{dirs[r][1]:,}"] for r in file_rows]
     problems = "".join(f"<li>{html.escape(str(p))}</li>" for p in s.get("problems") or [])
     backup = s.get("backup") or {}
     outside = (f"<p>The backup is kept outside the archive: <code>{html.escape(str(backup.get('file')))}</code> "
