@@ -104,3 +104,15 @@ def workdir(tmp_path, monkeypatch):
     """Run in a temporary folder, so outputs/ of the tests never mix with the user's."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def crm(empty_db, tmp_path):
+    """The crm database (tests/crm.py: not the fixture, schema crm) and its mapping file."""
+    from crm import DDL, MAPPING
+    from snapshots import execute
+
+    execute(empty_db, DDL)
+    m = tmp_path / "mapping.toml"
+    m.write_text(MAPPING)
+    return empty_db, str(m)

@@ -23,14 +23,6 @@ from snapshots import execute, state
 from test_dump_readiness import app, cli, one_line  # noqa: F401 (the fixture)
 
 
-@pytest.fixture
-def crm(empty_db, tmp_path):
-    execute(empty_db, DDL)
-    m = tmp_path / "mapping.toml"
-    m.write_text(MAPPING)
-    return empty_db, str(m)
-
-
 def run(capsys, *args):
     code = main(list(args))
     out, err = capsys.readouterr()

@@ -9,16 +9,7 @@ import pytest
 
 from runbook.cli import main
 from runbook.connection import password_of
-from crm import DDL, MAPPING
-from snapshots import execute, state
-
-
-@pytest.fixture
-def crm(empty_db, tmp_path):
-    execute(empty_db, DDL)
-    m = tmp_path / "mapping.toml"
-    m.write_text(MAPPING)
-    return empty_db, str(m)
+from snapshots import state
 
 
 def migrate(capsys, url, mapping, tmp_path, *args):
