@@ -22,25 +22,34 @@ def schema_dump(url: str) -> str:
 
 
 def checksums(url: str, exclude=("AuditLog",)) -> dict[str, tuple[int, str]]:
-    """Per table of the public schema: row count and a checksum of every row."""
+    """Per table of every user schema: row count and a checksum of every row.
+
+    Keys are the bare table name in ``public`` and ``schema.table`` elsewhere; runbook's own
+    schema, the system schemas and extensions' tables are left out. A table named in
+    ``exclude`` (the audit table, which runbook appends to) is read for its original rows
+    only: those without a ``run_id`` in ``details``.
+    """
     conn = psycopg2.connect(url)
     try:
         cur = conn.cursor()
-        cur.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1")
+        cur.execute("SELECT n.nspname, c.relname, EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid "
+                    "AND a.attname = 'details' AND a.atttypid = 'jsonb'::regtype AND NOT a.attisdropped) "
+                    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind = 'r' AND n.nspname NOT IN ('runbook', 'information_schema') "
+                    "AND n.nspname NOT LIKE 'pg\\_%' "
+                    "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+                    "AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2")
         out = {}
-        for (t,) in cur.fetchall():
+        for schema, t, has_details in cur.fetchall():
+            key = t if schema == "public" else f"{schema}.{t}"
+            query = f"SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)), 0)::text FROM {qq(schema, t)} x"
             if t in exclude:
-                continue
-            cur.execute(f"SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)), 0)::text FROM {qq('public', t)} x")
-            out[t] = cur.fetchone()
-        # the audit table's original rows (runbook only appends)
-        if "AuditLog" in exclude:
-            cur.execute("SELECT to_regclass('public.\"AuditLog\"') IS NOT NULL")
-            if cur.fetchone()[0]:
-                cur.execute("SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)), 0)::text FROM "
-                            "public.\"AuditLog\" x WHERE NOT coalesce(details ? 'run_id', false)")
-                out["AuditLog (original rows)"] = cur.fetchone()
+                if not has_details:
+                    continue
+                # the audit table's original rows (runbook only appends)
+                key, query = f"{key} (original rows)", query + " WHERE NOT coalesce(details ? 'run_id', false)"
+            cur.execute(query)
+            out[key] = cur.fetchone()
         return out
     finally:
         conn.close()
