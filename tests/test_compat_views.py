@@ -4,6 +4,7 @@ names; ``rollback`` removes the views; ``contract`` drops them later as a run of
 
 from __future__ import annotations
 
+import re
 import threading
 
 import psycopg2
@@ -103,6 +104,17 @@ def test_the_plan_with_views_has_its_own_fingerprint_and_the_default_plan_none(r
     assert f"CREATE VIEW public.{renamed[0].staged} " in prep
     assert "security_invoker" not in body  # (no table of it has row-level security)
     assert f'ALTER VIEW public.{renamed[0].staged} RENAME TO "User"' in lock
+    # the fill's trigger is kept through the window (it follows its table and column by
+    # number): no trigger made or dropped under the lock, only its function replaced, once,
+    # as the column it names is renamed
+    assert not re.search(r"(CREATE|DROP) (TRIGGER|FUNCTION)[^;]*runbook(_|\.)fill_", lock)
+    assert lock.count("CREATE OR REPLACE FUNCTION runbook.fill_") == 1
+    extra = {o.kind: len(o.statements()) for o in views.phase(LOCK) if o.kind not in {p.kind for p in default.ops}}
+    assert extra == {"rename compat view": 1, "keep filling": 1}
+    # the statements under the lock: the default plan's, less the fill's DROP TRIGGER and DROP
+    # FUNCTION, plus one rename a view and the one function
+    assert (sum(len(o.statements()) for o in views.phase(LOCK))
+            == sum(len(o.statements()) for o in default.phase(LOCK)) - 2 + 6 + 1)
 
 
 # -- a database of our own: schema app, two tables with a foreign key, renamed columns ----------
@@ -235,6 +247,31 @@ def test_own_schema_legacy_and_new_clients_write_concurrently_then_rollback_rest
     rb = runbook.rollback(url, mapping, drop_added_columns=True, quiesced=False, **opts(workdir))
     assert rb.status == "rolled back" and rb.verification.ok
     assert scalar(url, 'SELECT "bookTitle" IS NULL FROM app."Book" WHERE id = %s', (kept,)) is True
+    execute(url, 'DELETE FROM app."Book" WHERE id = %s', (kept,))
+    assert own_state(url) == before
+
+
+def test_a_filled_column_renamed_by_hand_keeps_its_trigger_as_it_is_and_legacy_nulls_come_back(own_db, workdir):
+    """The column the fill names already has its new name: the window runs nothing for the
+    fill (trigger and function kept), and a NULL a legacy client writes through the view
+    is still filled and recorded, so the rollback gives it back."""
+    url, mapping = own_db
+    execute(url, 'ALTER TABLE app."Book" RENAME COLUMN "bookTitle" TO title')
+    before = own_state(url)
+    plan = runbook.plan(url, mapping)
+    keep = [o for o in plan.ops if o.kind == "keep filling"]
+    assert [o.mode for o in keep] == ["keep"] and keep[0].statements() == []
+    r = runbook.migrate(url, mapping, **opts(workdir))
+    assert r.status == "migrated" and r.verification.ok
+    execute(url, 'INSERT INTO app."Book" ("authorId", "bookTitle") VALUES (3, NULL)')
+    kept = scalar(url, "SELECT max(id) FROM app.books")
+    assert scalar(url, "SELECT title FROM app.books WHERE id = %s", (kept,)) == "Untitled"
+    assert scalar(url, "SELECT count(*) FROM runbook.filled f JOIN pg_attribute a ON a.attrelid = f.relid "
+                       "AND a.attnum = f.attnum WHERE f.relid = 'app.books'::regclass AND a.attname = 'title' "
+                       "AND f.pk = %s", (str(kept),)) == 1
+    rb = runbook.rollback(url, mapping, drop_added_columns=True, quiesced=False, **opts(workdir))
+    assert rb.status == "rolled back" and rb.verification.ok
+    assert scalar(url, 'SELECT title IS NULL FROM app."Book" WHERE id = %s', (kept,)) is True
     execute(url, 'DELETE FROM app."Book" WHERE id = %s', (kept,))
     assert own_state(url) == before
 

@@ -173,13 +173,15 @@ class DropConstraint(Op):
 @dataclass(frozen=True)
 class SetNotNull(Op):
     """``SET NOT NULL`` (no scan: a validated CHECK proves it), then drop that CHECK and
-    the fill trigger, which have done their work."""
+    the fill trigger, which have done their work (unless ``keep_fill``: a compat view's
+    legacy clients may still write NULL, :class:`runbook.ops.KeepFilling`)."""
 
     schema: str
     table_name: str
     column: str
     check_name: str | None = None
     fill: FillNulls | None = None
+    keep_fill: bool | None = None  # None: a plan stored before it (False)
     kind = "set not null"
     changes = (("not null", "column"), (None, "check_name"))
     identifiers = ("schema", "table_name", "column")
@@ -187,7 +189,9 @@ class SetNotNull(Op):
 
     def _validate(self):
         if self.fill is None:
-            return []
+            return [None if not self.keep_fill else "keep_fill without a fill"]
+        if not (self.keep_fill is None or isinstance(self.keep_fill, bool)):
+            return ["keep_fill is not true or false"]
         if not isinstance(self.fill, FillNulls):
             return ["fill is not a fill of NULLs"]
         return self.fill.validate()
@@ -197,7 +201,7 @@ class SetNotNull(Op):
         out = [f"ALTER TABLE {t} ALTER COLUMN {q(self.column)} SET NOT NULL"]
         if self.check_name:
             out.append(f"ALTER TABLE {t} DROP CONSTRAINT {q(self.check_name)}")
-        if self.fill:
+        if self.fill and not self.keep_fill:
             out.append(f"DROP TRIGGER IF EXISTS {q(self.fill.trigger)} ON {t}")
             out.append(f"DROP FUNCTION IF EXISTS {self.fill.func}()")
         return out

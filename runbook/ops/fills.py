@@ -42,12 +42,25 @@ class FillNulls(Op):
 
     def install_statements(self) -> list[str]:
         t = qq(self.schema, self.table_name)
+        return [
+            self.function_statement(),
+            f"DROP TRIGGER IF EXISTS {q(self.trigger)} ON {t}",
+            f"CREATE TRIGGER {q(self.trigger)} BEFORE INSERT OR UPDATE OF {q(self.column)} ON {t} "
+            f"FOR EACH ROW EXECUTE FUNCTION {self.func}()",
+        ]
+
+    def function_statement(self) -> str:
+        """The trigger function. It records the filled column by its number, which it reads
+        from its own trigger (``UPDATE OF`` the column: ``tgattr``, by number too), not by
+        name: a trigger kept through the lock window's renames records the same column
+        (:class:`runbook.ops.KeepFilling` then replaces only this function, whose body
+        names the column and the key)."""
         body = (
             f"\nBEGIN\n"
             f"  IF NEW.{q(self.column)} IS NULL THEN\n"
             f"    NEW.{q(self.column)} := {literal(self.value)};\n"
-            f"    INSERT INTO runbook.filled (relid, attnum, pk) SELECT TG_RELID, a.attnum, NEW.{q(self.pk)}::text\n"
-            f"      FROM pg_attribute a WHERE a.attrelid = TG_RELID AND a.attname = TG_ARGV[0]\n"
+            f"    INSERT INTO runbook.filled (relid, attnum, pk) SELECT TG_RELID, t.tgattr[0], NEW.{q(self.pk)}::text\n"
+            f"      FROM pg_trigger t WHERE t.tgrelid = TG_RELID AND t.tgname = TG_NAME\n"
             f"      ON CONFLICT DO NOTHING;\n"
             f"  END IF;\n"
             f"  RETURN NEW;\n"
@@ -56,13 +69,8 @@ class FillNulls(Op):
         # SECURITY DEFINER: the service's roles write the table while the fill runs, and
         # need not be able to use schema runbook, where the filled rows are recorded; a
         # fixed search_path, as such a function needs
-        return [
-            f"CREATE OR REPLACE FUNCTION {self.func}() RETURNS trigger LANGUAGE plpgsql "
-            f"SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS {dollar_quote(body, 'fn')}",
-            f"DROP TRIGGER IF EXISTS {q(self.trigger)} ON {t}",
-            f"CREATE TRIGGER {q(self.trigger)} BEFORE INSERT OR UPDATE OF {q(self.column)} ON {t} "
-            f"FOR EACH ROW EXECUTE FUNCTION {self.func}({literal(self.column)})",
-        ]
+        return (f"CREATE OR REPLACE FUNCTION {self.func}() RETURNS trigger LANGUAGE plpgsql "
+                f"SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS {dollar_quote(body, 'fn')}")
 
     def batch_statement(self, batch_size: int) -> str:
         """One batch: fill up to ``batch_size`` NULL rows and record their keys."""

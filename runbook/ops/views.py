@@ -249,7 +249,13 @@ class KeepFilling(Op):
     that the rollback puts back the NULL the legacy client wrote. (A BEFORE trigger runs
     before the NOT NULL is checked; the view stays automatically updatable.)"""
 
-    fill: FillNulls
+    fill: FillNulls  # under the table's and columns' new names
+    #: how the window keeps it: ``"install"`` (None: a plan stored before the modes) the
+    #: ``SET NOT NULL`` dropped the trigger and its function, made again here;
+    #: ``"replace function"`` the trigger was kept (it follows its table and column by
+    #: number) and its function is replaced, naming the columns' new names; ``"keep"``
+    #: trigger and function kept as they are (no column of theirs renamed): nothing to run
+    mode: str | None = None
     kind = "keep filling"
     changes = ()  # its trigger and function: names no other step's check reads
 
@@ -262,9 +268,15 @@ class KeepFilling(Op):
         return self.fill.table_name
 
     def _validate(self):
+        if self.mode not in KEEP_MODES:
+            return [f"mode is not one of {', '.join(m for m in KEEP_MODES if m)}"]
         return ["fill is not a fill of NULLs"] if type(self.fill) is not FillNulls else self.fill.validate()
 
     def statements(self):
+        if self.mode == "keep":
+            return []
+        if self.mode == "replace function":
+            return [self.fill.function_statement()]
         return self.fill.install_statements()  # its function is SECURITY DEFINER (FillNulls)
 
     def reverse(self):
@@ -296,6 +308,8 @@ class StopFilling(KeepFilling):
     def describe(self):
         return f"stop filling NULL {self.table_name}.{self.fill.column}"
 
+
+KEEP_MODES = (None, "install", "replace function", "keep")
 
 PRIVILEGES = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
 

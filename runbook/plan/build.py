@@ -228,7 +228,7 @@ def build_plan(snap: Snapshot, mapping: Mapping, *, strict: bool = True) -> Plan
     if mapping.compat_views:
         b.staged, b.views, view_blockers = compat_view_ops(snap, mapping, b.states)
         b.blockers += view_blockers
-        b.not_null += keep_filling(b.not_null, b.views)
+        b.not_null = keep_filling(b.not_null, b.views, b.columns)
     renamed = {t.old: t.new for t, st in zip(mapping.tables, b.states) if st.state in ("todo", "done")}
     fn_ops, fn_blockers = function_ops(snap, mapping.schema, renamed, b.columns)
     b.functions += fn_ops

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from ..catalog.inspect import Snapshot, Table
 from ..mapping import Mapping, TableMapping
-from ..ops import KeepFilling, RenameCompatView, SetNotNull, StageCompatView, staged_name
+from ..ops import KeepFilling, RenameColumn, RenameCompatView, SetNotNull, StageCompatView, staged_name
 from .model import Blocker, TableState
 
 
@@ -105,9 +105,23 @@ def _columns(tm: TableMapping, cur: Table) -> tuple[tuple[str, ...], tuple[str, 
     return tuple(cols), tuple(legacy), tuple(defaults)
 
 
-def keep_filling(not_null: list, views: list) -> list[KeepFilling]:
-    """For each column the plan fills and makes NOT NULL on a table that gets a view: its
-    fill trigger again, under the new names (the legacy client may still write NULL)."""
+def keep_filling(not_null: list, views: list, columns: list) -> list:
+    """``not_null`` with, for each column the plan fills and makes NOT NULL on a table that
+    gets a view, its fill kept (the legacy client may still write NULL): the ``SET NOT
+    NULL`` keeps the fill's trigger (it follows its table and column by number), and a
+    :class:`KeepFilling` after it replaces the trigger's function under the new names when
+    the plan renames the column or the key the function names (one statement in the lock
+    window, not the five of dropping and making them again). ``columns``: the plan's
+    column renames."""
     viewed = {(v.schema, v.table_name) for v in views}  # the lock steps': the tables' new names
-    return [KeepFilling(replace(o.fill, table_name=o.table_name, column=o.column)) for o in not_null
-            if isinstance(o, SetNotNull) and o.fill is not None and (o.schema, o.table_name) in viewed]
+    renamed = {(o.schema, o.table_name, o.old): o.new for o in columns if isinstance(o, RenameColumn)}
+    out = []
+    for o in not_null:
+        if not (isinstance(o, SetNotNull) and o.fill is not None and (o.schema, o.table_name) in viewed):
+            out.append(o)
+            continue
+        pk = renamed.get((o.schema, o.table_name, o.fill.pk), o.fill.pk)
+        kept = replace(o.fill, table_name=o.table_name, column=o.column, pk=pk)
+        same = (o.fill.column, o.fill.pk) == (kept.column, kept.pk)
+        out += [replace(o, keep_fill=True), KeepFilling(kept, mode="keep" if same else "replace function")]
+    return out
