@@ -122,6 +122,36 @@ def test_steps_are_timed_in_groups_that_end_before_a_step_that_falsifies_an_earl
     assert [round(s.seconds, 6) for s in steps] == [0.1, 0.1, 0.2, 0.2]
 
 
+def test_a_table_rename_whose_old_name_a_compat_view_takes_is_checked_at_the_end_with_that_view(empty_db, tmp_path):
+    """The view's rename takes the name the table rename freed, which falsifies that
+    rename's own check ("the old name is gone"): the rename is checked at the end as
+    renamed with a view under its old name, in the one group, not in a group of its own
+    before the views. A view under the old name that does not read the table still stops
+    the window."""
+    from runbook.ops import RenameCompatView, StageCompatView
+
+    execute(empty_db, DDL)
+    view = dict(columns=("id",), legacy=("id",), defaults=("",))
+    stage = StageCompatView("shop", "shop", "runbook_staged_0123456789abcdef", "Order", **view)
+    ops = [RenameTable("shop", "Order", "orders"), RenameTable("shop", "Line", "lines"),
+           RenameCompatView("shop", "shop", "Order", "orders", **view, staged=stage.view)]
+    batch = LockBatch(Plan("shop", tuple(ops), ()), 0, {}, LockFault("", None))
+    assert [[i for i, _ in g] for g in batch.groups] == [[1, 2, 3]]
+    assert list(batch.checked_marks) == ["checks"]
+    for s in stage.statements():
+        execute(empty_db, s)
+    phase, _ = _run(empty_db, tmp_path, ops, LOCKS)
+    assert phase.committed
+    assert scalar(empty_db, "SELECT relkind::text FROM pg_class WHERE oid = to_regclass('shop.\"Order\"')") == "v"
+    # the same window, with a staged view that reads nothing: stopped at the view's step
+    execute(empty_db, 'DROP VIEW shop."Order"; ALTER TABLE shop.orders RENAME TO "Order"; '
+                      'ALTER TABLE shop.lines RENAME TO "Line"')
+    execute(empty_db, f'CREATE VIEW shop.{stage.view} AS SELECT 1 AS id')
+    with pytest.raises(MigrationFailed, match=r"step 3 did not take effect \(rename staged view"):
+        _run(empty_db, tmp_path, ops, LOCKS)
+    assert scalar(empty_db, "SELECT relkind::text FROM pg_class WHERE oid = to_regclass('shop.\"Order\"')") == "r"
+
+
 def test_a_kill_fault_ends_a_round_trip_and_a_group_after_its_step():
     ops = [RenameTable("shop", "Order", "orders"), RenameTable("shop", "Line", "lines")]
     batch = LockBatch(Plan("shop", tuple(ops), ()), 0, {}, LockFault("kill", 1))

@@ -21,7 +21,7 @@ import psycopg2
 from .. import state
 from ..errors import MigrationFailed
 from ..naming import literal, qq
-from ..ops import LOCK, SET_CHECKS, FillNulls, Op, RenameTable, set_check_key
+from ..ops import LOCK, MAKES_VIEW, SET_CHECKS, FillNulls, Op, RenameTable, end_checks, set_check_key
 from ..plan import Plan
 from ..verify import storage_pairs
 from . import audit
@@ -55,15 +55,19 @@ def mark(tag: str, failing: str = "0") -> str:
             f"coalesce(({failing})::text, '-1'), true)")
 
 
-def first_failing(steps: list[tuple[int, Op]]) -> str:
+def first_failing(steps: list[tuple[int, Op]], own: dict[int, str] | None = None) -> str:
     """An SQL integer: the first of ``steps`` (number, operation) whose check does not
     hold, or 0. The steps of a kind with a set check (:data:`runbook.ops.SET_CHECKS`) are
-    read by one query; the others' checks are listed one by one."""
+    read by one query; the others' checks, and those ``own`` gives (by step number), are
+    listed one by one."""
     sets: dict[str, list[tuple[int, Op]]] = {}
     single = []
+    own = own or {}
     for i, op in steps:
-        key = set_check_key(op)
-        if key:
+        key = None if i in own else set_check_key(op)
+        if i in own:
+            single.append(f"({i}, ({own[i]}))")
+        elif key:
             sets.setdefault(key, []).append((i, op))
         else:
             single.append(f"({i}, ({op.check()}))")
@@ -123,8 +127,13 @@ class LockBatch:
         self.numbered = list(enumerate(plan.phase(LOCK), start=step0 + 1))
         self.groups: list[list[tuple[int, Op]]] = []
         self._superseded: set[int] = set()
+        #: the table renames whose old name a compat view of the plan takes: checked at
+        #: the end as renamed with that view under the old name (:func:`runbook.ops.end_checks`),
+        #: not before the view renames, in a group of their own
+        self._under_view = {i: c for (i, op), c in zip(self.numbered, end_checks([o for _, o in self.numbered]))
+                            if isinstance(op, RenameTable) and c != op.check()}
         self._group()
-        failing = first_failing([(i, op) for i, op in self.numbered if i not in self._superseded])
+        failing = first_failing([(i, op) for i, op in self.numbered if i not in self._superseded], self._under_view)
         storage = sorted({p for oid, t in base_tables.items() for p in storage_pairs(oid, t)})
         if storage:  # a partitioned table's leaves: its own relfilenode is 0
             pairs = ", ".join(f"({o}, {f})" for o, f in storage)
@@ -178,7 +187,10 @@ class LockBatch:
         read = {i: reads(op) for i, op in self.numbered}
         for n, (j, op) in enumerate(self.numbered):
             changed = changes(op)
-            hit = {i for i, _ in self.numbered[:n] if changed is None or read[i] & changed}
+            hit = {i for i, o in self.numbered[:n] if changed is None or read[i] & changed}
+            if type(op) in MAKES_VIEW:  # the table that left the view's name: its end check says so
+                hit -= {i for i, o in self.numbered[:n]
+                        if i in self._under_view and (o.schema, o.old) == (op.view_schema, op.view)}
             self._superseded |= hit
             g = self.groups[-1] if self.groups else None
             if g is None or hit & {i for i, _ in g} or self.fault.stops_after(g[-1][0]):
