@@ -144,8 +144,9 @@ def _probe(conn, kinds: list[str], n: int, round_: int) -> float:
                     "UPDATE rb_probe_run SET status = 'committed', summary = '{\"verified\": false}'::jsonb "
                     "WHERE id = 'run'"]
             batch.prepare(cur, "runbook_probe")  # as the runner does, before the window
+            trips = list(batch.round_trips(tail))
             t0 = time.perf_counter()
-            for sql, _ in batch.round_trips(tail):
+            for sql, _ in trips:
                 cur.execute(sql)
             batch.prepared = {}  # deallocated by the last round trip
             marks = batch.read(cur.fetchone())

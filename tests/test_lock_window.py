@@ -152,6 +152,25 @@ def test_a_table_rename_whose_old_name_a_compat_view_takes_is_checked_at_the_end
     assert scalar(empty_db, "SELECT relkind::text FROM pg_class WHERE oid = to_regclass('shop.\"Order\"')") == "r"
 
 
+@pytest.mark.parametrize("rule", [False, True])
+def test_the_audit_row_is_written_in_the_window_folded_into_the_marks_statement_or_apart(empty_db, tmp_path, rule):
+    """The audit row's INSERT is a data-modifying WITH query of the statement that reads
+    the marks; an audit table with a rule (which such a query refuses) gets it apart.
+    Either way the row is written in the window's transaction."""
+    from runbook.execute.lock_window import folded
+
+    execute(empty_db, DDL + 'CREATE TABLE shop."AuditLog" (id serial PRIMARY KEY, action text, details jsonb);')
+    if rule:
+        execute(empty_db, 'CREATE RULE audit_notify AS ON INSERT TO shop."AuditLog" DO ALSO NOTIFY audit')
+    ops = [RenameTable("shop", "Order", "orders")]
+    phase, _ = _run(empty_db, tmp_path, ops, LOCKS)
+    assert phase.committed and phase.fold is not rule
+    assert scalar(empty_db, 'SELECT count(*) FROM shop."AuditLog" WHERE action = %s', ("migration_complete",)) == 1
+    sql = folded(["INSERT INTO t VALUES (1)", "UPDATE u SET a = 1", "NOTIFY x"], "SELECT 1")
+    assert sql == "NOTIFY x;\nWITH runbook_w0 AS (INSERT INTO t VALUES (1) RETURNING 1), " \
+                  "runbook_w1 AS (UPDATE u SET a = 1 RETURNING 1) SELECT 1"
+
+
 def test_a_kill_fault_ends_a_round_trip_and_a_group_after_its_step():
     ops = [RenameTable("shop", "Order", "orders"), RenameTable("shop", "Line", "lines")]
     batch = LockBatch(Plan("shop", tuple(ops), ()), 0, {}, LockFault("kill", 1))
