@@ -187,3 +187,38 @@ def command(value, name: str) -> str:
     if missing:
         raise BadInput(f"{name}: the shell cannot find {missing!r}")
     return value.strip()
+
+
+#: the backup modes (``runbook migrate --backup``, the profiles' ``backupMode``)
+BACKUP_MODES = ("dump", "schema+changed", "none", "snapshot-command=CMD")
+
+
+def backup_mode(value, name: str = "--backup") -> str:
+    """One of :data:`BACKUP_MODES` (``snapshot-command=`` followed by a command)."""
+    if isinstance(value, str) and (value in BACKUP_MODES[:3] or (value.startswith("snapshot-command=")
+                                                                  and value.partition("=")[2].strip())):
+        return value
+    raise BadInput(f"{name} must be one of {', '.join(BACKUP_MODES)}, not {value!r}")
+
+
+def backup_options(mode: str = "dump", jobs: int | None = None, *, enabled: bool = True,
+                   names: tuple[str, str, str] = ("--backup", "--backup-jobs", "--no-backup")) -> dict:
+    """The migration's backup keyword arguments (``backup``, ``backup_command``,
+    ``backup_scope``, ``backup_jobs``) for a backup mode, a number of pg_dump jobs (None:
+    runbook's default) and whether backups are on at all (``--no-backup``, the profiles'
+    ``autoBackup``). Two settings that say two things are refused. ``names``: how the
+    three are called where they were given."""
+    mode = backup_mode(mode, names[0])
+    if not enabled and mode != "dump":
+        raise BadInput(f"{names[2]} and {names[0]} = {mode} say two things: give one")
+    out: dict = {"backup": enabled and mode != "none"}
+    if mode.startswith("snapshot-command="):
+        out["backup_command"] = mode.partition("=")[2]
+    if mode == "schema+changed":
+        out["backup_scope"] = "schema+changed"
+    if jobs is not None:
+        if not out["backup"] or mode != "dump":
+            raise BadInput(f"{names[1]} is for a pg_dump backup of the rows, and {names[0]}/{names[2]} say there "
+                           "is none or a schema-only one: give one")
+        out["backup_jobs"] = count(jobs, names[1], 0, MAX_BACKUP_JOBS)
+    return out

@@ -268,6 +268,25 @@ def test_development_run_archives_every_file(dev_run):
     assert "▶ 02-execute" in out and "committed: exclusive locks held" in out and "migrate: 100%" in out
 
 
+def test_a_profile_chooses_the_backup_mode_schema_and_changed_rows(ref_db, workdir):
+    """The profile's backupMode is the run's ``--backup``: a development run with
+    schema+changed archives the schema dump and the keys of the rows the plan fills, no
+    dump of the rows, and its summary says what a restore from it cannot bring back."""
+    (workdir / "p.toml").write_text('autoBackup = true\nbackupMode = "schema+changed"\n')
+    code, out = run(["run", "--env", "development", "--execute", "--profile", "p.toml"], {"DATABASE_URL": ref_db},
+                    workdir)
+    assert code == 0, out
+    folder = archive(workdir, "development")
+    s = summary(folder)
+    assert s["verdict"] == "migrated" and s["backup"]["kind"] == "schema+changed", s["backup"]
+    assert "rows" in s["backup"]["holds"]
+    names = {p.name for p in folder.iterdir()}
+    assert any(n.endswith(".changed.json") for n in names), names
+    backups = sorted(n for n in names if n.startswith("backup-"))
+    assert [n.split(".", 1)[1] for n in backups] == ["changed-1.csv", "changed.json", "schema.dump"], backups
+    assert summary(folder)["profile"]["backupMode"] == "schema+changed"
+
+
 def test_development_manifest_verifies_and_catches_one_changed_byte(dev_run, tmp_path):
     import shutil
 

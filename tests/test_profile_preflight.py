@@ -25,8 +25,17 @@ from test_pipeline import run
      "'runbook-no-such-program' is not a command"),
     ("development", 'lockTimeout = "5 parsecs"\n', {}, "lockTimeout '5 parsecs' is not a duration"),
     ("development", "cellTimeout = 0\n", {}, "cellTimeout must be a positive number"),
+    ("development", 'autoBackup = true\nbackupMode = "tape"\n', {}, "backupMode must be one of dump, schema+changed"),
+    ("staging", 'backupMode = "schema+changed"\nautoBackup = false\n', {"SLACK_WEBHOOK_URL": "https://h.example/x"},
+     "autoBackup = false and profile staging: backupMode = schema+changed say two things"),
+    ("development", 'autoBackup = true\nbackupMode = "schema+changed"\nbackupJobs = 4\n', {},
+     "backupJobs is for a pg_dump backup of the rows"),
+    ("development", "autoBackup = true\nbackupJobs = 65\n", {}, "backupJobs"),
+    ("development", 'autoBackup = true\nbackupMode = "snapshot-command=runbook-no-such-snapshot --now"\n', {},
+     "cannot find 'runbook-no-such-snapshot'"),
 ], ids=["slack-unset", "slack-blank", "slack-not-a-url", "health-url", "command-after", "command-before",
-        "lock-timeout", "cell-timeout"])
+        "lock-timeout", "cell-timeout", "backup-mode", "backup-off-and-mode", "backup-jobs-schema", "backup-jobs-range",
+        "snapshot-command"])
 def test_a_profile_that_would_fail_late_is_refused_at_the_start(ref_db, workdir, env, profile, environ, words):
     (workdir / "p.toml").write_text(profile)
     before = state(ref_db)

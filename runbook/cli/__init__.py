@@ -131,29 +131,21 @@ def _sql_only_with_dry_run(a) -> None:
 def _backup_mode(text: str) -> str:
     """``--backup``: dump, schema+changed, none, or snapshot-command=CMD (the command is
     checked with the other options, before connecting)."""
-    if text in ("dump", "schema+changed", "none") or (text.startswith("snapshot-command=")
-                                                      and text.partition("=")[2].strip()):
-        return text
-    raise argparse.ArgumentTypeError(f"{text!r}: give dump, schema+changed, none or snapshot-command=CMD")
+    from ..options import backup_mode
+
+    try:
+        return backup_mode(text)
+    except BadInput:
+        raise argparse.ArgumentTypeError(f"{text!r}: give dump, schema+changed, none or snapshot-command=CMD") from None
 
 
 def cmd_migrate(a) -> int:
     from ..api import migrate
+    from ..options import backup_options
 
     _sql_only_with_dry_run(a)
     opts = _options(a)
-    if a.no_backup and a.backup != "dump":
-        raise BadInput("--no-backup and --backup say two things: give one")
-    opts["backup"] = not a.no_backup and a.backup != "none"
-    if a.backup.startswith("snapshot-command="):
-        opts["backup_command"] = a.backup.partition("=")[2]
-    if a.backup == "schema+changed":
-        opts["backup_scope"] = "schema+changed"
-    if a.backup_jobs is not None:
-        if not opts["backup"] or "backup_command" in opts or a.backup == "schema+changed":
-            raise BadInput("--backup-jobs is for a pg_dump backup of the rows, and --backup/--no-backup say there is "
-                           "none or a schema-only one: give one")
-        opts["backup_jobs"] = a.backup_jobs
+    opts.update(backup_options(a.backup, a.backup_jobs, enabled=not a.no_backup))
     t0 = time.perf_counter()
     r = migrate(a.database_url, a.mapping, dry_run=a.dry_run, rehearse=a.rehearse,
                 approved_fingerprint=a.approved_fingerprint, compat_views=a.compat_views, **opts)
@@ -183,10 +175,11 @@ def cmd_verify(a) -> int:
 
 def cmd_rollback(a) -> int:
     from ..api import rollback
+    from ..options import backup_options
 
     _sql_only_with_dry_run(a)
     opts = _options(a)
-    opts["backup"] = not a.no_backup
+    opts.update(backup_options("dump", a.backup_jobs, enabled=not a.no_backup))
     t0 = time.perf_counter()
     r = rollback(a.database_url, a.mapping, drop_added_columns=a.drop_added_columns, dry_run=a.dry_run, **opts)
     if a.json:
@@ -323,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dry-run", action="store_true", help="print the rollback's steps; change nothing")
     sql_opts(sp)
     sp.add_argument("--no-backup", action="store_true", help="skip that dump (development only)")
+    sp.add_argument("--backup-jobs", metavar="N", type=arg_count(0, MAX_BACKUP_JOBS), default=None,
+                    help="that dump as migrate's: N >= 1 in directory format by N jobs, 0 one custom-format "
+                         "file; default: 2 jobs when the connections are allowed, else the file")
     sp.set_defaults(func=cmd_rollback)
 
     sp = sub.add_parser("restore", help="last resort: restore a backup (says what it overwrites first)")

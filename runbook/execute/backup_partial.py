@@ -53,6 +53,26 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+#: COPY's text format: the escapes it writes (a key is one line whatever it holds)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b",
+                               "\f": "\\f", "\v": "\\v"})
+
+
+def _write_keys(conn, path: Path, query: str, batch: int = 10_000) -> int:
+    """``query``'s one text column into ``path``, one value a line in ``COPY ... TO
+    STDOUT``'s text format, read by a server-side cursor in batches (bounded memory however
+    many keys). Not ``COPY`` itself: psycopg2 refuses it under the wait callback that lets
+    a notebook's interrupt cancel a query (:func:`runbook.report.setup`). Returns the lines."""
+    n = 0
+    with conn.cursor(name="runbook_changed_keys", withhold=True) as cur, open(path, "w") as fh:
+        cur.itersize = batch
+        cur.execute(query)
+        for (key,) in cur:
+            fh.write(key.translate(_COPY_ESCAPES) + "\n")
+            n += 1
+    return n
+
+
 def schema_and_changed_backup(url: str, conn, folder: str | Path, name: str, plan) -> BackupInfo:
     """Take the backup (before anything changes). Raises :class:`BackupFailed` (nothing
     changed) when pg_dump fails, the dump does not list the plan's tables, or a file
@@ -80,17 +100,14 @@ def schema_and_changed_backup(url: str, conn, folder: str | Path, name: str, pla
         if missing:
             raise BackupFailed(f"backup {dump.name} lacks the definition of {', '.join(missing)}; nothing was changed")
         fills = []
-        with conn.cursor() as cur:
-            for k, op in enumerate(o for o in plan.phase(PREPARE) if type(o) is FillNulls):
-                f = folder / f"{name}.changed-{k + 1}.csv"
-                written.append(f)
-                with open(f, "w") as fh:
-                    cur.copy_expert(f"COPY (SELECT {q(op.pk)}::text FROM {qq(op.schema, op.table_name)} "
-                                    f"WHERE {q(op.column)} IS NULL ORDER BY 1) TO STDOUT", fh)
-                _fsync(f)
-                rows = sum(1 for _ in open(f))
-                fills.append({"table": f"{op.schema}.{op.table_name}", "column": op.column, "key": op.pk,
-                              "placeholder": op.value, "file": f.name, "rows": rows})
+        for k, op in enumerate(o for o in plan.phase(PREPARE) if type(o) is FillNulls):
+            f = folder / f"{name}.changed-{k + 1}.csv"
+            written.append(f)
+            rows = _write_keys(conn, f, f"SELECT {q(op.pk)}::text FROM {qq(op.schema, op.table_name)} "
+                                        f"WHERE {q(op.column)} IS NULL ORDER BY 1")
+            _fsync(f)
+            fills.append({"table": f"{op.schema}.{op.table_name}", "column": op.column, "key": op.pk,
+                          "placeholder": op.value, "file": f.name, "rows": rows})
         manifest = folder / f"{name}.changed.json"
         written.append(manifest)
         manifest.write_text(json.dumps({"backup": SCOPE, "schema_dump": dump.name, "changed_rows": fills,

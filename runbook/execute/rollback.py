@@ -22,7 +22,7 @@ from ..naming import qq
 from ..ops import FINISH, LOCK, FillNulls, Op, end_checks, without_views
 from ..plan import Plan
 from ..verify import verify_state
-from .backup import BackupInfo, BackupJob, data_tables, free_bytes
+from .backup import BackupInfo, BackupJob, data_tables, default_jobs, free_bytes
 from .context import RunContext, progress
 from .contract import contracted_views
 from .lock_window import LockPhase
@@ -117,10 +117,14 @@ def backup_before_drop(ctx: RunContext, conn, rev: Plan) -> BackupInfo | None:
         raise BackupFailed(f"backup folder {opt.backup_dir}: {free / 2**20:,.0f} MiB free, about "
                            f"{size * 1.2 / 2**20:,.0f} MiB needed; nothing was changed")
     names = ", ".join(t for _, t in tables)
-    ctx.log(f"backup before dropping added columns: pg_dump of {names} ...")
+    # as the migration's: a directory-format dump by 2 jobs where the connections allow
+    # it (--backup-jobs N; 0: one custom-format file)
+    jobs = opt.backup_jobs if opt.backup_jobs is not None else default_jobs(conn)
+    ctx.log(f"backup before dropping added columns: pg_dump of {names} "
+            f"({f'directory format, {jobs} jobs' if jobs else 'custom format, one file'}) ...")
     job = BackupJob(ctx.url, Path(opt.backup_dir), f"backup-{ctx.run_id}-before-rollback",
                     conn.server_version, compress=opt.backup_compress, expected_bytes=size,
-                    progress=opt.progress, tables=list(dict.fromkeys(tables + leaves)))
+                    progress=opt.progress, tables=list(dict.fromkeys(tables + leaves)), jobs=jobs)
     info = job.wait(expect_tables=leaves)
     ctx.log(f"backup: {info.path} ({info.bytes:,} bytes, {info.toc_entries} entries, "
             f"verified with pg_restore --list) in {info.seconds:.2f}s")

@@ -36,6 +36,10 @@ class Profile:
     require_staging_evidence: bool = False
     staging_evidence_dir: str = ""
     backup_dir: str = ""
+    #: as ``runbook migrate --backup``: dump, schema+changed, none or snapshot-command=CMD
+    backup_mode: str = "dump"
+    #: as ``--backup-jobs``: pg_dump's workers (0: one custom-format file); None: runbook's default
+    backup_jobs: int | None = None
     lock_timeout: str = "5s"
     statement_timeout: str = "60s"
     attempts: int = 5
@@ -69,7 +73,7 @@ def _apply(base: dict, data: dict, where: str) -> dict:
         if name not in _TYPES:
             known = ", ".join(_camel(n) for n in _TYPES)
             raise BadInput(f"{where}: unknown profile key {key!r} (known: {known})")
-        want = _TYPES[name]
+        want = _TYPES[name].removesuffix(" | None")
         if want == "bool" and not isinstance(value, bool) or want == "int" and (
                 not isinstance(value, int) or isinstance(value, bool)) or want == "str" and not isinstance(value, str):
             raise BadInput(f"{where}: {key} must be {want}, not {type(value).__name__}")
@@ -96,7 +100,18 @@ def load_profile(env: str, path: str | Path | None = None, overrides: dict | Non
     for k in ("lock_timeout", "statement_timeout"):
         values[k] = options.duration(values.get(k, getattr(Profile, k)), f"profile {env}: {_camel(k)}")
     values["attempts"] = options.count(values.get("attempts", Profile.attempts), f"profile {env}: attempts", 1, 1000)
-    return Profile(**values)
+    profile = Profile(**values)
+    backup_kwargs(profile, env)  # autoBackup, backupMode and backupJobs agree
+    return profile
+
+
+def backup_kwargs(p: Profile, env: str) -> dict:
+    """The migration's backup arguments the profile says (autoBackup, backupMode,
+    backupJobs: :func:`runbook.options.backup_options`); :class:`BadInput` when two of
+    them say two things."""
+    return options.backup_options(p.backup_mode, p.backup_jobs, enabled=p.auto_backup,
+                                  names=(f"profile {env}: backupMode", f"profile {env}: backupJobs",
+                                         f"profile {env}: autoBackup = false"))
 
 
 def _apply_file(values: dict, env: str, p: Path) -> dict:
@@ -122,6 +137,9 @@ def preflight(env: str, profile: Profile, *, dry_run: bool) -> None:
     for name in ("cell_timeout", "command_timeout", "health_timeout", "attempts"):
         if getattr(p, name) <= 0:
             raise BadInput(f"{where}: {_camel(name)} must be a positive number, not {getattr(p, name)}")
+    snapshot = backup_kwargs(p, env).get("backup_command")
+    if snapshot is not None and not dry_run:
+        options.command(snapshot, f"{where}: backupMode's snapshot command")
     if p.notify_slack:
         _check_webhook(where, p.slack_webhook_env)
     if p.maintenance_mode and not dry_run:

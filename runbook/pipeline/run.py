@@ -110,7 +110,8 @@ class Pipeline:
             return common | drop | {"backup_dir": backup_dir}
         if name == "02-execute":
             return common | drop | {"dry_run": self.dry_run, "approved_fingerprint": self.approved or "",
-                             "auto_backup": p.auto_backup, "backup_dir": backup_dir, "lock_timeout": p.lock_timeout,
+                             "auto_backup": p.auto_backup, "backup_mode": p.backup_mode, "backup_jobs": p.backup_jobs,
+                             "backup_dir": backup_dir, "lock_timeout": p.lock_timeout,
                              "statement_timeout": p.statement_timeout, "attempts": p.attempts}
         if name == "03-verify":
             return common

@@ -221,7 +221,7 @@ def backup(result) -> Table | Markdown:
         why = ("this was a dry run" if result.action == "dry-run" else
                "there was nothing to do" if result.status == "nothing to do" else
                "a rollback reverses the plan; the migration's backup stays where it was" if result.action == "rollback"
-               else "backups are off for this run (autoBackup = false)")
+               else "backups are off for this run (autoBackup = false, backupMode = none or --no-backup)")
         return note(f"**No backup** in this run: {why}.")
     if b.kind == "snapshot":
         return kv([("made by", b.path), ("ran in", f"{b.seconds:,.2f} s"),
