@@ -21,7 +21,8 @@ import psycopg2
 from .. import state
 from ..errors import MigrationFailed
 from ..naming import literal, qq
-from ..ops import LOCK, MAKES_VIEW, SET_CHECKS, FillNulls, Op, RenameTable, end_checks, set_check_key
+from ..ops import (LOCK, MAKES_VIEW, SET_CHECKS, FillNulls, Op, RenameCompatView, RenameTable, end_checks,
+                   set_check_key)
 from ..plan import Plan
 from ..verify import storage_pairs
 from . import audit
@@ -174,6 +175,13 @@ class LockBatch:
         as before. The window deallocates them (:meth:`round_trips`)."""
         cur.execute("SAVEPOINT runbook_prepare")
         try:
+            views = [qq(op.view_schema, op.staged) for _, op in self.numbered if type(op) is RenameCompatView]
+            if views:
+                # the staged views opened once (their relation cache entries, rules and all,
+                # built now and kept by this session, as the renames alone change nothing
+                # in them): in the window their renames find them built. pg_relation_size
+                # locks the view alone (ACCESS SHARE), not the tables it reads.
+                cur.execute("SELECT count(pg_relation_size(to_regclass(v))) FROM unnest(%s::text[]) v", (views,))
             for tag, sql in self.checked_marks.items():
                 cur.execute(f"PREPARE {name}_{tag} AS {sql}")
                 self.prepared[tag] = f"{name}_{tag}"
