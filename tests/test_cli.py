@@ -57,7 +57,8 @@ def test_bad_mapping_is_one_line_exit_2_and_changes_nothing(ref_db, tmp_path, ca
     text, expect = BAD_MAPPINGS[name]
     path = write(tmp_path, name, text)
     before = state(ref_db)
-    code, out, err = run(capsys, "migrate", "--database-url", ref_db, "--mapping", path, "--backup-dir", str(tmp_path))
+    code, out, err = run(capsys, "migrate", "--database-url", ref_db, "--mapping", path, "--backup-dir", str(tmp_path),
+                             "--log-dir", str(tmp_path))
     assert code == 2
     assert expect in one_line(err)
     assert state(ref_db) == before
@@ -66,7 +67,7 @@ def test_bad_mapping_is_one_line_exit_2_and_changes_nothing(ref_db, tmp_path, ca
 def test_existing_target_is_exit_2(ref_db, tmp_path, capsys):
     execute(ref_db, "CREATE TABLE chat_sessions (id text)")
     before = state(ref_db)
-    code, _, err = run(capsys, "migrate", "--database-url", ref_db, "--backup-dir", str(tmp_path))
+    code, _, err = run(capsys, "migrate", "--database-url", ref_db, "--backup-dir", str(tmp_path), "--log-dir", str(tmp_path))
     assert code == 2 and "chat_sessions" in one_line(err)
     assert state(ref_db) == before
 
@@ -94,7 +95,7 @@ def test_role_that_does_not_own_the_tables_is_refused(pg, ref_db, tmp_path, caps
     host = parts.netloc.rsplit("@", 1)[1]
     url = urlunsplit(parts._replace(netloc=f"{role}:reader-pw@{host}"))
     before = state(ref_db)
-    code, _, err = run(capsys, "migrate", "--database-url", url, "--backup-dir", str(tmp_path))
+    code, _, err = run(capsys, "migrate", "--database-url", url, "--backup-dir", str(tmp_path), "--log-dir", str(tmp_path))
     line = one_line(err)
     assert code == 2 and "does not own" in line and role in line
     assert state(ref_db) == before
