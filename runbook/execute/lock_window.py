@@ -80,7 +80,7 @@ def first_failing(steps: list[tuple[int, Op]], own: dict[int, str] | None = None
     single = []
     own = own or {}
     for i, op in steps:
-        key = None if i in own else set_check_key(op)
+        key = set_check_key(op)
         if i in own:
             single.append(f"({i}, ({own[i]}))")
         elif key:
